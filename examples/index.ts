@@ -1,0 +1,7 @@
+import type { App, Chart } from 'cdk8s';
+import { quickstart } from './quickstart';
+
+/** Every example app, by name. Tests and `examples/main.ts` iterate this list. */
+export const EXAMPLES: Record<string, (app: App) => Chart> = {
+  quickstart,
+};

@@ -1,0 +1,74 @@
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ValidationError } from './errors';
+import { checkInteger, checkPercent } from './validate';
+
+/** Horizontal Pod Autoscaler settings. */
+export interface AutoscalingProps {
+  /** Floor of the HPA. @default 3 — "Run 3+ replicas" (seed 000), "Start with 3 instances" (seed 002) */
+  readonly minReplicas?: number;
+  /** Ceiling of the HPA. @default 20 — `maxReplicas: 20` (seed 002); seed 001 uses 8 and 16 per role */
+  readonly maxReplicas?: number;
+  /** Target average CPU utilization in percent of requests. @default 60 — seed 000 (seed 002 uses 70) */
+  readonly cpuUtilization?: number;
+  /** Target average memory utilization in percent of requests. @default 75 — seed 000 (seed 002 uses 80) */
+  readonly memoryUtilization?: number;
+  /** Scale-up/scale-down behaviour, passed through to the HPA. @default Kubernetes' defaults */
+  readonly behavior?: k8s.HorizontalPodAutoscalerBehaviorV2;
+}
+
+export interface ResolvedAutoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly cpuUtilization: number;
+  readonly memoryUtilization: number;
+  readonly behavior?: k8s.HorizontalPodAutoscalerBehaviorV2;
+}
+
+/** Merges call-site over preset over defaults (each field on its own) and validates the result. */
+export function resolveAutoscaling(
+  scope: Construct, property: string, layers: ReadonlyArray<AutoscalingProps | undefined>,
+): ResolvedAutoscaling {
+  const pick = <K extends keyof AutoscalingProps>(k: K): AutoscalingProps[K] => {
+    for (const layer of layers) if (layer?.[k] !== undefined) return layer[k];
+    return undefined;
+  };
+  const minReplicas = checkInteger(scope, `${property}.minReplicas`, pick('minReplicas') as number, { min: 1 });
+  const maxReplicas = checkInteger(scope, `${property}.maxReplicas`, pick('maxReplicas') as number, { min: 1 });
+  if (minReplicas > maxReplicas) {
+    throw new ValidationError(scope, `${property}.minReplicas`, minReplicas, `must not exceed maxReplicas (${maxReplicas})`);
+  }
+  return {
+    minReplicas,
+    maxReplicas,
+    cpuUtilization: checkPercent(scope, `${property}.cpuUtilization`, pick('cpuUtilization') as number),
+    memoryUtilization: checkPercent(scope, `${property}.memoryUtilization`, pick('memoryUtilization') as number),
+    behavior: pick('behavior'),
+  };
+}
+
+export interface HpaOptions {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly target: { readonly apiVersion: string; readonly kind: string; readonly name: string };
+  readonly settings: ResolvedAutoscaling;
+}
+
+/** An autoscaling/v2 HPA on CPU and memory utilization. */
+export function createHpa(scope: Construct, id: string, opts: HpaOptions): k8s.KubeHorizontalPodAutoscalerV2 {
+  const { settings } = opts;
+  const utilization = (name: string, averageUtilization: number): k8s.MetricSpecV2 => ({
+    type: 'Resource',
+    resource: { name, target: { type: 'Utilization', averageUtilization } },
+  });
+  return new k8s.KubeHorizontalPodAutoscalerV2(scope, id, {
+    metadata: { name: opts.name, labels: opts.labels },
+    spec: {
+      scaleTargetRef: opts.target,
+      minReplicas: settings.minReplicas,
+      maxReplicas: settings.maxReplicas,
+      metrics: [utilization('cpu', settings.cpuUtilization), utilization('memory', settings.memoryUtilization)],
+      ...(settings.behavior ? { behavior: settings.behavior } : {}),
+    },
+  });
+}
