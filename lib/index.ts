@@ -8,4 +8,5 @@ export * from './autoscaling';
 export * from './disruption';
 export * from './monitoring';
 export * from './knobs';
+export * from './connections';
 export * from './stateless-service';

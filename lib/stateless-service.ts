@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AutoscalingProps, ResolvedAutoscaling, createHpa, resolveAutoscaling } from './autoscaling';
+import type { SecretKeyRef } from './connections';
 import { APP_MODES, AppMode, STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
@@ -16,14 +17,6 @@ import { Presets } from './presets';
 import {
   checkEnvName, checkImage, checkInteger, checkObjectName, checkOneOf, checkPort, checkResourceName,
 } from './validate';
-
-/** A key of a Secret, injected as one environment variable. */
-export interface SecretKeyRef {
-  /** Name of an existing Secret in the namespace. */
-  readonly secretName: string;
-  /** Key inside the Secret. */
-  readonly key: string;
-}
 
 /** A ConfigMap mounted as files. */
 export interface ConfigMount {
