@@ -32,6 +32,13 @@ export const STATELESS = {
   servicePort: 80,
   /** Grace period for in-flight requests on shutdown (Kubernetes' own default, kept explicit). */
   terminationGracePeriodSeconds: 30,
+  /**
+   * Deadline of a migration Job ("run once, before new pods take traffic", 003/004): Helm's default `--timeout`
+   * (5 min), so a hung migration fails the upgrade instead of outliving it.
+   */
+  migrationTimeoutSeconds: 300,
+  /** Retries of a failed migration pod: one, for a lost node; migration tools hold a lock and are transactional. */
+  migrationBackoffLimit: 1,
 } as const;
 
 /** Default max HPA replicas per Caracal role (001): API/STS/Audit/Coordinator 8, Gateway 16; default 2 replicas. */

@@ -17,6 +17,10 @@ export interface KnobSchema {
   readonly required?: readonly string[];
   readonly minItems?: number;
   readonly maxItems?: number;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  /** Values the knob must not take, e.g. `{ enum: ['latest'] }` (Helm's JSON Schema regexes have no lookahead). */
+  readonly not?: Partial<KnobSchema>;
 }
 
 /** A field in a synthesized object that a knob sets. */
@@ -30,6 +34,14 @@ export interface KnobTarget {
    * @default the knob's value, rendered with its type
    */
   readonly template?: string;
+  /**
+   * When the knob sets only part of a string field (a line of a config file in a ConfigMap, a flag in an arg): the
+   * exact text of that part as synthesized. It must occur exactly once in the field; the chart writer replaces it by
+   * `template` (or the bare value), leaving the rest of the string as it is. `$value` in `template` is the knob's own
+   * value, e.g. `{ fragment: 'max_connections = 200', template: 'max_connections = {{ $value }}' }`.
+   * @default the knob sets the whole field
+   */
+  readonly fragment?: string;
 }
 
 export interface KnobSpec {
@@ -45,16 +57,48 @@ export interface KnobSpec {
    * enforces them in a template `fail`, since JSON Schema can't compare two values.
    */
   readonly lessOrEqualTo?: string;
+  /**
+   * Another valid value, different from the default, for the chart README and the chart tests.
+   * @default derived from the schema
+   */
+  readonly example?: unknown;
+}
+
+/**
+ * An object name written inside free text (a script, a config file line, an env value) in a form the chart writer's
+ * host-name detection can't recognise, e.g. `kubectl get configmap orders-db-config`. Declaring it makes the chart
+ * prefix that name with the release name there as well.
+ */
+export interface NameReference {
+  readonly object: ApiObject;
+  /** Path of the string field, as in {@link KnobTarget.path}. */
+  readonly path: ReadonlyArray<string | number>;
+  /** The object name as synthesized; every whole-token occurrence in the field is a reference. */
+  readonly name: string;
 }
 
 const KNOBS = new WeakMap<IConstruct, KnobSpec[]>();
+const REFERENCES = new WeakMap<IConstruct, NameReference[]>();
 
 export class Knobs {
   /** Declares a knob on `construct`. */
   public static declare(construct: IConstruct, spec: KnobSpec): void {
     const list = KNOBS.get(construct) ?? [];
+    if (list.some((k) => k.key === spec.key)) throw new Error(`${construct.node.path}: knob ${spec.key} is declared twice`);
     list.push(spec);
     KNOBS.set(construct, list);
+  }
+
+  /** Declares an object name inside free text that the chart must prefix with the release name. */
+  public static reference(construct: IConstruct, ref: NameReference): void {
+    const list = REFERENCES.get(construct) ?? [];
+    list.push(ref);
+    REFERENCES.set(construct, list);
+  }
+
+  /** The name references declared on `construct` itself. */
+  public static referencesOf(construct: IConstruct): readonly NameReference[] {
+    return REFERENCES.get(construct) ?? [];
   }
 
   /** The knobs declared on `construct` itself (not its children). */

@@ -58,6 +58,22 @@ export interface ServiceMonitorProps {
   readonly interval?: string;
 }
 
+/**
+ * A schema migration run once per rollout, before new pods take traffic, so all instances run on one schema
+ * version (seeds 003: "migrations should only run on one instance", 004: "keep all instances on the same migration
+ * version before enabling traffic").
+ */
+export interface MigrationProps {
+  /** Command run in the service's image, with its env and config, e.g. `['/app/server', 'migrate', 'up']`. */
+  readonly command: readonly string[];
+  /** @default none */
+  readonly args?: readonly string[];
+  /** Deadline of the migration Job (`activeDeadlineSeconds`). @default 300, Helm's default `--timeout` */
+  readonly timeoutSeconds?: number;
+  /** Retries of a failed migration pod. @default 1 */
+  readonly backoffLimit?: number;
+}
+
 export interface StatelessServiceProps {
   /** Container image, pinned by tag (not `latest`) or digest. */
   readonly image: string;
@@ -124,6 +140,13 @@ export interface StatelessServiceProps {
   readonly runAsUser?: number;
   /** Seconds for in-flight requests to finish on shutdown. @default 30 */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * A migration Job (`<name>-migrate`) from the same image, env and config. Plain manifests carry it as an Argo CD
+   * PreSync hook; the Helm chart as a pre-install/pre-upgrade hook. A failed migration stops the rollout before any
+   * new pod starts.
+   * @default no migration
+   */
+  readonly migration?: MigrationProps;
 }
 
 /**
@@ -145,6 +168,8 @@ export class StatelessService extends Construct {
   public readonly pdb: k8s.KubePodDisruptionBudget;
   public readonly ingress?: k8s.KubeIngress;
   public readonly serviceMonitor?: ApiObject;
+  /** The migration Job, when `migration` is set. */
+  public readonly migrationJob?: k8s.KubeJob;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
   /** Replica count the workload runs with at most (HPA ceiling or fixed count): what connection budgets use. */
@@ -227,6 +252,7 @@ export class StatelessService extends Construct {
     };
 
     const runAsUser = checkInteger(this, 'runAsUser', props.runAsUser ?? DEFAULT_APP_USER, { min: 1 });
+    const serviceAccount = props.serviceAccountName ? { serviceAccountName: checkObjectName(this, 'serviceAccountName', props.serviceAccountName) } : {};
     const podAnnotations: Record<string, string> = { ...preset.podAnnotations };
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name: this.name, labels },
@@ -241,7 +267,7 @@ export class StatelessService extends Construct {
           metadata: { labels, ...(Object.keys(podAnnotations).length ? { annotations: podAnnotations } : {}) },
           spec: {
             automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-            ...(props.serviceAccountName ? { serviceAccountName: checkObjectName(this, 'serviceAccountName', props.serviceAccountName) } : {}),
+            ...serviceAccount,
             securityContext: podSecurityContext({ runAsUser }),
             terminationGracePeriodSeconds: checkInteger(this, 'terminationGracePeriodSeconds',
               props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds, { min: 0, max: 86_400 }),
@@ -291,7 +317,28 @@ export class StatelessService extends Construct {
         endpoints: [{ port: metricsPort ? 'metrics' : 'http', path: metricsPath, interval }],
       });
     }
-    this.declareKnobs(image);
+    if (props.migration) {
+      const jobLabels = standardLabels(this, { name: this.name, component: 'migration', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
+      this.migrationJob = this.createMigrationJob(props.migration, jobLabels, {
+        automountServiceAccountToken: props.automountServiceAccountToken ?? false,
+        ...serviceAccount,
+        securityContext: podSecurityContext({ runAsUser }),
+        restartPolicy: 'Never',
+        containers: [{
+          name: 'migrate',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          env: this.env,
+          ...(buildEnvFrom(this, props)),
+          resources: toResourceRequirements(this.resources),
+          securityContext: containerSecurityContext(props.readOnlyRootFilesystem ?? true),
+          volumeMounts,
+        }],
+        volumes,
+        ...presetPlacement(preset),
+      });
+    }
+    this.declareKnobs(image, props.ingress);
   }
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
@@ -307,8 +354,36 @@ export class StatelessService extends Construct {
     this.env.push({ name, valueFrom: { secretKeyRef: { name: checkObjectName(this, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
   }
 
+  private createMigrationJob(m: MigrationProps, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
+    if (!Array.isArray(m.command) || m.command.length === 0 || m.command.some((c) => typeof c !== 'string' || c === '')) {
+      throw new ValidationError(this, 'migration.command', m.command, 'must be a non-empty list of non-empty strings');
+    }
+    const timeout = checkInteger(this, 'migration.timeoutSeconds', m.timeoutSeconds ?? STATELESS.migrationTimeoutSeconds, { min: 30, max: 86_400 });
+    const backoffLimit = checkInteger(this, 'migration.backoffLimit', m.backoffLimit ?? STATELESS.migrationBackoffLimit, { min: 0, max: 10 });
+    const [container] = pod.containers;
+    return new k8s.KubeJob(this, 'migration', {
+      metadata: {
+        name: `${this.name}-migrate`,
+        labels,
+        annotations: {
+          // Argo CD runs PreSync hooks before applying the new Deployment and stops the sync when they fail.
+          'argocd.argoproj.io/hook': 'PreSync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation,HookSucceeded',
+        },
+      },
+      spec: {
+        backoffLimit,
+        activeDeadlineSeconds: timeout,
+        template: {
+          metadata: { labels },
+          spec: { ...pod, containers: [{ ...container, command: [...m.command], ...(m.args ? { args: [...m.args] } : {}) }] },
+        },
+      },
+    });
+  }
+
   private createIngress(ing: IngressProps, labels: Record<string, string>): k8s.KubeIngress {
-    if (!/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(ing.host)) {
+    if (!INGRESS_HOST.test(ing.host)) {
       throw new ValidationError(this, 'ingress.host', ing.host, 'must be a fully qualified DNS name such as api.example.com');
     }
     const path = checkHttpPath(this, 'ingress.path', ing.path ?? '/');
@@ -325,13 +400,23 @@ export class StatelessService extends Construct {
     });
   }
 
-  private declareKnobs(image: string): void {
+  private declareKnobs(image: string, ingress: IngressProps | undefined): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
+    const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
     const at = image.lastIndexOf(':');
     if (!image.includes('@')) {
-      const imageTarget = { object: this.deployment, path: [...containerPath, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' };
-      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at), targets: [imageTarget] });
-      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: image.slice(at + 1), targets: [] });
+      const imageTargets = workloads.map((object) => ({ object, path: [...containerPath, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' }));
+      // The version label follows the tag, cleaned the way lib/labels.ts cleans it.
+      const versionLabel = '{{ regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" (trunc 63 $values.image.tag) "" }}';
+      const labelTargets = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
+        .filter((o): o is ApiObject => o !== undefined)
+        .flatMap((object) => [
+          { object, path: ['metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel },
+          ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
+        ]);
+      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at), targets: imageTargets });
+      // Helm validates with Go's RE2 (no lookahead): "latest" is refused with `not` instead.
+      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { enum: ['latest'] } }, default: image.slice(at + 1), targets: labelTargets });
     }
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
@@ -348,7 +433,16 @@ export class StatelessService extends Construct {
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
       ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
     ] as const) {
-      Knobs.declare(this, { key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: quantity, default: value, targets: [{ object: this.deployment, path: [...containerPath, 'resources', kind, field] }] });
+      Knobs.declare(this, {
+        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: quantity, default: value,
+        targets: workloads.map((object) => ({ object, path: [...containerPath, 'resources', kind, field] })),
+        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+      });
+    }
+    if (ingress && this.ingress) {
+      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
+      if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });
+      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: ingress.host, targets: hosts });
     }
   }
 }
@@ -366,6 +460,8 @@ function checkMountPath(scope: Construct, property: string, value: string): stri
   }
   return value;
 }
+
+const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 
 const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
 

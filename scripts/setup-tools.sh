@@ -28,8 +28,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
-if ! [ -x "$GOBIN_DIR/helm" ] || ! "$GOBIN_DIR/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION}"; then
+# Built with the ldflags of helm's own release Makefile: without them `helm version` says "v3.16" and helm assumes
+# Kubernetes 1.20, which fails our charts' `kubeVersion: >=1.28.0-0` in `helm template` / `helm lint`.
+HELM_K8S_MINOR="${HELM_K8S_MINOR:-31}" # helm v3.16 is built against k8s.io/client-go v0.31
+if ! [ -x "$GOBIN_DIR/helm" ] || [ "$("$GOBIN_DIR/helm" version --template '{{.Version}}' 2>/dev/null)" != "$HELM_VERSION" ]; then
   echo "setup-tools: building helm ${HELM_VERSION} with go install"
-  (cd /tmp && GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}")
+  ldflags="-w -s -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags="$ldflags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=${HELM_K8S_MINOR}"
+  done
+  (cd /tmp && GOFLAGS=-mod=mod go install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}")
 fi
 echo "setup-tools: ok (helm $("$GOBIN_DIR/helm" version --short))"
