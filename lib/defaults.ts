@@ -72,11 +72,13 @@ export const POSTGRES = {
   poolMode: 'transaction',
 } as const;
 
-/** Redis tier (000, 003). */
+/** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
-  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); "Sentinel (3 nodes)" (003). */
-  replicas: 3,
+  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000): replicas besides the primary. */
+  replicas: 2,
+  /** "Sentinel (3 nodes)" (003): the smallest odd group that survives losing one Sentinel. */
   sentinels: 3,
+  /** Majority of 3 Sentinels must agree the master is down (000, 003 "Sentinel with 3 sentinels"). */
   quorum: 2,
   /** "Eviction: allkeys-lru" (000). */
   maxmemoryPolicy: 'allkeys-lru',
@@ -87,6 +89,35 @@ export const REDIS = {
   clusterModeRps: 50_000,
   /** "Single-instance is fine ... up to ~5k RPS" (000). */
   singleInstanceRps: 5_000,
+  /** Official image, Debian variant (ours: pinned 7.0 patch release, the config syntax the tests run). */
+  image: 'redis:7.0.15-bookworm',
+  /** UID/GID of the `redis` user in the official image. */
+  user: 999,
+  port: 6379,
+  sentinelPort: 26379,
+  /** Ours: memory requests = limits (a datastore must not be the first evicted under node memory pressure). */
+  requests: { cpu: '250m', memory: '1Gi' },
+  limits: { cpu: '1', memory: '1Gi' },
+  sentinelRequests: { cpu: '50m', memory: '64Mi' },
+  sentinelLimits: { cpu: '250m', memory: '128Mi' },
+  /** Ours: maxmemory = 70 % of the memory limit; the rest is headroom for the AOF-rewrite fork, buffers, fragmentation. */
+  maxmemoryPercent: 70,
+  /** Ours: fast detection so a failover completes within ~30 s even after one failed election (see lib/redis/). */
+  downAfterMilliseconds: 5_000,
+  failoverTimeoutMilliseconds: 10_000,
+  /** Redis' own default: replicas resync with a new master one at a time, the others keep serving reads. */
+  parallelSyncs: 1,
+  /** Ours: a master cut off from every replica stops taking writes after min-replicas-max-lag (10 s). */
+  minReplicasToWrite: 1,
+  /** Ours: persistent volume = 3 x memory limit (AOF base + growth until rewrite + rewrite temp), at least 1 GiB. */
+  storagePerMemory: 3,
+  /** redis_exporter sidecar (ours: pinned release with Sentinel ckquorum metrics). */
+  exporterImage: 'oliver006/redis_exporter:v1.69.0',
+  exporterPort: 9121,
+  exporterRequests: { cpu: '20m', memory: '32Mi' },
+  exporterLimits: { cpu: '200m', memory: '64Mi' },
+  /** Ours: warn when used memory stays above 90 % of maxmemory (allkeys-lru then evicts keys). */
+  memoryAlertRatio: 0.9,
 } as const;
 
 /** Blockchain JSON-RPC pool (000). */
