@@ -157,9 +157,10 @@ export class RedisHA extends Construct {
     const sentinelPasswordSecret = checkSecretRef(this, 'sentinelPasswordSecret', props.sentinelPasswordSecret ?? passwordSecret);
 
     const replicas = checkInteger(this, 'replicas', props.replicas ?? REDIS.replicas, { min: 1, max: 9 });
-    const sentinels = checkInteger(this, 'sentinels', props.sentinels ?? REDIS.sentinels, { min: 3, max: 9 });
-    if (sentinels % 2 === 0) {
-      throw new ValidationError(this, 'sentinels', sentinels, 'must be odd (3, 5, 7, 9): an even group tolerates no more failures than the odd group below it');
+    const sentinels = props.sentinels ?? REDIS.sentinels;
+    if (![3, 5, 7, 9].includes(sentinels)) {
+      throw new ValidationError(this, 'sentinels', sentinels,
+        'must be odd and at least 3 (3, 5, 7 or 9): Sentinels act by majority, and an even group survives no more failures than the odd group below it');
     }
     const majority = Math.floor(sentinels / 2) + 1;
     const quorum = checkInteger(this, 'quorum', props.quorum ?? REDIS.quorum, { min: 1 });
