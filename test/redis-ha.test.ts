@@ -5,7 +5,8 @@ import { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { Knobs, Presets, REDIS, REDIS_HA_FILES, RedisHA, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
 import { expectValidationError } from './harness/errors';
-import { K8sObject, build, container, find, findAll, synth } from './harness/synth';
+import { sessions } from '../examples/sessions';
+import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
 
 const SECRET = { secretName: 'cache-redis', key: 'password' };
 const SCRIPTS_DIR = join(__dirname, '..', 'lib', 'redis');
@@ -353,4 +354,17 @@ describe('RedisHA validation', () => {
 
 it('keeps the documented Redis defaults in lib/defaults.ts', () => {
   expect(REDIS).toMatchObject({ replicas: 2, sentinels: 3, quorum: 2, maxmemoryPolicy: 'allkeys-lru', appendonly: true, clusterModeMemoryGiB: 100 });
+});
+
+describe('sessions example', () => {
+  it('wires the web tier to the RedisHA through its connection info', () => {
+    const objects = synthApp((app) => { sessions(app); });
+    const web = envOf(container(find(objects, 'Deployment', 'web')));
+    expect(web.REDIS_SENTINELS.value).toBe([0, 1, 2].map((i) => `session-store-sentinel-${i}.session-store-sentinel-headless:26379`).join(','));
+    expect(web.REDIS_MASTER_NAME.value).toBe('session-store');
+    expect(web.REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-redis', key: 'password' });
+    expect(web.REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-redis', key: 'password' });
+    expect(find(objects, 'StatefulSet', 'session-store').metadata.namespace).toBe('sessions');
+    expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
+  });
 });
