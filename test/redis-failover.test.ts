@@ -3,7 +3,7 @@
  * startup script with the exact files from the synthesized ConfigMap and the synthesized container environment
  * (only pod-specific values — ports, addresses, directories, the downward-API fields — are replaced).
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
+import { ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'child_process';
 import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
@@ -31,6 +31,8 @@ let redisEnv: K8sObject[] = [];
 let sentinelEnv: K8sObject[] = [];
 let redisCommand: string[] = [];
 let sentinelCommand: string[] = [];
+let redisProbes: Record<'ready' | 'alive', string[]> = { ready: [], alive: [] };
+let sentinelReadyProbe: string[] = [];
 let maxmemoryBytes = 0;
 let masterName = '';
 const redis: Member[] = [];
@@ -65,6 +67,8 @@ beforeAll(async () => {
   sentinelEnv = sentinelContainer.env;
   redisCommand = redisContainer.command;
   sentinelCommand = sentinelContainer.command;
+  redisProbes = { ready: redisContainer.readinessProbe.exec.command, alive: redisContainer.livenessProbe.exec.command };
+  sentinelReadyProbe = sentinelContainer.readinessProbe.exec.command;
 
   const ports = await freePorts(6);
   for (let i = 0; i < 3; i++) {
@@ -102,6 +106,9 @@ describe('RedisHA on real redis-server and redis-sentinel', () => {
     await expect(cli(master, 'PING', { password: '' })).rejects.toThrow(/NOAUTH/);
     const sentinelMaster = fields(await cli(sentinels[0], 'SENTINEL', 'MASTER', masterName));
     expect(sentinelMaster).toMatchObject({ quorum: '2', 'down-after-milliseconds': '5000', 'failover-timeout': '10000', 'parallel-syncs': '1' });
+    // The kubelet's probes: ready once serving (replicas: in sync), alive while answering.
+    for (const r of redis) expect([probe(r, redisProbes.ready), probe(r, redisProbes.alive)]).toEqual([true, true]);
+    for (const s of sentinels) expect(probe(s, sentinelReadyProbe)).toBe(true);
     // The completed configs hold the passwords: readable by the owner only.
     expect(statSync(join(redis[0].dir, 'run', 'redis.conf')).mode & 0o777).toBe(0o600);
     expect(statSync(join(sentinels[0].dir, 'run', 'sentinel.conf')).mode & 0o777).toBe(0o600);
@@ -171,6 +178,8 @@ describe('RedisHA on real redis-server and redis-sentinel', () => {
     for (const m of [redis[2], sentinels[1], redis[1], sentinels[0], sentinels[2]]) start(m);
     await sleep(1500);
     expect(await Promise.all([redis[1], redis[2]].map(role))).toEqual([undefined, undefined]); // waiting for pod 0
+    expect(probe(redis[1], redisProbes.alive)).toBe(false);
+    expect(probe(sentinels[0], sentinelReadyProbe)).toBe(false);
     start(redis[0]);
     const newMaster = await waitFor('one master and two replicas in sync', 30_000, async () => {
       const infos = await Promise.all(redis.map((r) => tryCli(r, 'INFO', 'replication')));
@@ -183,6 +192,23 @@ describe('RedisHA on real redis-server and redis-sentinel', () => {
     await waitForSentinelsAgree(newMaster);
     await waitFor('the master accepts writes', 15_000, async () => (await tryCli(newMaster, 'SET', 'after-full-restart', '1')) === 'OK');
   }, 80_000);
+
+  it('a restarted master that no replica could replace resumes as master after the bounded wait', async () => {
+    const master = await currentMaster();
+    for (const r of redis.filter((x) => x !== master)) stop(r, 'SIGKILL');
+    await sleep(1500); // the AOF is fsynced every second
+    const started = Date.now();
+    stop(master, 'SIGKILL');
+    start(master);
+    await sleep(3000);
+    expect(await role(master)).toBeUndefined(); // still waiting for a failover that can't happen
+    // down-after 5 s + 2 x failover-timeout 10 s + 10 s
+    await waitFor('the master to resume', 45_000, async () => (await role(master)) === 'master');
+    const waitedMs = Date.now() - started;
+    console.log(`[redis] master without any replica to fail over to resumed as master after ${(waitedMs / 1000).toFixed(1)} s`);
+    expect(waitedMs).toBeGreaterThanOrEqual(30_000);
+    await expectAcknowledgedKeys(master);
+  }, 60_000);
 });
 
 // ---- processes ----
@@ -191,15 +217,7 @@ function start(m: Member): void {
   const run = join(m.dir, 'run');
   mkdirSync(run, { recursive: true });
   if (runAs) chownSync(run, runAs.uid, runAs.gid);
-  const env = m.kind === 'redis'
-    ? podEnv(redisEnv, {
-      POD_NAME: `cache-${m.index}`,
-      CONFIG_DIR: run,
-      DATA_DIR: join(m.dir, 'data'),
-      REDIS_PORT: String(m.port),
-      MEMORY_LIMIT_BYTES: String(256 * 2 ** 20),
-    })
-    : podEnv(sentinelEnv, { POD_NAME: `cache-sentinel-${m.index}`, CONFIG_DIR: run, SENTINEL_PORT: String(m.port) });
+  const env = memberEnv(m);
   const command = (m.kind === 'redis' ? redisCommand : sentinelCommand).map((a) => a.replace('/etc/redis-ha', templates));
   const prefix = runAs ? ['setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups'] : [];
   const argv = [...prefix, ...command];
@@ -211,6 +229,26 @@ function start(m: Member): void {
   proc.on('exit', () => {
     if (m.proc === proc) m.proc = undefined;
   });
+}
+
+/** The environment of member `m`'s container, as the kubelet would give it to the script and the probes. */
+function memberEnv(m: Member): Record<string, string> {
+  const run = join(m.dir, 'run');
+  return m.kind === 'redis'
+    ? podEnv(redisEnv, {
+      POD_NAME: `cache-${m.index}`,
+      CONFIG_DIR: run,
+      DATA_DIR: join(m.dir, 'data'),
+      REDIS_PORT: String(m.port),
+      MEMORY_LIMIT_BYTES: String(256 * 2 ** 20),
+    })
+    : podEnv(sentinelEnv, { POD_NAME: `cache-sentinel-${m.index}`, CONFIG_DIR: run, SENTINEL_PORT: String(m.port) });
+}
+
+/** Runs a container probe command (probe.sh) the way the kubelet does; true when it exits 0. */
+function probe(m: Member, command: string[]): boolean {
+  const argv = command.map((a) => a.replace('/etc/redis-ha', templates));
+  return spawnSync(argv[0], argv.slice(1), { env: memberEnv(m), timeout: 10_000 }).status === 0;
 }
 
 function stop(m: Member, signal: NodeJS.Signals): void {
