@@ -69,7 +69,7 @@ while :; do
     fi
     log "Sentinels still name this pod as master: waiting for them to fail over before rejoining as replica"
   else
-    master=$(master_from_pods "$ANNOUNCE_HOST:$REDIS_PORT")
+    master=$(master_from_pods "$ANNOUNCE_HOST:$ANNOUNCE_PORT")
     if [ -n "$master" ]; then
       log "no Sentinel knows a master; pod $master reports role master: starting as its replica"
       break
