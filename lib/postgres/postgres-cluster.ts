@@ -148,6 +148,8 @@ const POOLER_UID = 70;
 const DATA_MOUNT = '/var/lib/postgresql/data';
 const PGDATA = `${DATA_MOUNT}/pgdata`;
 const SOCKET_DIR = '/var/run/postgresql';
+/** libpq password file the replica's WAL receiver reads, written by bootstrap-replica.sh into the socket emptyDir. */
+const PGPASSFILE = `${SOCKET_DIR}/.pgpass`;
 const CONFIG_DIR = '/etc/postgresql-cluster';
 const PASSWORD_DIR = '/run/postgresql-passwords';
 const POOLER_CONFIG_DIR = '/etc/pgbouncer-template';
@@ -452,20 +454,21 @@ export class PostgresCluster extends Construct {
 
   private statefulSet(role: 'primary' | 'replica', replicas: number, opts: WorkloadOptions & { storageSize: string; storageClassName?: string }): k8s.KubeStatefulSet {
     const labels = this.labels(role);
+    // Each container gets exactly the variables its script reads (see the script headers).
     const env = (pairs: Record<string, string>): k8s.EnvVar[] => Object.entries(pairs).map(([name, value]) => ({ name, value }));
-    const common = env({ PG_ROLE: role, PGDATA, PG_CONFIG_DIR: CONFIG_DIR, PG_PORT: String(PORT), PG_LISTEN_ADDRESSES: '*', PG_SOCKET_DIR: SOCKET_DIR });
-    const replicaEnv: k8s.EnvVar[] = [
-      ...env({
-        PRIMARY_HOST: opts.rwHost, PRIMARY_PORT: String(PORT), REPLICATION_USER: opts.replicationUser,
-        REPLICATION_PASSWORD_FILE: passwordFile('replication'), PGPASSFILE: `${SOCKET_DIR}/.pgpass`,
-      }),
-      { name: 'REPLICA_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    const podName: k8s.EnvVar = { name: 'REPLICA_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
+    const primaryUpstream = { PRIMARY_HOST: opts.rwHost, PRIMARY_PORT: String(PORT), REPLICATION_USER: opts.replicationUser };
+    const bootstrapEnv: k8s.EnvVar[] = role === 'primary'
+      ? env({
+        PGDATA, PG_SOCKET_DIR: SOCKET_DIR, SUPERUSER_PASSWORD_FILE: passwordFile('superuser'), REPLICATION_USER: opts.replicationUser,
+        REPLICATION_PASSWORD_FILE: passwordFile('replication'), APP_USER: opts.user, APP_PASSWORD_FILE: passwordFile('app'),
+        APP_DATABASE: opts.database,
+      })
+      : [...env({ PGDATA, PGPASSFILE, ...primaryUpstream, REPLICATION_PASSWORD_FILE: passwordFile('replication') }), podName];
+    const runEnv: k8s.EnvVar[] = [
+      ...env({ PG_ROLE: role, PGDATA, PG_CONFIG_DIR: CONFIG_DIR, PG_PORT: String(PORT), PG_LISTEN_ADDRESSES: '*', PG_SOCKET_DIR: SOCKET_DIR }),
+      ...(role === 'replica' ? [...env({ ...primaryUpstream, PGPASSFILE }), podName] : []),
     ];
-    const primaryBootstrapEnv = env({
-      SUPERUSER_PASSWORD_FILE: passwordFile('superuser'), REPLICATION_USER: opts.replicationUser,
-      REPLICATION_PASSWORD_FILE: passwordFile('replication'), APP_USER: opts.user, APP_PASSWORD_FILE: passwordFile('app'),
-      APP_DATABASE: opts.database,
-    });
     const mounts: k8s.VolumeMount[] = [
       { name: 'data', mountPath: DATA_MOUNT },
       { name: 'run', mountPath: SOCKET_DIR },
@@ -482,7 +485,7 @@ export class PostgresCluster extends Construct {
       image: this.image,
       imagePullPolicy: 'IfNotPresent',
       command: ['bash', `${CONFIG_DIR}/bootstrap-${role}.sh`],
-      env: role === 'primary' ? [...common, ...primaryBootstrapEnv] : [...common, ...replicaEnv],
+      env: bootstrapEnv,
       resources,
       securityContext: containerSecurityContext(true),
       volumeMounts: [...mounts, ...bootstrapPasswords.map(passwordMount)],
@@ -492,7 +495,7 @@ export class PostgresCluster extends Construct {
       image: this.image,
       imagePullPolicy: 'IfNotPresent',
       command: ['bash', `${CONFIG_DIR}/run-postgres.sh`],
-      env: role === 'primary' ? common : [...common, ...replicaEnv],
+      env: runEnv,
       ports: [{ name: 'postgres', containerPort: PORT, protocol: 'TCP' }],
       resources,
       securityContext: containerSecurityContext(true),
