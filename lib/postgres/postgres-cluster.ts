@@ -17,9 +17,9 @@ import { Preset, Presets } from '../presets';
 import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
 import {
-  ADMIN_HEADROOM_RATIO, ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_STORAGE_BYTES, MIN_WORK_MEM_BYTES, MemorySettings, PoolerSizing,
+  ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
-  minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings, requiredReplicationCapacity,
+  maximumMaxConnections, minimumMaxConnections, minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings, requiredReplicationCapacity,
 } from './sizing';
 
 /** A Secret key holding one password. */
@@ -232,12 +232,12 @@ export class PostgresCluster extends Construct {
       requests: { cpu: POSTGRES.cpu, memory: POSTGRES.memory },
       limits: { cpu: POSTGRES.cpu, memory: POSTGRES.memory },
     });
-    const memory = memorySettings(this.resources.requestBytes, maxConnections);
-    if (memory.workMemBytes < MIN_WORK_MEM_BYTES) {
-      const needed = minimumMemoryBytes(maxConnections);
+    const minimumMemory = minimumMemoryBytes(maxConnections);
+    if (this.resources.requestBytes < minimumMemory) {
       throw new ValidationError(this, 'resources.requests.memory', this.resources.requests.memory,
-        `is too small for maxConnections ${maxConnections}: work_mem would be below 1MB; request at least ${Math.ceil(needed / 2 ** 20)}Mi or lower maxConnections`);
+        `is too small for maxConnections ${maxConnections}: work_mem would fall below 1MB; request at least ${minimumMemory / 2 ** 20}Mi or lower maxConnections`);
     }
+    const memory = memorySettings(this.resources.requestBytes, maxConnections);
 
     const storageSize = props.storage?.size ?? POSTGRES.storage;
     const storageBytes = parseMemory(this, 'storage.size', storageSize);
@@ -755,17 +755,16 @@ export class PostgresCluster extends Construct {
 
     // max_connections lives in postgresql.conf: the knob re-renders the whole file, with work_mem re-derived
     // from it, and re-hashes the pod annotation so Postgres restarts with the new value.
-    const { pooler, memory, headroom } = this.settings;
+    const { pooler, memory } = this.settings;
     const availableMiB = (this.resources.requestBytes - memory.sharedBuffersBytes) / 2 ** 20;
     const confTemplate = renderTemplate(ASSETS.postgresqlConf, this.postgresqlConfValues(
       '{{ $values.maxConnections }}', `{{ div ${Math.floor(availableMiB)} (mul 3 $values.maxConnections) }}MB`));
-    const minConnections = Math.max(MAX_CONNECTIONS_RANGE.min, pooler.totalServerConnections + headroom.total,
-      Math.ceil(pooler.totalServerConnections / (1 - ADMIN_HEADROOM_RATIO)) + SUPERUSER_RESERVED_CONNECTIONS);
-    const maxConnections = Math.min(MAX_CONNECTIONS_RANGE.max, Math.floor(this.resources.requestBytes / (4 * 2 ** 20)));
+    const minConnections = minimumMaxConnections(pooler.totalServerConnections);
+    const maxConnections = Math.max(minConnections, maximumMaxConnections(this.resources.requestBytes));
     Knobs.declare(this, {
       key: 'maxConnections',
-      description: `Postgres max_connections (≥ the pooler's ${pooler.totalServerConnections} server connections plus headroom; ≤ memory / 4Mi so work_mem stays ≥ 1MB)`,
-      schema: { type: 'integer', minimum: minConnections, maximum: Math.max(minConnections, maxConnections) },
+      description: `Postgres max_connections (at least the pooler's ${pooler.totalServerConnections} server connections plus headroom; at most about memory / 4Mi, so work_mem stays ≥ 1MB)`,
+      schema: { type: 'integer', minimum: minConnections, maximum: maxConnections },
       default: this.settings.maxConnections,
       targets: [
         { object: this.configMap, path: ['data', 'postgresql.conf'], template: confTemplate },

@@ -51,10 +51,13 @@ export function memorySettings(memoryBytes: number, maxConnections: number): Mem
   };
 }
 
-/** The smallest memory for which work_mem reaches {@link MIN_WORK_MEM_BYTES} at `maxConnections`. */
+/**
+ * The smallest memory (whole MiB, at least {@link MIN_MEMORY_BYTES}) for which work_mem reaches
+ * {@link MIN_WORK_MEM_BYTES} at `maxConnections`: about 4 MiB per connection.
+ */
 export function minimumMemoryBytes(maxConnections: number): number {
-  // work_mem = 0.75 × memory / (3 × max_connections) ≥ 1 MiB  ⇔  memory ≥ 4 MiB × max_connections.
-  return Math.max(MIN_MEMORY_BYTES, 4 * maxConnections * MIB);
+  // work_mem = (m − floor(m / 4)) / (3 × max_connections) MiB ≥ 1  ⇔  ceil(3m / 4) ≥ 3 × max_connections  ⇔  m ≥ 4 × max_connections − 1.
+  return Math.max(MIN_MEMORY_BYTES, (4 * maxConnections - 1) * MIB);
 }
 
 export interface ReplicationSettings {
@@ -99,6 +102,18 @@ export interface ConnectionHeadroom {
 export function connectionHeadroom(maxConnections: number): ConnectionHeadroom {
   const admin = Math.max(MIN_ADMIN_HEADROOM, Math.ceil(maxConnections * ADMIN_HEADROOM_RATIO));
   return { superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, admin, total: SUPERUSER_RESERVED_CONNECTIONS + admin };
+}
+
+/** The smallest max_connections that leaves `serverConnections` for the pooler after the headroom. */
+export function minimumMaxConnections(serverConnections: number): number {
+  let maxConnections = MAX_CONNECTIONS_RANGE.min;
+  while (maxConnections - connectionHeadroom(maxConnections).total < serverConnections) maxConnections++;
+  return maxConnections;
+}
+
+/** The largest max_connections `memoryBytes` supports with work_mem ≥ 1MB (inverse of {@link minimumMemoryBytes}). */
+export function maximumMaxConnections(memoryBytes: number): number {
+  return Math.min(MAX_CONNECTIONS_RANGE.max, Math.floor((Math.floor(memoryBytes / MIB) + 1) / 4));
 }
 
 export interface PoolerInput {
