@@ -253,10 +253,9 @@ export class PostgresCluster extends Construct {
 
     const metrics = this.resolveMetrics(props.metrics);
     this.clusterSelector = { 'app.kubernetes.io/name': this.name, 'app.kubernetes.io/instance': this.name };
-    const partOfLabel = standardLabels(this, { name: this.name, component: 'database', partOf: props.partOf })['app.kubernetes.io/part-of'];
     this.clientLabels = props.networkPolicy && typeof props.networkPolicy === 'object' && props.networkPolicy.clientLabels
       ? checkLabels(this, 'networkPolicy.clientLabels', props.networkPolicy.clientLabels)
-      : { 'app.kubernetes.io/part-of': partOfLabel };
+      : { 'app.kubernetes.io/part-of': this.labels('database')['app.kubernetes.io/part-of'] };
 
     // Config files: rendered templates and scripts from this folder.
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
@@ -289,7 +288,8 @@ export class PostgresCluster extends Construct {
       metadata: { name: `${this.name}-headless`, labels: this.labels('database') },
       spec: {
         clusterIp: 'None',
-        // Per-pod DNS exists before readiness, so a replica is reachable while it catches up.
+        // Per-pod DNS (orders-db-replica-0.orders-db-headless) exists before readiness, for debugging a pod that
+        // is still catching up.
         publishNotReadyAddresses: true,
         selector: this.clusterSelector,
         ports: [
