@@ -7,7 +7,8 @@ import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { DB_POOL, Knobs, PostgresCluster, PostgresClusterProps, Presets } from '../lib';
 import { expectValidationError } from './harness/errors';
-import { K8sObject, build, container, find, findAll, synth } from './harness/synth';
+import { orders } from '../examples/orders';
+import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
 
 const CREDENTIALS: PostgresClusterProps['credentials'] = {
   superuser: { secretName: 'orders-db-superuser' },
@@ -408,5 +409,30 @@ describe('PostgresCluster validation', () => {
   it('nested scopes name the full construct path', () => {
     expectValidationError(() => build((chart) => new PostgresCluster(new Construct(chart, 'shop'), 'db', { credentials: CREDENTIALS, replicas: 20 })),
       { path: 'test/shop/db', property: 'replicas', value: 20 });
+  });
+});
+
+describe('orders example', () => {
+  const objects = synthApp((app) => { orders(app); });
+
+  it('connects the API to the pooler and the replicas through the connection info, password by Secret reference', () => {
+    const env = Object.fromEntries(container(find(objects, 'Deployment', 'orders-api')).env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      DB_HOST: 'orders-db-pooler', DB_READ_HOST: 'orders-db-ro', DB_PORT: '5432', DB_NAME: 'orders', DB_USER: 'orders_api',
+      DB_PASSWORD: { secretKeyRef: { name: 'orders-db-app', key: 'password' } },
+    });
+    // Pooler accepts 10 × 200 clients; 20 API pods at most → 100 each, capped at 50 (seed 000).
+    expect(env.DB_MAX_CONNECTIONS).toBe('50');
+    // Replica reads: (200 − 23 headroom) / 20 pods = 8.
+    expect(env.DB_READ_MAX_CONNECTIONS).toBe('8');
+    expect(find(objects, 'Service', 'orders-db-pooler').spec.ports[0].port).toBe(5432);
+  });
+
+  it('lets the API pods through the NetworkPolicies', () => {
+    const apiLabels = find(objects, 'Deployment', 'orders-api').spec.template.metadata.labels;
+    for (const policy of findAll(objects, 'NetworkPolicy')) {
+      const peers = policy.spec.ingress.flatMap((r: K8sObject) => r.from ?? []);
+      expect(peers.some((p: K8sObject) => Object.entries(p.podSelector.matchLabels).every(([k, v]) => apiLabels[k] === v)), policy.metadata.name).toBe(true);
+    }
   });
 });
