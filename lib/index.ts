@@ -11,3 +11,4 @@ export * from './knobs';
 export * from './connections';
 export * from './stateless-service';
 export * from './capacity';
+export * from './postgres';
