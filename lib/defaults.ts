@@ -55,21 +55,41 @@ export const DB_POOL = {
   saturationAlertRatio: 0.9,
 } as const;
 
-/** Postgres tier (000, 003). */
+/** Postgres tier (000, 003). Derived settings (memory, pool sizes, headroom) live in `lib/postgres/sizing.ts`. */
 export const POSTGRES = {
-  /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). */
+  /** Official image, pinned to a 15.x minor release. */
+  image: 'postgres:15.14',
+  /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). Requests = limits: a database should not be throttled. */
   cpu: '4',
   memory: '16Gi',
   /** "deploy 1–2 read replicas" (000); streaming replication bootstrapped by pg_basebackup (003). */
   readReplicas: 2,
-  /** `wal_level=replica`, `max_wal_senders=3`, `max_replication_slots=3` (003). */
+  /** `wal_level=replica`, `max_wal_senders=3`, `max_replication_slots=3` (003); raised to replicas + 1 when needed. */
   walLevel: 'replica',
   maxWalSenders: 3,
   maxReplicationSlots: 3,
   /** "autovacuum on; tune autovacuum_vacuum_scale_factor=0.05" (000). */
   autovacuumVacuumScaleFactor: 0.05,
+  /** PostgreSQL's own default `max_connections`, kept: the pooler multiplies it for clients (000). */
+  maxConnections: 100,
+  /** Volume per Postgres pod. Not in the notes: a starting size that is easy to grow. */
+  storage: '50Gi',
   /** PgBouncer "in transaction-pooling mode" (000). */
   poolMode: 'transaction',
+  /** Pooler replicas: two, so one can be drained or crash without an outage ("2+ replicas", issue 3). */
+  poolerReplicas: 2,
+  /** PgBouncer is single-threaded: one core is its ceiling. */
+  poolerRequests: { cpu: '100m', memory: '64Mi' },
+  poolerLimits: { cpu: '1', memory: '256Mi' },
+  /** PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). */
+  poolerImage: 'edoburu/pgbouncer:v1.25.1-p0',
+  /** Prometheus community exporters (optional sidecars). */
+  postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
+  pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
+  exporterRequests: { cpu: '50m', memory: '64Mi' },
+  exporterLimits: { cpu: '250m', memory: '128Mi' },
+  /** Replication lag that alerts, in seconds. Not in the notes: a replica half a minute behind serves stale reads. */
+  replicationLagAlertSeconds: 30,
 } as const;
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */

@@ -11,4 +11,5 @@ export * from './knobs';
 export * from './connections';
 export * from './stateless-service';
 export * from './capacity';
+export * from './postgres';
 export * from './redis';
