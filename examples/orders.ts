@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { DB_POOL, PostgresCluster, StatelessService } from '../lib';
+import { PostgresCluster, StatelessService, connectPostgres } from '../lib';
 
 /**
  * Orders: an API in front of the Postgres tier of seeds 000/003/004 — a primary, two streaming read replicas
@@ -35,15 +35,8 @@ export function orders(app: App): Chart {
     ingress: { host: 'orders.example.com', tlsSecretName: 'orders-tls' },
     serviceMonitor: true,
   });
-  const c = db.connection;
-  api.addEnv('DB_HOST', c.poolerHost);
-  api.addEnv('DB_READ_HOST', c.readOnlyHost ?? c.readWriteHost);
-  api.addEnv('DB_PORT', String(c.port));
-  api.addEnv('DB_NAME', c.database);
-  api.addEnv('DB_USER', c.user);
-  api.addEnv('DB_MAX_CONNECTIONS', String(Math.min(DB_POOL.maxPerPod, Math.floor(c.poolerMaxClientConnections / api.maxReplicas))));
-  // Replica reads bypass the pooler: budget them as if every API pod landed on the same replica (seed 004).
-  api.addEnv('DB_READ_MAX_CONNECTIONS', String(Math.min(DB_POOL.maxPerPod, Math.floor((c.maxConnections - c.reservedConnections) / api.maxReplicas))));
-  api.addSecretEnv('DB_PASSWORD', c.passwordSecret);
+  // PG* env, DATABASE_URL / DATABASE_READ_URL, per-pod pools (DB_MAX_CONNECTIONS, seed 000's min(50, ...)) and
+  // the NetworkPolicy allow rule; the connection budget is checked over the whole chart at synth (seed 004).
+  connectPostgres(api, db);
   return chart;
 }

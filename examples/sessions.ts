@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { RedisHA, StatelessService } from '../lib';
+import { RedisHA, StatelessService, connectRedis } from '../lib';
 
 /**
  * Session store: a web tier keeping its sessions in Redis with Sentinel failover ("Session state (if any) is stored
@@ -19,18 +19,8 @@ export function sessions(app: App): Chart {
     metrics: true,
   });
 
-  const redis = store.connection;
-  new StatelessService(chart, 'web', {
-    image: 'ghcr.io/example/web:3.1.0',
-    env: {
-      // Sentinel-aware clients (ioredis, redis-py, Lettuce, StackExchange.Redis) take the list plus the master name.
-      REDIS_SENTINELS: redis.sentinelHosts.map((host) => `${host}:${redis.sentinelPort}`).join(','),
-      REDIS_MASTER_NAME: redis.masterName,
-    },
-    secretEnv: {
-      REDIS_PASSWORD: redis.passwordSecret,
-      ...(redis.sentinelPasswordSecret ? { REDIS_SENTINEL_PASSWORD: redis.sentinelPasswordSecret } : {}),
-    },
-  });
+  const web = new StatelessService(chart, 'web', { image: 'ghcr.io/example/web:3.1.0' });
+  // Sentinel-aware clients (ioredis, redis-py, Lettuce, StackExchange.Redis) take REDIS_SENTINELS plus the master name.
+  connectRedis(web, store);
   return chart;
 }

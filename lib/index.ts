@@ -13,3 +13,4 @@ export * from './stateless-service';
 export * from './capacity';
 export * from './postgres';
 export * from './redis';
+export * from './wiring';

@@ -418,8 +418,8 @@ describe('orders example', () => {
   it('connects the API to the pooler and the replicas through the connection info, password by Secret reference', () => {
     const env = Object.fromEntries(container(find(objects, 'Deployment', 'orders-api')).env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
-      DB_HOST: 'orders-db-pooler', DB_READ_HOST: 'orders-db-ro', DB_PORT: '5432', DB_NAME: 'orders', DB_USER: 'orders_api',
-      DB_PASSWORD: { secretKeyRef: { name: 'orders-db-app', key: 'password' } },
+      PGHOST: 'orders-db-pooler', DB_READ_HOST: 'orders-db-ro', PGPORT: '5432', PGDATABASE: 'orders', PGUSER: 'orders_api',
+      PGPASSWORD: { secretKeyRef: { name: 'orders-db-app', key: 'password' } },
     });
     // Pooler accepts 10 × 200 clients; 20 API pods at most → 100 each, capped at 50 (seed 000).
     expect(env.DB_MAX_CONNECTIONS).toBe('50');

@@ -191,6 +191,9 @@ export class PostgresCluster extends Construct {
   public readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
   /** Labels a client pod needs to pass the NetworkPolicies (when enabled). */
   public readonly clientLabels: Record<string, string>;
+  /** Pods allowed to reach Postgres and the pooler; grown by {@link allowClient}. */
+  private readonly postgresPeers: k8s.NetworkPolicyPeer[] = [];
+  private readonly poolerPeers: k8s.NetworkPolicyPeer[] = [];
   /** Synth-time warnings (also recorded as construct metadata `scalecharts:warning`). */
   public readonly warnings: string[] = [];
 
@@ -690,6 +693,8 @@ export class PostgresCluster extends Construct {
   private createNetworkPolicies(poolerSelector: Record<string, string>, metrics: boolean): void {
     const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     const clients: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: this.clientLabels } };
+    this.postgresPeers.push({ podSelector: { matchLabels: poolerSelector } }, { podSelector: { matchLabels: this.clusterSelector } }, clients);
+    this.poolerPeers.push(clients);
     // Prometheus runs in another namespace: the metrics ports are open to any pod, the database ports are not.
     const metricsRule = (port: number): k8s.NetworkPolicyIngressRule[] => (metrics ? [{ ports: [tcp(port)] }] : []);
     this.networkPolicies.push(
@@ -700,7 +705,7 @@ export class PostgresCluster extends Construct {
           policyTypes: ['Ingress'],
           ingress: [
             {
-              from: [{ podSelector: { matchLabels: poolerSelector } }, { podSelector: { matchLabels: this.clusterSelector } }, clients],
+              from: this.postgresPeers,
               ports: [tcp(PORT)],
             },
             ...metricsRule(POSTGRES_EXPORTER_PORT),
@@ -712,10 +717,23 @@ export class PostgresCluster extends Construct {
         spec: {
           podSelector: { matchLabels: poolerSelector },
           policyTypes: ['Ingress'],
-          ingress: [{ from: [clients], ports: [tcp(POOLER_PORT)] }, ...metricsRule(PGBOUNCER_EXPORTER_PORT)],
+          ingress: [{ from: this.poolerPeers, ports: [tcp(POOLER_PORT)] }, ...metricsRule(PGBOUNCER_EXPORTER_PORT)],
         },
       }),
     );
+  }
+
+  /**
+   * Lets pods matching `selector` reach Postgres and the pooler through the NetworkPolicies (a no-op when policies
+   * are off, or when `clientLabels` already admit them). `connectPostgres` calls it for every wired workload.
+   */
+  public allowClient(selector: Record<string, string>): void {
+    if (this.networkPolicies.length === 0) return;
+    const admitted = Object.entries(this.clientLabels).every(([k, v]) => selector[k] === v);
+    if (admitted) return;
+    const peer: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: { ...selector } } };
+    this.postgresPeers.push(peer);
+    this.poolerPeers.push(peer);
   }
 
   // --------------------------------------------------------------------------------------------- knobs
