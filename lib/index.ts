@@ -14,3 +14,4 @@ export * from './capacity';
 export * from './postgres';
 export * from './redis';
 export * from './wiring';
+export * from './capacity-report';
