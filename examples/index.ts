@@ -1,4 +1,5 @@
 import type { App, Chart } from 'cdk8s';
+import { acmeStore } from './acme';
 import { orders } from './orders';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
@@ -8,4 +9,5 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   quickstart,
   orders,
   sessions,
+  acmeStore,
 };

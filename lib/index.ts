@@ -15,3 +15,4 @@ export * from './postgres';
 export * from './redis';
 export * from './wiring';
 export * from './capacity-report';
+export * from './tiers';

@@ -223,7 +223,7 @@ export class PostgresCluster extends Construct {
       throw new ValidationError(this, 'replicationUser', replicationUser, 'must differ from "postgres"');
     }
 
-    this.replicas = checkInteger(this, 'replicas', props.replicas ?? POSTGRES.readReplicas, { min: 0, max: 15 });
+    this.replicas = checkInteger(this, 'replicas', props.replicas ?? preset.postgres?.readReplicas ?? POSTGRES.readReplicas, { min: 0, max: 15 });
     if (this.replicas === 0) {
       this.warn('replicas is 0: a single primary without a standby; a lost volume means restoring from backup');
     }
@@ -375,7 +375,7 @@ export class PostgresCluster extends Construct {
   private resolvePooler(props: PoolerProps, maxConnections: number): PoolerSizing {
     const headroom = connectionHeadroom(maxConnections);
     const budget = maxConnections - headroom.total;
-    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
+    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? Presets.of(this).postgres?.poolerReplicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
     const optional = (property: 'defaultPoolSize' | 'reservePoolSize' | 'maxClientConnections', min: number) =>
       props[property] === undefined ? undefined : checkInteger(this, `pooler.${property}`, props[property] as number, { min, max: 100_000 });
     const sizing = poolerSizing({
