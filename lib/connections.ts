@@ -50,7 +50,7 @@ export interface RedisConnectionInfo {
   readonly redisPort: number;
   /** Secret key holding the Redis password (requirepass / masterauth). */
   readonly passwordSecret: SecretKeyRef;
-  /** Secret key holding the Sentinel password, when Sentinel auth differs from Redis auth. */
+  /** Secret key holding the Sentinels' own password (Sentinel `requirepass`); may equal passwordSecret. Undefined: no Sentinel auth. */
   readonly sentinelPasswordSecret?: SecretKeyRef;
 }
 

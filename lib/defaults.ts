@@ -62,28 +62,50 @@ export const DB_POOL = {
   saturationAlertRatio: 0.9,
 } as const;
 
-/** Postgres tier (000, 003). */
+/** Postgres tier (000, 003). Derived settings (memory, pool sizes, headroom) live in `lib/postgres/sizing.ts`. */
 export const POSTGRES = {
-  /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). */
+  /** Official image, pinned to a 15.x minor release. */
+  image: 'postgres:15.14',
+  /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). Requests = limits: a database should not be throttled. */
   cpu: '4',
   memory: '16Gi',
   /** "deploy 1–2 read replicas" (000); streaming replication bootstrapped by pg_basebackup (003). */
   readReplicas: 2,
-  /** `wal_level=replica`, `max_wal_senders=3`, `max_replication_slots=3` (003). */
+  /** `wal_level=replica`, `max_wal_senders=3`, `max_replication_slots=3` (003); raised to replicas + 1 when needed. */
   walLevel: 'replica',
   maxWalSenders: 3,
   maxReplicationSlots: 3,
   /** "autovacuum on; tune autovacuum_vacuum_scale_factor=0.05" (000). */
   autovacuumVacuumScaleFactor: 0.05,
+  /** PostgreSQL's own default `max_connections`, kept: the pooler multiplies it for clients (000). */
+  maxConnections: 100,
+  /** Volume per Postgres pod. Not in the notes: a starting size that is easy to grow. */
+  storage: '50Gi',
   /** PgBouncer "in transaction-pooling mode" (000). */
   poolMode: 'transaction',
+  /** Pooler replicas: two, so one can be drained or crash without an outage ("2+ replicas", issue 3). */
+  poolerReplicas: 2,
+  /** PgBouncer is single-threaded: one core is its ceiling. */
+  poolerRequests: { cpu: '100m', memory: '64Mi' },
+  poolerLimits: { cpu: '1', memory: '256Mi' },
+  /** PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). */
+  poolerImage: 'edoburu/pgbouncer:v1.25.1-p0',
+  /** Prometheus community exporters (optional sidecars). */
+  postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
+  pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
+  exporterRequests: { cpu: '50m', memory: '64Mi' },
+  exporterLimits: { cpu: '250m', memory: '128Mi' },
+  /** Replication lag that alerts, in seconds. Not in the notes: a replica half a minute behind serves stale reads. */
+  replicationLagAlertSeconds: 30,
 } as const;
 
-/** Redis tier (000, 003). */
+/** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
-  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); "Sentinel (3 nodes)" (003). */
-  replicas: 3,
+  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000): replicas besides the primary. */
+  replicas: 2,
+  /** "Sentinel (3 nodes)" (003): the smallest odd group that survives losing one Sentinel. */
   sentinels: 3,
+  /** Majority of 3 Sentinels must agree the master is down (000, 003 "Sentinel with 3 sentinels"). */
   quorum: 2,
   /** "Eviction: allkeys-lru" (000). */
   maxmemoryPolicy: 'allkeys-lru',
@@ -94,6 +116,35 @@ export const REDIS = {
   clusterModeRps: 50_000,
   /** "Single-instance is fine ... up to ~5k RPS" (000). */
   singleInstanceRps: 5_000,
+  /** Official image, Debian variant (ours: pinned 7.0 patch release, the config syntax the tests run). */
+  image: 'redis:7.0.15-bookworm',
+  /** UID/GID of the `redis` user in the official image. */
+  user: 999,
+  port: 6379,
+  sentinelPort: 26379,
+  /** Ours: memory requests = limits (a datastore must not be the first evicted under node memory pressure). */
+  requests: { cpu: '250m', memory: '1Gi' },
+  limits: { cpu: '1', memory: '1Gi' },
+  sentinelRequests: { cpu: '50m', memory: '64Mi' },
+  sentinelLimits: { cpu: '250m', memory: '128Mi' },
+  /** Ours: maxmemory = 70 % of the memory limit; the rest is headroom for the AOF-rewrite fork, buffers, fragmentation. */
+  maxmemoryPercent: 70,
+  /** Ours: fast detection so a failover completes within ~30 s even after one failed election (see lib/redis/). */
+  downAfterMilliseconds: 5_000,
+  failoverTimeoutMilliseconds: 10_000,
+  /** Redis' own default: replicas resync with a new master one at a time, the others keep serving reads. */
+  parallelSyncs: 1,
+  /** Ours: a master cut off from every replica stops taking writes after min-replicas-max-lag (10 s). */
+  minReplicasToWrite: 1,
+  /** Ours: persistent volume = 3 x memory limit (AOF base + growth until rewrite + rewrite temp), at least 1 GiB. */
+  storagePerMemory: 3,
+  /** redis_exporter sidecar (ours: pinned release with Sentinel ckquorum metrics). */
+  exporterImage: 'oliver006/redis_exporter:v1.69.0',
+  exporterPort: 9121,
+  exporterRequests: { cpu: '20m', memory: '32Mi' },
+  exporterLimits: { cpu: '200m', memory: '64Mi' },
+  /** Ours: warn when used memory stays above 90 % of maxmemory (allkeys-lru then evicts keys). */
+  memoryAlertRatio: 0.9,
 } as const;
 
 /** Blockchain JSON-RPC pool (000). */

@@ -11,3 +11,8 @@ export * from './knobs';
 export * from './connections';
 export * from './stateless-service';
 export * from './capacity';
+export * from './postgres';
+export * from './redis';
+export * from './wiring';
+export * from './capacity-report';
+export * from './tiers';

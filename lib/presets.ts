@@ -7,12 +7,21 @@ import type { IConstruct } from 'constructs';
  * It is a plain typed object, so a platform team can publish its presets as an npm package.
  */
 export interface Preset {
-  /** HPA floor, ceiling and utilization targets for workloads. */
-  readonly autoscaling?: {
-    readonly minReplicas?: number;
-    readonly maxReplicas?: number;
-    readonly cpuUtilization?: number;
-    readonly memoryUtilization?: number;
+  /**
+   * HPA floor, ceiling and utilization targets for workloads, or `false` for fixed replica counts without an HPA
+   * (the development tier).
+   */
+  readonly autoscaling?: AutoscalingDefaults | false;
+  /** Fixed replica count of workloads whose autoscaling is off. */
+  readonly replicas?: number;
+  /** `false` leaves out workloads' PodDisruptionBudgets (single-replica development clusters). */
+  readonly disruptionBudget?: boolean;
+  /** PostgresCluster defaults. */
+  readonly postgres?: {
+    /** Streaming read replicas. */
+    readonly readReplicas?: number;
+    /** PgBouncer replicas. */
+    readonly poolerReplicas?: number;
   };
   /** Container requests and limits for workloads. */
   readonly resources?: ResourceDefaults;
@@ -26,6 +35,13 @@ export interface Preset {
   readonly tolerations?: Toleration[];
   /** Node selector added to every pod. */
   readonly nodeSelector?: Record<string, string>;
+}
+
+export interface AutoscalingDefaults {
+  readonly minReplicas?: number;
+  readonly maxReplicas?: number;
+  readonly cpuUtilization?: number;
+  readonly memoryUtilization?: number;
 }
 
 export interface ResourceDefaults {
@@ -63,7 +79,13 @@ export class Presets {
 
 function mergePreset(outer: Preset, inner: Preset): Preset {
   return {
-    autoscaling: { ...outer.autoscaling, ...inner.autoscaling },
+    // `false` switches autoscaling off; a nearer preset with targets switches it back on.
+    autoscaling: inner.autoscaling === false || (inner.autoscaling === undefined && outer.autoscaling === false)
+      ? false
+      : { ...(outer.autoscaling || {}), ...inner.autoscaling },
+    replicas: inner.replicas ?? outer.replicas,
+    disruptionBudget: inner.disruptionBudget ?? outer.disruptionBudget,
+    postgres: { ...outer.postgres, ...inner.postgres },
     resources: {
       requests: { ...outer.resources?.requests, ...inner.resources?.requests },
       limits: { ...outer.resources?.limits, ...inner.resources?.limits },

@@ -138,6 +138,11 @@ export interface StatelessServiceProps {
   readonly readOnlyRootFilesystem?: boolean;
   /** Non-root UID the container runs as. @default 65532 */
   readonly runAsUser?: number;
+  /**
+   * PodDisruptionBudget (maxUnavailable 1, never blocks a drain). Turn off only for single-replica development setups.
+   * @default true
+   */
+  readonly disruptionBudget?: boolean;
   /** Seconds for in-flight requests to finish on shutdown. @default 30 */
   readonly terminationGracePeriodSeconds?: number;
   /**
@@ -165,7 +170,8 @@ export class StatelessService extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly hpa?: k8s.KubeHorizontalPodAutoscalerV2;
-  public readonly pdb: k8s.KubePodDisruptionBudget;
+  /** Undefined when `disruptionBudget` is off. */
+  public readonly pdb?: k8s.KubePodDisruptionBudget;
   public readonly ingress?: k8s.KubeIngress;
   public readonly serviceMonitor?: ApiObject;
   /** The migration Job, when `migration` is set. */
@@ -196,13 +202,17 @@ export class StatelessService extends Construct {
     if (props.appMode !== undefined) checkOneOf(this, 'appMode', props.appMode, APP_MODES);
 
     this.resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
-    if (props.autoscaling === false) {
-      this.minReplicas = this.maxReplicas = checkInteger(this, 'replicas', props.replicas ?? preset.autoscaling?.minReplicas ?? STATELESS.minReplicas, { min: 1 });
+    // Call-site autoscaling wins; otherwise a preset may switch it off (development tier).
+    const autoscalingOff = props.autoscaling === false || (props.autoscaling === undefined && preset.autoscaling === false);
+    const presetAutoscaling = preset.autoscaling || undefined;
+    if (autoscalingOff) {
+      this.minReplicas = this.maxReplicas = checkInteger(this, 'replicas',
+        props.replicas ?? preset.replicas ?? presetAutoscaling?.minReplicas ?? STATELESS.minReplicas, { min: 1 });
     } else {
       if (props.replicas !== undefined) {
         throw new ValidationError(this, 'replicas', props.replicas, 'is owned by the HPA when autoscaling is on; set autoscaling.minReplicas, or autoscaling: false');
       }
-      this.autoscaling = resolveAutoscaling(this, 'autoscaling', [props.autoscaling, preset.autoscaling, STATELESS]);
+      this.autoscaling = resolveAutoscaling(this, 'autoscaling', [props.autoscaling || undefined, presetAutoscaling, STATELESS]);
       this.minReplicas = this.autoscaling.minReplicas;
       this.maxReplicas = this.autoscaling.maxReplicas;
     }
@@ -307,7 +317,9 @@ export class StatelessService extends Construct {
         settings: this.autoscaling,
       });
     }
-    this.pdb = createPdb(this, 'pdb', { name: this.name, labels, selector: this.selector });
+    if (props.disruptionBudget ?? preset.disruptionBudget ?? true) {
+      this.pdb = createPdb(this, 'pdb', { name: this.name, labels, selector: this.selector });
+    }
 
     if (props.ingress) this.ingress = this.createIngress(props.ingress, labels);
     if (props.serviceMonitor) {

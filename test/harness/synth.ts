@@ -16,6 +16,7 @@ export function synth(build: (chart: Chart) => void, opts: { namespace?: string 
   const app = Testing.app();
   const chart = new Chart(app, 'test', { namespace: opts.namespace ?? 'default' });
   build(chart);
+  runValidations(chart);
   return validated(Testing.synth(chart));
 }
 
@@ -23,6 +24,7 @@ export function synth(build: (chart: Chart) => void, opts: { namespace?: string 
 export function synthApp(build: (app: App) => void): K8sObject[] {
   const app = Testing.app();
   build(app);
+  app.charts.forEach(runValidations);
   const objects = app.charts.flatMap((c) => Testing.synth(c));
   return validated(objects);
 }
@@ -37,7 +39,17 @@ function validated(objects: K8sObject[]): K8sObject[] {
 export function build(fn: (chart: Chart) => Construct | void): void {
   const chart = new Chart(Testing.app(), 'test');
   fn(chart);
+  runValidations(chart);
   Testing.synth(chart);
+}
+
+/**
+ * Runs the constructs' synth-time validations (chart-wide checks such as connection budgets), as `app.synth()` does;
+ * `Testing.synth` alone skips them.
+ */
+function runValidations(scope: Construct): void {
+  const errors = scope.node.findAll().flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
+  if (errors.length > 0) throw new Error(`validation failed:\n${errors.join('\n')}`);
 }
 
 export function findAll(objects: K8sObject[], kind: string): K8sObject[] {

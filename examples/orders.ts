@@ -1,0 +1,42 @@
+import { App, Chart } from 'cdk8s';
+import { PostgresCluster, StatelessService, connectPostgres } from '../lib';
+
+/**
+ * Orders: an API in front of the Postgres tier of seeds 000/003/004 — a primary, two streaming read replicas
+ * and a PgBouncer pooler in transaction mode. The API writes through the pooler and sends reporting reads to
+ * the replicas; its per-pod pool is min(50, pooler clients / API pods) (seed 000), so the whole API tier can
+ * never queue more clients than the pooler accepts, and its direct replica reads stay within each replica's
+ * max_connections minus the headroom (seed 004).
+ *
+ * Create the three Secrets before applying (docs/postgres.md):
+ *   kubectl -n orders create secret generic orders-db-superuser --from-literal=password="$(openssl rand -base64 24)"
+ *   kubectl -n orders create secret generic orders-db-replication --from-literal=password="$(openssl rand -base64 24)"
+ *   kubectl -n orders create secret generic orders-db-app --from-literal=password="$(openssl rand -base64 24)"
+ */
+export function orders(app: App): Chart {
+  const chart = new Chart(app, 'orders', { namespace: 'orders' });
+  const db = new PostgresCluster(chart, 'orders-db', {
+    credentials: {
+      superuser: { secretName: 'orders-db-superuser' },
+      replication: { secretName: 'orders-db-replication' },
+      app: { secretName: 'orders-db-app' },
+    },
+    database: 'orders',
+    user: 'orders_api',
+    maxConnections: 200,
+    storage: { size: '100Gi' },
+    metrics: true,
+    networkPolicy: true,
+  });
+
+  const api = new StatelessService(chart, 'orders-api', {
+    image: 'ghcr.io/example/orders-api:3.2.0',
+    appMode: 'api',
+    ingress: { host: 'orders.example.com', tlsSecretName: 'orders-tls' },
+    serviceMonitor: true,
+  });
+  // PG* env, DATABASE_URL / DATABASE_READ_URL, per-pod pools (DB_MAX_CONNECTIONS, seed 000's min(50, ...)) and
+  // the NetworkPolicy allow rule; the connection budget is checked over the whole chart at synth (seed 004).
+  connectPostgres(api, db);
+  return chart;
+}

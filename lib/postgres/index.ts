@@ -1,0 +1,2 @@
+export * from './postgres-cluster';
+export * as postgresSizing from './sizing';

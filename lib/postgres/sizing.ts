@@ -1,0 +1,179 @@
+/**
+ * Every number a PostgresCluster derives from its props, as pure functions (no constructs, no I/O), so the
+ * formulas can be read, tested and documented in one place. The construct validates props and results.
+ */
+import { POSTGRES } from '../defaults';
+
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+
+/** `superuser_reserved_connections`: PostgreSQL's default, written out because the budget below counts it. */
+export const SUPERUSER_RESERVED_CONNECTIONS = 3;
+/** Share of max_connections kept free for admin tools, migrations, exporters and background jobs (seed 004). */
+export const ADMIN_HEADROOM_RATIO = 0.1;
+/** Floor of that admin headroom, so small servers still leave room for a psql session and a migration. */
+export const MIN_ADMIN_HEADROOM = 5;
+/** Client connections the pooler tier accepts per Postgres connection (clients wait in PgBouncer, not Postgres). */
+export const CLIENTS_PER_SERVER_CONNECTION = 10;
+/** Share of a pooler replica's server connections held back as PgBouncer's reserve pool for bursts. */
+export const RESERVE_POOL_RATIO = 0.1;
+/** Smallest work_mem we accept: below it sorts and hashes spill to disk on every query. */
+export const MIN_WORK_MEM_BYTES = 1 * MIB;
+/** Smallest volume we accept: initdb, WAL and a little data. */
+export const MIN_STORAGE_BYTES = 1 * GIB;
+/** Smallest memory we accept for a Postgres pod. */
+export const MIN_MEMORY_BYTES = 256 * MIB;
+/** max_connections bounds: below 20 nothing is left after the headroom; above 10,000 use more pooling instead. */
+export const MAX_CONNECTIONS_RANGE = { min: 20, max: 10_000 } as const;
+
+export interface MemorySettings {
+  /** 25 % of memory: PostgreSQL's guidance for a dedicated server. */
+  readonly sharedBuffersBytes: number;
+  /** 75 % of memory: what the planner may assume shared_buffers plus the OS page cache hold. */
+  readonly effectiveCacheSizeBytes: number;
+  /** (memory − shared_buffers) / (3 × max_connections): three sort/hash nodes per connection fit in what is left. */
+  readonly workMemBytes: number;
+  /** memory / 16, at most 1 GiB: vacuum and index builds. */
+  readonly maintenanceWorkMemBytes: number;
+  /** memory / 8, at most 1 GiB: `/dev/shm` for parallel query (a container's default 64 MiB is too small). */
+  readonly sharedMemoryVolumeBytes: number;
+}
+
+/** Memory settings from the Postgres container's memory request. */
+export function memorySettings(memoryBytes: number, maxConnections: number): MemorySettings {
+  const sharedBuffersBytes = floorMiB(memoryBytes * 0.25);
+  return {
+    sharedBuffersBytes,
+    effectiveCacheSizeBytes: floorMiB(memoryBytes * 0.75),
+    workMemBytes: floorMiB((memoryBytes - sharedBuffersBytes) / (3 * maxConnections)),
+    maintenanceWorkMemBytes: Math.min(GIB, floorMiB(memoryBytes / 16)),
+    sharedMemoryVolumeBytes: Math.min(GIB, floorMiB(memoryBytes / 8)),
+  };
+}
+
+/**
+ * The smallest memory (whole MiB, at least {@link MIN_MEMORY_BYTES}) for which work_mem reaches
+ * {@link MIN_WORK_MEM_BYTES} at `maxConnections`: about 4 MiB per connection.
+ */
+export function minimumMemoryBytes(maxConnections: number): number {
+  // work_mem = (m − floor(m / 4)) / (3 × max_connections) MiB ≥ 1  ⇔  ceil(3m / 4) ≥ 3 × max_connections  ⇔  m ≥ 4 × max_connections − 1.
+  return Math.max(MIN_MEMORY_BYTES, (4 * maxConnections - 1) * MIB);
+}
+
+export interface ReplicationSettings {
+  readonly maxWalSenders: number;
+  readonly maxReplicationSlots: number;
+}
+
+/**
+ * WAL senders and slots: one per replica plus one spare (a replica being rebuilt by pg_basebackup streams with
+ * two senders; a backup tool needs one), never below the documented 3 (seed 003).
+ */
+export function replicationSettings(replicas: number): ReplicationSettings {
+  const needed = requiredReplicationCapacity(replicas);
+  return {
+    maxWalSenders: Math.max(POSTGRES.maxWalSenders, needed),
+    maxReplicationSlots: Math.max(POSTGRES.maxReplicationSlots, needed),
+  };
+}
+
+/** Senders and slots `replicas` need at least: replicas + 1. */
+export function requiredReplicationCapacity(replicas: number): number {
+  return replicas + 1;
+}
+
+/** WAL a lagging or absent replica's slot may hold back: 20 % of the volume, so a dead replica can't fill the disk. */
+export function maxSlotWalKeepBytes(storageBytes: number): number {
+  return floorMiB(storageBytes * 0.2);
+}
+
+export interface ConnectionHeadroom {
+  readonly superuserReserved: number;
+  /** max(5, ceil(10 % × max_connections)). */
+  readonly admin: number;
+  /** superuserReserved + admin: connections the pooler may never take. */
+  readonly total: number;
+}
+
+/**
+ * Connections kept out of the pooler's reach: `superuser_reserved_connections` plus admin headroom. Replication
+ * does not count: since PostgreSQL 12 WAL senders have their own `max_wal_senders` slots outside max_connections.
+ */
+export function connectionHeadroom(maxConnections: number): ConnectionHeadroom {
+  const admin = Math.max(MIN_ADMIN_HEADROOM, Math.ceil(maxConnections * ADMIN_HEADROOM_RATIO));
+  return { superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, admin, total: SUPERUSER_RESERVED_CONNECTIONS + admin };
+}
+
+/** The smallest max_connections that leaves `serverConnections` for the pooler after the headroom. */
+export function minimumMaxConnections(serverConnections: number): number {
+  let maxConnections = MAX_CONNECTIONS_RANGE.min;
+  while (maxConnections - connectionHeadroom(maxConnections).total < serverConnections) maxConnections++;
+  return maxConnections;
+}
+
+/** The largest max_connections `memoryBytes` supports with work_mem ≥ 1MB (inverse of {@link minimumMemoryBytes}). */
+export function maximumMaxConnections(memoryBytes: number): number {
+  return Math.min(MAX_CONNECTIONS_RANGE.max, Math.floor((Math.floor(memoryBytes / MIB) + 1) / 4));
+}
+
+export interface PoolerInput {
+  readonly maxConnections: number;
+  readonly poolerReplicas: number;
+  /** Pinned PgBouncer settings (per pooler replica); derived when absent. */
+  readonly defaultPoolSize?: number;
+  readonly reservePoolSize?: number;
+  readonly maxClientConn?: number;
+}
+
+export interface PoolerSizing {
+  /** PgBouncer replicas. */
+  readonly replicas: number;
+  /** max_connections − headroom: server connections all pooler replicas together may hold. */
+  readonly serverConnectionBudget: number;
+  /** floor(budget / pooler replicas). */
+  readonly perReplicaBudget: number;
+  /** PgBouncer `default_pool_size` (per replica): perReplicaBudget − reserve, unless pinned. */
+  readonly defaultPoolSize: number;
+  /** PgBouncer `reserve_pool_size` (per replica): floor(10 % × perReplicaBudget), unless pinned. */
+  readonly reservePoolSize: number;
+  /** PgBouncer `max_db_connections` (per replica): default + reserve, a hard cap whatever the user/db pairs. */
+  readonly maxDbConnections: number;
+  /** PgBouncer `max_client_conn` (per replica): ceil(10 × max_connections / pooler replicas), unless pinned. */
+  readonly maxClientConn: number;
+  /** maxDbConnections × replicas: the most the pooler tier can ever open. ≤ serverConnectionBudget when valid. */
+  readonly totalServerConnections: number;
+  /** maxClientConn × replicas. */
+  readonly totalClientConnections: number;
+}
+
+/** PgBouncer pool sizes such that all pooler replicas together stay within max_connections − headroom. */
+export function poolerSizing(input: PoolerInput): PoolerSizing {
+  const serverConnectionBudget = input.maxConnections - connectionHeadroom(input.maxConnections).total;
+  const perReplicaBudget = Math.floor(serverConnectionBudget / input.poolerReplicas);
+  const derivedReserve = Math.floor(perReplicaBudget * RESERVE_POOL_RATIO);
+  const defaultPoolSize = input.defaultPoolSize ?? perReplicaBudget - (input.reservePoolSize ?? derivedReserve);
+  const reservePoolSize = input.reservePoolSize ?? Math.max(0, Math.min(derivedReserve, perReplicaBudget - defaultPoolSize));
+  const maxDbConnections = defaultPoolSize + reservePoolSize;
+  const maxClientConn = input.maxClientConn
+    ?? Math.ceil((CLIENTS_PER_SERVER_CONNECTION * input.maxConnections) / input.poolerReplicas);
+  return {
+    replicas: input.poolerReplicas,
+    serverConnectionBudget,
+    perReplicaBudget,
+    defaultPoolSize,
+    reservePoolSize,
+    maxDbConnections,
+    maxClientConn,
+    totalServerConnections: maxDbConnections * input.poolerReplicas,
+    totalClientConnections: maxClientConn * input.poolerReplicas,
+  };
+}
+
+/** A byte count as a PostgreSQL memory setting in whole megabytes (PostgreSQL's MB is 1024 kB). */
+export function pgMemory(bytes: number): string {
+  return `${Math.floor(bytes / MIB)}MB`;
+}
+
+function floorMiB(bytes: number): number {
+  return Math.floor(bytes / MIB) * MIB;
+}

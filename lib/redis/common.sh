@@ -1,0 +1,105 @@
+# shellcheck shell=sh
+# Functions shared by redis-start.sh and sentinel-start.sh (POSIX sh: runs under dash in the official Debian
+# image and under busybox sh). Sourced, never executed.
+#
+# Addresses are "host:port" words in space-separated lists (REDIS_ADDRESSES, SENTINEL_ADDRESSES): in Kubernetes
+# stable per-pod DNS names, in the tests 127.0.0.1 with random ports.
+
+log() {
+  printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LOG_TAG:-redis-ha}" "$*" >&2
+}
+
+die() {
+  log "FATAL: $*"
+  exit 1
+}
+
+now() {
+  date +%s
+}
+
+# Fails fast, naming the variable, when a setting the construct always passes is missing.
+require_env() {
+  for name in "$@"; do
+    eval "value=\${$name:-}"
+    # shellcheck disable=SC2154 # assigned by the eval above
+    [ -n "$value" ] || die "environment variable $name is not set"
+  done
+}
+
+# Prints the password stored in a mounted Secret file, without its trailing newline.
+read_password() {
+  [ -r "$1" ] || die "cannot read password file $1 (is the Secret mounted?)"
+  password=$(cat "$1")
+  [ -n "$password" ] || die "password file $1 is empty"
+  newline='
+'
+  carriage_return=$(printf '\r')
+  case "$password" in
+    *"$newline"* | *"$carriage_return"*) die "password in $1 contains a line break" ;;
+    *) ;;
+  esac
+  printf '%s' "$password"
+}
+
+# Quotes a value for redis.conf / sentinel.conf: double quotes, with backslash and double quote escaped.
+conf_quote() {
+  printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"
+}
+
+# cli PASSWORD HOST PORT COMMAND... : runs one command with a short timeout; prints the raw reply; fails on any
+# connection or error reply. The password travels in REDISCLI_AUTH, never on the command line.
+cli() {
+  cli_password=$1 cli_host=$2 cli_port=$3
+  shift 3
+  cli_reply=$(REDISCLI_AUTH=$cli_password timeout "${CLI_TIMEOUT_SECONDS:-2}" \
+    redis-cli -h "$cli_host" -p "$cli_port" --no-auth-warning -e "$@" 2>/dev/null) || return 1
+  printf '%s\n' "$cli_reply" | tr -d '\r'
+}
+
+addr_host() { printf '%s' "${1%:*}"; }
+addr_port() { printf '%s' "${1##*:}"; }
+
+# Asks every Sentinel in SENTINEL_ADDRESSES (but the address in $1, the caller itself) which master it follows.
+# Prints "host port" of the answer with the highest config epoch, i.e. the newest failover any of them has seen,
+# or nothing when no reachable Sentinel monitors MASTER_NAME.
+master_from_sentinels() {
+  self=${1:-}
+  best="" best_epoch=-1
+  for addr in $SENTINEL_ADDRESSES; do
+    [ "$addr" = "$self" ] && continue
+    reply=$(cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" \
+      SENTINEL MASTER "$MASTER_NAME") || continue
+    # The reply is a flat list of field / value lines.
+    answer=$(printf '%s\n' "$reply" | awk '
+      NR % 2 == 1 { key = $0; next }
+      { field[key] = $0 }
+      END { if (field["ip"] != "" && field["port"] != "") print field["config-epoch"] + 0, field["ip"], field["port"] }')
+    [ -n "$answer" ] || continue
+    epoch=${answer%% *}
+    if [ "$epoch" -gt "$best_epoch" ]; then
+      best_epoch=$epoch
+      best=${answer#* }
+    fi
+  done
+  printf '%s' "$best"
+}
+
+# Asks every Redis in REDIS_ADDRESSES (but $1, the caller itself) for its role. Prints "host port" of the master
+# with the most connected replicas, or nothing when no reachable Redis is a master. The address printed is the
+# one from REDIS_ADDRESSES, i.e. the name the pod announces, so Sentinels and replicas agree on it.
+master_from_pods() {
+  self=${1:-}
+  best="" best_replicas=-1
+  for addr in $REDIS_ADDRESSES; do
+    [ "$addr" = "$self" ] && continue
+    info=$(cli "$REDIS_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" INFO replication) || continue
+    case "$info" in *role:master*) ;; *) continue ;; esac
+    replicas=$(printf '%s\n' "$info" | sed -n 's/^connected_slaves://p')
+    if [ "${replicas:-0}" -gt "$best_replicas" ]; then
+      best_replicas=${replicas:-0}
+      best="$(addr_host "$addr") $(addr_port "$addr")"
+    fi
+  done
+  printf '%s' "$best"
+}

@@ -1,0 +1,590 @@
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { RedisConnectionInfo, SecretKeyRef } from '../connections';
+import { REDIS } from '../defaults';
+import { createPdb } from '../disruption';
+import { ValidationError } from '../errors';
+import { Knobs } from '../knobs';
+import { imageVersion, selectorLabels, standardLabels } from '../labels';
+import { AlertRule, createPrometheusRule, createServiceMonitor } from '../monitoring';
+import {
+  ResolvedResources, ResourceProps, containerSecurityContext, podSecurityContext, presetPlacement, resolveResources,
+  spreadScheduling, toResourceRequirements, withRegistry,
+} from '../pod';
+import { Preset, Presets } from '../presets';
+import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, parseMemory } from '../validate';
+
+/** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
+export const MAXMEMORY_POLICIES = [
+  'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'noeviction',
+] as const;
+export type MaxmemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
+
+/** Files shipped in `lib/redis/` and mounted from one ConfigMap into every Redis and Sentinel pod. */
+export const REDIS_HA_FILES = ['redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'sentinel-start.sh', 'probe.sh'] as const;
+
+let fileCache: Record<string, string> | undefined;
+/** The config templates and scripts, read once per process. */
+export function redisHaFiles(): Record<string, string> {
+  fileCache ??= Object.fromEntries(REDIS_HA_FILES.map((f) => [f, readFileSync(join(__dirname, f), 'utf8')]));
+  return fileCache;
+}
+
+/** Where things live inside the pods. */
+const PATHS = {
+  template: '/etc/redis-ha',
+  auth: '/etc/redis-ha-auth',
+  config: '/run/redis-ha',
+  data: '/data',
+} as const;
+
+/** Seconds a starting pod may wait for a master before its script gives up and the kubelet restarts it. */
+const DISCOVERY_TIMEOUT_SECONDS = 300;
+
+export interface RedisPersistenceProps {
+  /** Volume size per Redis pod. @default 3 x resources.limits.memory, at least 1Gi (AOF base + growth + rewrite) */
+  readonly size?: string;
+  /** StorageClass of the volumes. @default the cluster's default class */
+  readonly storageClassName?: string;
+}
+
+export interface RedisMetricsProps {
+  /** redis_exporter image, pinned. @default `oliver006/redis_exporter:v1.69.0` */
+  readonly exporterImage?: string;
+  /** Scrape interval of the ServiceMonitors. @default `30s` */
+  readonly interval?: string;
+  /** Create ServiceMonitors (Prometheus Operator CRDs). @default true */
+  readonly serviceMonitor?: boolean;
+  /** Create a PrometheusRule with the RedisHA alerts. @default true */
+  readonly alerts?: boolean;
+}
+
+export interface RedisHAProps {
+  /**
+   * Secret key holding the Redis password: `requirepass` and `masterauth` on every Redis, `auth-pass` on the
+   * Sentinels. The Secret is yours; create it with e.g.
+   * `kubectl create secret generic cache-redis --from-literal=password="$(openssl rand -base64 32)"`.
+   */
+  readonly passwordSecret: SecretKeyRef;
+  /** Secret key holding the Sentinels' own password (`requirepass` on Sentinel). @default `passwordSecret` */
+  readonly sentinelPasswordSecret?: SecretKeyRef;
+  /** Name prefix of every object. @default the construct id */
+  readonly name?: string;
+  /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
+  readonly partOf?: string;
+  /** Official Redis image (Debian variant: the scripts need `sh`, `timeout`, `redis-cli`), pinned. @default `redis:7.0.15-bookworm` */
+  readonly image?: string;
+  /** Replicas besides the primary. @default 2 (seed 000: 1 primary + 2 replicas) */
+  readonly replicas?: number;
+  /** Sentinels: odd, at least 3. @default 3 (seed 003) */
+  readonly sentinels?: number;
+  /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2 */
+  readonly quorum?: number;
+  /** Sentinel master group name clients ask for. @default the name */
+  readonly masterName?: string;
+  /**
+   * Milliseconds without a valid reply before a Sentinel considers the master down.
+   * @default 5000 (failover in ~7 s; ≤ 30 s even when the first election fails)
+   */
+  readonly downAfterMilliseconds?: number;
+  /** Sentinel failover-timeout; a failed election is retried after twice this. @default 10000 */
+  readonly failoverTimeoutMilliseconds?: number;
+  /** Replicas that resync with a new master at the same time. @default 1 */
+  readonly parallelSyncs?: number;
+  /** Redis container resources. @default requests 250m / 1Gi, limits 1 CPU / 1Gi */
+  readonly resources?: ResourceProps;
+  /** Sentinel container resources. @default requests 50m / 64Mi, limits 250m / 128Mi */
+  readonly sentinelResources?: ResourceProps;
+  /** Explicit `maxmemory` (e.g. `600Mi`), below the memory limit. @default 70 % of resources.limits.memory */
+  readonly maxmemory?: string;
+  /** @default `allkeys-lru` (seed 000) */
+  readonly maxmemoryPolicy?: MaxmemoryPolicy;
+  /**
+   * `min-replicas-to-write`: a master with fewer replicas in sync (lag ≤ 10 s) refuses writes, so an old master
+   * cut off from the others can't collect writes a failover would discard. 0 keeps writes available instead.
+   * @default 1
+   */
+  readonly minReplicasToWrite?: number;
+  /** Persistent volumes for the AOF, or `false` for emptyDir (data survives container restarts only). @default on */
+  readonly persistence?: RedisPersistenceProps | false;
+  /** redis_exporter sidecars, ServiceMonitors and alerts. @default false */
+  readonly metrics?: RedisMetricsProps | boolean;
+  /** Cluster DNS domain used in the pods' stable host names. @default `cluster.local` */
+  readonly clusterDomain?: string;
+}
+
+/**
+ * Redis with automatic failover: a StatefulSet of Redis pods (1 primary + N replicas) and a StatefulSet of
+ * Sentinels, all addressed by stable DNS names. Startup scripts (lib/redis/*.sh) decide each pod's role from what
+ * the Sentinels know, so a restarted old master never comes back as a second master.
+ */
+export class RedisHA extends Construct {
+  public readonly name: string;
+  public readonly masterName: string;
+  /** How clients (and other constructs) reach this deployment through Sentinel. */
+  public readonly connection: RedisConnectionInfo;
+  public readonly resources: ResolvedResources;
+  public readonly sentinelResources: ResolvedResources;
+  /** The maxmemory the pods run with, in bytes (derived from the memory limit unless set). */
+  public readonly maxmemoryBytes: number;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly sentinelStatefulSet: k8s.KubeStatefulSet;
+  public readonly headlessService: k8s.KubeService;
+  public readonly sentinelHeadlessService: k8s.KubeService;
+  /** ClusterIP Service of the Sentinels: the discovery address clients use. */
+  public readonly sentinelService: k8s.KubeService;
+  public readonly pdb: k8s.KubePodDisruptionBudget;
+  public readonly sentinelPdb: k8s.KubePodDisruptionBudget;
+  public readonly serviceMonitors: ApiObject[] = [];
+  public readonly prometheusRule?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: RedisHAProps) {
+    super(scope, id);
+    const preset = Presets.of(this);
+    // Suffixes ("-sentinel-headless", StatefulSet ordinals and revision hashes) must still fit 63 characters.
+    this.name = checkResourceName(this, 'name', props.name ?? id, 40);
+    this.masterName = props.masterName ?? this.name;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(this.masterName)) {
+      throw new ValidationError(this, 'masterName', this.masterName, "must be 1-64 letters, digits, '.', '_' or '-'");
+    }
+    const image = checkImage(this, 'image', withRegistry(props.image ?? REDIS.image, preset.imageRegistry));
+    const passwordSecret = checkSecretRef(this, 'passwordSecret', props.passwordSecret);
+    const sentinelPasswordSecret = checkSecretRef(this, 'sentinelPasswordSecret', props.sentinelPasswordSecret ?? passwordSecret);
+
+    const replicas = checkInteger(this, 'replicas', props.replicas ?? REDIS.replicas, { min: 1, max: 9 });
+    const sentinels = props.sentinels ?? REDIS.sentinels;
+    if (![3, 5, 7, 9].includes(sentinels)) {
+      throw new ValidationError(this, 'sentinels', sentinels,
+        'must be odd and at least 3 (3, 5, 7 or 9): Sentinels act by majority, and an even group survives no more failures than the odd group below it');
+    }
+    const majority = Math.floor(sentinels / 2) + 1;
+    const quorum = checkInteger(this, 'quorum', props.quorum ?? REDIS.quorum, { min: 1 });
+    if (quorum < majority || quorum > sentinels) {
+      throw new ValidationError(this, 'quorum', quorum, `must be a majority of the ${sentinels} Sentinels: from ${majority} to ${sentinels}`);
+    }
+    const downAfter = checkInteger(this, 'downAfterMilliseconds', props.downAfterMilliseconds ?? REDIS.downAfterMilliseconds, { min: 1000, max: 600_000 });
+    const failoverTimeout = checkInteger(this, 'failoverTimeoutMilliseconds', props.failoverTimeoutMilliseconds ?? REDIS.failoverTimeoutMilliseconds, { min: 1000, max: 3_600_000 });
+    const parallelSyncs = checkInteger(this, 'parallelSyncs', props.parallelSyncs ?? REDIS.parallelSyncs, { min: 1, max: replicas });
+    const minReplicasToWrite = checkInteger(this, 'minReplicasToWrite', props.minReplicasToWrite ?? REDIS.minReplicasToWrite, { min: 0, max: replicas });
+    const maxmemoryPolicy = checkOneOf(this, 'maxmemoryPolicy', props.maxmemoryPolicy ?? REDIS.maxmemoryPolicy, MAXMEMORY_POLICIES);
+    const clusterDomain = props.clusterDomain ?? 'cluster.local';
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) {
+      throw new ValidationError(this, 'clusterDomain', clusterDomain, 'must be a DNS domain such as cluster.local');
+    }
+
+    // Presets' resources are sized for stateless workloads; Redis memory sets maxmemory, so only props apply here.
+    this.resources = resolveResources(this, 'resources', props.resources, undefined, REDIS);
+    this.sentinelResources = resolveResources(this, 'sentinelResources', props.sentinelResources, undefined,
+      { requests: REDIS.sentinelRequests, limits: REDIS.sentinelLimits });
+    if (this.resources.limitBytes > REDIS.clusterModeMemoryGiB * GIB) {
+      throw new ValidationError(this, 'resources.limits.memory', this.resources.limits.memory,
+        `must be at most ${REDIS.clusterModeMemoryGiB}Gi: RedisHA keeps the whole data set on every pod; past ~${REDIS.clusterModeMemoryGiB} GB (or ~50k RPS) shard with Redis Cluster mode, which RedisHA does not provide (seed 000)`);
+    }
+    const explicitMaxmemory = props.maxmemory === undefined ? undefined : parseMemory(this, 'maxmemory', props.maxmemory);
+    if (explicitMaxmemory !== undefined && explicitMaxmemory >= this.resources.limitBytes) {
+      throw new ValidationError(this, 'maxmemory', props.maxmemory,
+        `must be below resources.limits.memory (${this.resources.limits.memory}) to leave headroom for the AOF-rewrite fork, buffers and fragmentation; the default is ${REDIS.maxmemoryPercent} % of the limit`);
+    }
+    this.maxmemoryBytes = explicitMaxmemory === undefined
+      ? defaultMaxmemoryBytes(this.resources.limitBytes) : Math.floor(explicitMaxmemory);
+
+    const persistence = props.persistence === false ? undefined : {
+      size: props.persistence?.size ?? defaultStorageSize(this.resources.limitBytes),
+      storageClassName: props.persistence?.storageClassName,
+    };
+    if (persistence) {
+      parseMemory(this, 'persistence.size', persistence.size);
+      if (persistence.storageClassName !== undefined) checkObjectName(this, 'persistence.storageClassName', persistence.storageClassName);
+    }
+    const metrics = props.metrics === true ? {} : props.metrics || undefined;
+    const exporterImage = metrics
+      ? checkImage(this, 'metrics.exporterImage', withRegistry(metrics.exporterImage ?? REDIS.exporterImage, preset.imageRegistry))
+      : undefined;
+
+    // Names and stable DNS names.
+    const sentinelName = `${this.name}-sentinel`;
+    const headless = `${this.name}-headless`;
+    const sentinelHeadless = `${sentinelName}-headless`;
+    const fqdn = (pod: string, service: string) => `${pod}.${service}.$(POD_NAMESPACE).svc.${clusterDomain}`;
+    const redisAddresses = range(replicas + 1).map((i) => `${fqdn(`${this.name}-${i}`, headless)}:${REDIS.port}`);
+    const sentinelAddresses = range(sentinels).map((i) => `${fqdn(`${sentinelName}-${i}`, sentinelHeadless)}:${REDIS.sentinelPort}`);
+
+    const redisSelector = selectorLabels(this.name, 'redis');
+    const sentinelSelector = selectorLabels(sentinelName, 'sentinel');
+    const version = imageVersion(image);
+    const redisLabels = standardLabels(this, { name: this.name, component: 'redis', partOf: props.partOf, version }, preset.labels);
+    const sentinelLabels = standardLabels(this, { name: sentinelName, component: 'sentinel', partOf: props.partOf, version }, preset.labels);
+
+    const files = redisHaFiles();
+    this.configMap = new k8s.KubeConfigMap(this, 'config', {
+      metadata: { name: `${this.name}-config`, labels: redisLabels },
+      data: { ...files },
+    });
+    const configHash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
+
+    // Volumes shared by both pod kinds: the templates/scripts, both passwords as files, a memory-backed config dir.
+    const authVolume: k8s.Volume = {
+      name: 'auth',
+      projected: {
+        defaultMode: 0o440,
+        sources: [
+          { secret: { name: passwordSecret.secretName, items: [{ key: passwordSecret.key, path: 'redis-password' }] } },
+          { secret: { name: sentinelPasswordSecret.secretName, items: [{ key: sentinelPasswordSecret.key, path: 'sentinel-password' }] } },
+        ],
+      },
+    };
+    const commonVolumes: k8s.Volume[] = [
+      { name: 'templates', configMap: { name: this.configMap.name, defaultMode: 0o444 } },
+      authVolume,
+      // Memory-backed: the completed config files hold the passwords and must not reach the node's disk.
+      { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+    ];
+    const commonMounts: k8s.VolumeMount[] = [
+      { name: 'templates', mountPath: PATHS.template, readOnly: true },
+      { name: 'auth', mountPath: PATHS.auth, readOnly: true },
+      { name: 'run', mountPath: PATHS.config },
+    ];
+    const commonEnv: k8s.EnvVar[] = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'TEMPLATE_DIR', value: PATHS.template },
+      { name: 'CONFIG_DIR', value: PATHS.config },
+      { name: 'MASTER_NAME', value: this.masterName },
+      { name: 'REDIS_ADDRESSES', value: redisAddresses.join(' ') },
+      { name: 'SENTINEL_ADDRESSES', value: sentinelAddresses.join(' ') },
+      { name: 'AUTH_FILE', value: `${PATHS.auth}/redis-password` },
+      { name: 'SENTINEL_AUTH_FILE', value: `${PATHS.auth}/sentinel-password` },
+      { name: 'DOWN_AFTER_MS', value: String(downAfter) },
+      { name: 'FAILOVER_TIMEOUT_MS', value: String(failoverTimeout) },
+      { name: 'DISCOVERY_TIMEOUT_SECONDS', value: String(DISCOVERY_TIMEOUT_SECONDS) },
+    ];
+    const probe = (mode: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      exec: { command: ['sh', `${PATHS.template}/probe.sh`, mode] }, periodSeconds, timeoutSeconds: 5, failureThreshold,
+    });
+    // A starting pod may wait for a master (discovery) or for a failover away from itself before it listens.
+    const takeoverSeconds = Math.ceil(downAfter / 1000 + (2 * failoverTimeout) / 1000 + 10);
+    const startupFailures = Math.ceil((DISCOVERY_TIMEOUT_SECONDS + takeoverSeconds + 30) / 5);
+    const podAnnotations = { ...preset.podAnnotations, 'scalecharts.io/config-hash': configHash };
+
+    // Redis pods.
+    const redisEnv: k8s.EnvVar[] = [
+      ...commonEnv,
+      { name: 'DATA_DIR', value: PATHS.data },
+      { name: 'REDIS_PORT', value: String(REDIS.port) },
+      { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', headless) },
+      { name: 'BOOTSTRAP_ORDINAL', value: '0' },
+      { name: 'MEMORY_LIMIT_BYTES', valueFrom: { resourceFieldRef: { containerName: 'redis', resource: 'limits.memory', divisor: k8s.Quantity.fromString('1') } } },
+      explicitMaxmemory === undefined
+        ? { name: 'MAXMEMORY_PERCENT', value: String(REDIS.maxmemoryPercent) }
+        : { name: 'MAXMEMORY_BYTES', value: String(this.maxmemoryBytes) },
+      { name: 'MAXMEMORY_POLICY', value: maxmemoryPolicy },
+      { name: 'MIN_REPLICAS_TO_WRITE', value: String(minReplicasToWrite) },
+    ];
+    const redisContainers: k8s.Container[] = [{
+      name: 'redis',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', `${PATHS.template}/redis-start.sh`],
+      ports: [{ name: 'redis', containerPort: REDIS.port, protocol: 'TCP' }],
+      env: redisEnv,
+      resources: toResourceRequirements(this.resources),
+      securityContext: containerSecurityContext(true),
+      startupProbe: probe('redis-alive', 5, startupFailures),
+      livenessProbe: probe('redis-alive', 10, 6),
+      readinessProbe: probe('redis-ready', 5, 2),
+      volumeMounts: [...commonMounts, { name: 'data', mountPath: PATHS.data }],
+    }];
+    if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port, passwordSecret));
+
+    const redisVolumes = [...commonVolumes];
+    if (!persistence) redisVolumes.push({ name: 'data', emptyDir: {} });
+    this.headlessService = headlessService(this, 'headless', headless, redisLabels, redisSelector,
+      [{ name: 'redis', port: REDIS.port }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'redis', {
+      metadata: { name: this.name, labels: redisLabels },
+      spec: {
+        serviceName: headless,
+        replicas: replicas + 1,
+        // The scripts order the start-up; Parallel lets a lost pod 0 not block re-creating the others.
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: redisSelector },
+        template: {
+          metadata: { labels: redisLabels, annotations: podAnnotations },
+          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes),
+        },
+        ...(persistence ? {
+          volumeClaimTemplates: [{
+            metadata: { name: 'data', labels: redisSelector },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              ...(persistence.storageClassName ? { storageClassName: persistence.storageClassName } : {}),
+              resources: { requests: { storage: k8s.Quantity.fromString(persistence.size) } },
+            },
+          }],
+        } : {}),
+      },
+    });
+    this.pdb = createPdb(this, 'pdb', { name: this.name, labels: redisLabels, selector: redisSelector });
+
+    // Sentinel pods: their own StatefulSet, so a Redis rollout or crash never takes a Sentinel with it.
+    const sentinelEnv: k8s.EnvVar[] = [
+      ...commonEnv,
+      { name: 'SENTINEL_PORT', value: String(REDIS.sentinelPort) },
+      { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', sentinelHeadless) },
+      { name: 'QUORUM', value: String(quorum) },
+      { name: 'PARALLEL_SYNCS', value: String(parallelSyncs) },
+    ];
+    const sentinelContainers: k8s.Container[] = [{
+      name: 'sentinel',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', `${PATHS.template}/sentinel-start.sh`],
+      ports: [{ name: 'sentinel', containerPort: REDIS.sentinelPort, protocol: 'TCP' }],
+      env: sentinelEnv,
+      resources: toResourceRequirements(this.sentinelResources),
+      securityContext: containerSecurityContext(true),
+      startupProbe: probe('sentinel-ready', 5, Math.ceil((DISCOVERY_TIMEOUT_SECONDS + 30) / 5)),
+      livenessProbe: probe('sentinel-ready', 10, 6),
+      readinessProbe: probe('sentinel-ready', 5, 2),
+      volumeMounts: commonMounts,
+    }];
+    if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort, sentinelPasswordSecret));
+    this.sentinelHeadlessService = headlessService(this, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
+      [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
+    this.sentinelService = new k8s.KubeService(this, 'sentinel-service', {
+      metadata: { name: sentinelName, labels: sentinelLabels },
+      spec: {
+        type: 'ClusterIP',
+        selector: sentinelSelector,
+        ports: [{ name: 'sentinel', port: REDIS.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel'), protocol: 'TCP' }],
+      },
+    });
+    this.sentinelStatefulSet = new k8s.KubeStatefulSet(this, 'sentinel', {
+      metadata: { name: sentinelName, labels: sentinelLabels },
+      spec: {
+        serviceName: sentinelHeadless,
+        replicas: sentinels,
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: sentinelSelector },
+        template: {
+          metadata: { labels: sentinelLabels, annotations: podAnnotations },
+          spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes),
+        },
+      },
+    });
+    // One Sentinel at a time: the others keep a majority for any failover during a drain.
+    this.sentinelPdb = createPdb(this, 'sentinel-pdb', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector });
+
+    if (metrics && metrics.serviceMonitor !== false) {
+      this.serviceMonitors.push(
+        createServiceMonitor(this, 'service-monitor', { name: this.name, labels: redisLabels, selector: redisSelector, endpoints: [{ port: 'metrics', interval: metrics.interval }] }),
+        createServiceMonitor(this, 'sentinel-service-monitor', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector, endpoints: [{ port: 'metrics', interval: metrics.interval }] }),
+      );
+    }
+    if (metrics && metrics.alerts !== false) {
+      this.prometheusRule = createPrometheusRule(this, 'alerts', {
+        name: this.name, labels: redisLabels, groupName: `${this.name}.redis-ha`,
+        rules: redisAlerts({
+          redisService: headless, sentinelService: sentinelHeadless, namespace: Chart.of(this).namespace,
+          masterName: this.masterName, replicas, quorum,
+        }),
+      });
+    }
+
+    this.connection = {
+      sentinelHost: sentinelName,
+      sentinelPort: REDIS.sentinelPort,
+      sentinelHosts: range(sentinels).map((i) => `${sentinelName}-${i}.${sentinelHeadless}`),
+      masterName: this.masterName,
+      redisPort: REDIS.port,
+      passwordSecret,
+      sentinelPasswordSecret,
+    };
+    this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size);
+  }
+
+  private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined): void {
+    const containerPath = ['spec', 'template', 'spec', 'containers', 0];
+    if (!image.includes('@')) {
+      const at = image.lastIndexOf(':');
+      const template = '{{ $values.image.repository }}:{{ $values.image.tag }}';
+      Knobs.declare(this, {
+        key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
+        schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at),
+        targets: [this.statefulSet, this.sentinelStatefulSet].map((object) => ({ object, path: [...containerPath, 'image'], template })),
+      });
+      Knobs.declare(this, {
+        key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
+        schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: image.slice(at + 1), targets: [],
+      });
+    }
+    const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' } as const;
+    const res = this.resources;
+    for (const [kind, field, value] of [
+      ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
+      ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
+    ] as const) {
+      Knobs.declare(this, {
+        key: `resources.${kind}.${field}`,
+        description: field === 'memory' && kind === 'limits'
+          ? `Redis memory limit; maxmemory follows it at ${REDIS.maxmemoryPercent} % unless maxmemory is set explicitly`
+          : `Redis container ${field} ${kind}`,
+        schema: quantity, default: value,
+        targets: [{ object: this.statefulSet, path: [...containerPath, 'resources', kind, field] }],
+      });
+    }
+    Knobs.declare(this, {
+      key: 'maxmemoryPolicy', description: 'Redis maxmemory-policy (eviction when maxmemory is reached)',
+      schema: { type: 'string', enum: MAXMEMORY_POLICIES }, default: maxmemoryPolicy,
+      targets: [{ object: this.statefulSet, path: [...containerPath, 'env', policyEnvIndex, 'value'] }],
+    });
+    if (storageSize) {
+      Knobs.declare(this, {
+        key: 'persistence.size', description: 'Volume size per Redis pod (fixed once the StatefulSet exists)',
+        schema: quantity, default: storageSize,
+        targets: [{ object: this.statefulSet, path: ['spec', 'volumeClaimTemplates', 0, 'spec', 'resources', 'requests', 'storage'] }],
+      });
+    }
+  }
+}
+
+/** maxmemory for a memory limit: 70 % of it, the same integer arithmetic redis-start.sh does. */
+export function defaultMaxmemoryBytes(limitBytes: number): number {
+  return Math.floor((Math.floor(limitBytes) * REDIS.maxmemoryPercent) / 100);
+}
+
+/** Volume size for a memory limit: 3 x the limit in whole GiB, at least 1Gi. */
+export function defaultStorageSize(limitBytes: number): string {
+  return `${Math.max(1, Math.ceil((REDIS.storagePerMemory * limitBytes) / GIB))}Gi`;
+}
+
+interface AlertInput {
+  readonly redisService: string;
+  readonly sentinelService: string;
+  readonly namespace?: string;
+  readonly masterName: string;
+  readonly replicas: number;
+  readonly quorum: number;
+}
+
+/** The alerts of one RedisHA, on redis_exporter metrics (labels `service`, `namespace` set by the Prometheus Operator). */
+export function redisAlerts(a: AlertInput): AlertRule[] {
+  const ns = a.namespace ? `,namespace="${a.namespace}"` : '';
+  const redis = `service="${a.redisService}"${ns}`;
+  const sentinel = `service="${a.sentinelService}"${ns}`;
+  return [
+    {
+      alert: 'RedisMasterMissing',
+      expr: `count by (namespace) (redis_up{${redis}}) unless on (namespace) count by (namespace) (redis_instance_info{${redis},role="master"})`,
+      for: '1m', severity: 'critical',
+      summary: `No Redis master in ${a.redisService}`,
+      description: 'Redis pods are scraped but none reports role master: writes fail. Check the Sentinels (SENTINEL MASTER) and the redis-start logs.',
+    },
+    {
+      alert: 'RedisMultipleMasters',
+      expr: `count by (namespace) (redis_instance_info{${redis},role="master"}) > 1`,
+      for: '1m', severity: 'critical',
+      summary: `More than one Redis master in ${a.redisService}`,
+      description: 'Two pods accept writes; the Sentinels should demote one. Writes to the demoted one are lost.',
+    },
+    {
+      alert: 'RedisReplicasDisconnected',
+      expr: `sum by (namespace) (redis_connected_slaves{${redis}}) < ${a.replicas}`,
+      for: '5m', severity: 'warning',
+      summary: `Fewer than ${a.replicas} replicas connected to the Redis master of ${a.redisService}`,
+      description: 'A replica is down or out of sync: one more failure can lose data or block writes (min-replicas-to-write).',
+    },
+    {
+      alert: 'RedisSentinelQuorumLost',
+      expr: `min by (namespace) (redis_sentinel_master_ckquorum_status{${sentinel},master_name="${a.masterName}"}) == 0`
+        + ` or count by (namespace) (redis_up{${sentinel}} == 1) < ${a.quorum}`,
+      for: '2m', severity: 'critical',
+      summary: `Sentinels of ${a.masterName} can't reach quorum ${a.quorum}`,
+      description: 'Too few Sentinels agree or are up: a failed master would not be replaced.',
+    },
+    {
+      alert: 'RedisMemoryNearMaxmemory',
+      expr: `max by (namespace, pod) (redis_memory_used_bytes{${redis}} / (redis_memory_max_bytes{${redis}} > 0)) > ${REDIS.memoryAlertRatio}`,
+      for: '10m', severity: 'warning',
+      summary: `Redis memory above ${Math.round(REDIS.memoryAlertRatio * 100)} % of maxmemory in ${a.redisService}`,
+      description: 'Redis is at its maxmemory and evicts keys under its maxmemory-policy (noeviction: refuses writes). Raise resources.limits.memory.',
+    },
+  ];
+}
+
+function checkSecretRef(scope: Construct, property: string, ref: SecretKeyRef | undefined): SecretKeyRef {
+  if (!ref || typeof ref !== 'object') {
+    throw new ValidationError(scope, property, ref, 'must name a Secret and key: { secretName, key }; the password never goes into a ConfigMap');
+  }
+  checkObjectName(scope, `${property}.secretName`, ref.secretName);
+  if (typeof ref.key !== 'string' || !/^[-._a-zA-Z0-9]{1,253}$/.test(ref.key)) {
+    throw new ValidationError(scope, `${property}.key`, ref.key, "must be a Secret key: letters, digits, '-', '_' or '.'");
+  }
+  return { secretName: ref.secretName, key: ref.key };
+}
+
+function exporterContainer(image: string, port: number, password: SecretKeyRef): k8s.Container {
+  return {
+    name: 'metrics',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    env: [
+      { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${port}` },
+      { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
+      { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS.exporterPort}` },
+    ],
+    ports: [{ name: 'metrics', containerPort: REDIS.exporterPort, protocol: 'TCP' }],
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString(REDIS.exporterRequests.cpu), memory: k8s.Quantity.fromString(REDIS.exporterRequests.memory) },
+      limits: { cpu: k8s.Quantity.fromString(REDIS.exporterLimits.cpu), memory: k8s.Quantity.fromString(REDIS.exporterLimits.memory) },
+    },
+    securityContext: containerSecurityContext(true),
+    livenessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+  };
+}
+
+function headlessService(
+  scope: Construct, id: string, name: string, labels: Record<string, string>, selector: Record<string, string>,
+  ports: ReadonlyArray<{ name: string; port: number }>,
+): k8s.KubeService {
+  return new k8s.KubeService(scope, id, {
+    metadata: { name, labels },
+    spec: {
+      clusterIp: 'None',
+      // Pods must resolve each other while they start (before they are Ready) to find the master.
+      publishNotReadyAddresses: true,
+      selector,
+      ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })),
+    },
+  });
+}
+
+function podSpec(
+  selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[],
+): k8s.PodSpec {
+  return {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext({ runAsUser: REDIS.user }),
+    // Covers Redis' shutdown-timeout (10 s waiting for replicas) plus the final AOF fsync.
+    terminationGracePeriodSeconds: 30,
+    containers,
+    volumes,
+    ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),
+    ...presetPlacement(preset),
+  };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

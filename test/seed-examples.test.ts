@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { CARACAL_DEFAULT_REPLICAS, CARACAL_SERVICES, caracal } from '../examples/caracal';
+import { SORCHA_STATELESS, sorchaTier } from '../examples/sorcha';
+import { strataRouter } from '../examples/strata-router';
+import { TIERS } from '../lib';
+import { container, find, findAll, K8sObject, synthApp } from './harness/synth';
+
+const targets = (hpa: K8sObject) => Object.fromEntries(hpa.spec.metrics.map((m: K8sObject) => [m.resource.name, m.resource.target.averageUtilization]));
+
+describe('Caracal (seed 001)', () => {
+  const objects = synthApp((app) => { caracal(app); });
+
+  it.each([
+    ['api', 3000, 8], ['sts', 8080, 8], ['gateway', 8081, 16], ['audit', 9090, 8], ['coordinator', 4000, 8],
+  ])('%s listens on %i with HPA ceiling %i and 2 replicas by default', (name, port, max) => {
+    expect(container(find(objects, 'Deployment', name)).ports[0].containerPort).toBe(port);
+    expect(find(objects, 'HorizontalPodAutoscaler', name).spec).toMatchObject({ minReplicas: 2, maxReplicas: max });
+  });
+
+  it('covers exactly the five services of the note', () => {
+    expect(CARACAL_SERVICES.map((s) => s.id)).toEqual(['api', 'sts', 'gateway', 'audit', 'coordinator']);
+    expect(CARACAL_DEFAULT_REPLICAS).toBe(2);
+  });
+
+  it('alerts at Postgres pool ratio 0.9', () => {
+    const rules = findAll(objects, 'PrometheusRule').flatMap((r) => r.spec.groups.flatMap((g: K8sObject) => g.rules));
+    expect(rules.some((r: K8sObject) => /0\.9\b/.test(r.expr))).toBe(true);
+  });
+});
+
+describe('StrataRouter (seed 002)', () => {
+  const objects = synthApp((app) => { strataRouter(app); });
+
+  it('runs 3–20 replicas at CPU 70 % / memory 80 % with the note\'s requests and limits', () => {
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'stratarouter');
+    expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 20 });
+    expect(targets(hpa)).toEqual({ cpu: 70, memory: 80 });
+    const app = container(find(objects, 'Deployment', 'stratarouter'));
+    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(app.ports[0].containerPort).toBe(8000);
+    expect(find(objects, 'Service', 'stratarouter').spec.ports[0].port).toBe(80);
+  });
+
+  it('has a shared Redis and two Postgres read replicas', () => {
+    expect(find(objects, 'StatefulSet', 'stratarouter-db-replica').spec.replicas).toBe(2);
+    expect(find(objects, 'StatefulSet', 'redis').spec.replicas).toBe(3);
+  });
+});
+
+describe('Sorcha (seed 003)', () => {
+  const tiers = Object.fromEntries((Object.keys(TIERS) as Array<keyof typeof TIERS>).map((t) => [t, synthApp((app) => { sorchaTier(app, t); })]));
+
+  it('scales the stateless services 1 / 2 / 3+ by tier', () => {
+    for (const id of SORCHA_STATELESS) {
+      expect(find(tiers.development, 'Deployment', id).spec.replicas).toBe(1);
+      expect(find(tiers['small-production'], 'HorizontalPodAutoscaler', id).spec.minReplicas).toBe(2);
+      expect(find(tiers['large-production'], 'HorizontalPodAutoscaler', id).spec.minReplicas).toBe(3);
+    }
+  });
+
+  it('runs Postgres single / primary + replica / primary + 2 replicas with the note\'s replication settings', () => {
+    expect(findAll(tiers.development, 'StatefulSet').map((s) => s.metadata.name)).not.toContain('sorcha-db-replica');
+    expect(find(tiers['small-production'], 'StatefulSet', 'sorcha-db-replica').spec.replicas).toBe(1);
+    expect(find(tiers['large-production'], 'StatefulSet', 'sorcha-db-replica').spec.replicas).toBe(2);
+    const conf = find(tiers['small-production'], 'ConfigMap', 'sorcha-db-config').data['postgresql.conf'];
+    expect(conf).toMatch(/^wal_level = replica$/m);
+    expect(conf).toMatch(/^max_wal_senders = 3$/m);
+    expect(conf).toMatch(/^max_replication_slots = 3$/m);
+    expect(find(tiers['small-production'], 'ConfigMap', 'sorcha-db-config').data['bootstrap-replica.sh']).toContain('pg_basebackup');
+  });
+
+  it('runs Redis with AOF and password auth from a Secret', () => {
+    const cm = findAll(tiers['small-production'], 'ConfigMap').find((c) => c.metadata.name.startsWith('sorcha-redis'));
+    expect(cm?.data['redis.conf']).toMatch(/^appendonly yes$/m);
+    // requirepass / masterauth are written at start from the mounted Secret, never from the ConfigMap.
+    const scripts = Object.values(cm?.data ?? {}).join('\n');
+    expect(scripts).toMatch(/requirepass/);
+    expect(scripts).toMatch(/masterauth/);
+    const volumes = JSON.stringify(find(tiers['small-production'], 'StatefulSet', 'sorcha-redis').spec.template.spec.volumes);
+    expect(volumes).toContain('"secret":{"items":[{"key":"password","path":"redis-password"}],"name":"sorcha-redis"}');
+  });
+});
