@@ -5,6 +5,7 @@ import { orders } from './orders';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
 import { sorcha } from './sorcha';
+import { storefront } from './storefront';
 import { strataRouter } from './strata-router';
 
 /** Every example app, by name. Tests and `examples/main.ts` iterate this list. */
@@ -16,4 +17,5 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   caracal,
   strataRouter,
   sorcha,
+  storefront,
 };

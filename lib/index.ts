@@ -16,3 +16,4 @@ export * from './redis';
 export * from './wiring';
 export * from './capacity-report';
 export * from './tiers';
+export * from './generated-secret';

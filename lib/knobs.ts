@@ -77,6 +77,16 @@ export interface NameReference {
   readonly name: string;
 }
 
+/**
+ * Schemas shared by the knobs every workload declares, written for helm's Go (RE2) regexp engine: no lookaround,
+ * so "latest" is refused with `not`.
+ */
+export const KNOB_SCHEMAS = {
+  imageRepository: { type: 'string', pattern: '^[^:@\\s]+$' },
+  imageTag: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { enum: ['latest'] } },
+  quantity: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' },
+} as const satisfies Record<string, KnobSchema>;
+
 const KNOBS = new WeakMap<IConstruct, KnobSpec[]>();
 const REFERENCES = new WeakMap<IConstruct, NameReference[]>();
 

@@ -6,7 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { APP_MODES, AppMode, STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
-import { Knobs } from './knobs';
+import { KNOB_SCHEMAS, Knobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { createServiceMonitor } from './monitoring';
 import {
@@ -426,9 +426,8 @@ export class StatelessService extends Construct {
           { object, path: ['metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel },
           ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
         ]);
-      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at), targets: imageTargets });
-      // Helm validates with Go's RE2 (no lookahead): "latest" is refused with `not` instead.
-      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { enum: ['latest'] } }, default: image.slice(at + 1), targets: labelTargets });
+      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
+      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
     }
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
@@ -440,7 +439,7 @@ export class StatelessService extends Construct {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
     const res = this.resources;
-    const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' } as const;
+    const quantity = KNOB_SCHEMAS.quantity;
     for (const [kind, field, value] of [
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
       ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],

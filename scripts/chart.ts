@@ -5,7 +5,8 @@
  *                    [--description <text>] [--export <function>]
  *
  * The app file is a TypeScript or JavaScript module that exports either a function taking a cdk8s `App` (as
- * examples/*.ts do; pick one with --export when it exports several), or an `App` / `Chart` instance.
+ * examples/*.ts do; with several, the default export, the one named after the file, or the one --export names), or
+ * an `App` / `Chart` instance.
  */
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
@@ -48,7 +49,10 @@ export function loadApp(appFile: string, exportName?: string): ChartSource {
   const instances = candidates.filter(([, v]) => v instanceof App || Chart.isChart(v));
   if (instances.length === 1) return instances[0][1] as App | Chart;
   const builders = candidates.filter(([, v]) => typeof v === 'function');
-  const chosen = builders.find(([k]) => k === 'default') ?? (builders.length === 1 ? builders[0] : undefined);
+  // `examples/strata-router.ts` exports `strataRouter` among other things: the function named after the file wins.
+  const fileName = path.basename(appFile).replace(/\.[cm]?[jt]s$/, '').replace(/[-_.]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  const chosen = builders.find(([k]) => k === 'default') ?? builders.find(([k]) => k === fileName)
+    ?? (builders.length === 1 ? builders[0] : undefined);
   if (!chosen) {
     throw new Error(`${appFile}: export one function (app: App) => Chart, or an App / Chart, or pick one with --export (found: ${Object.keys(mod).join(', ') || 'nothing'})`);
   }

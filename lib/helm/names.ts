@@ -63,7 +63,9 @@ export class NameIndex {
 /** Env var names whose whole value is a host name, so a bare `catalog` is a reference there. */
 const HOST_ENV_NAME = /(HOST|ADDR|URL|URI|ENDPOINT|SERVICE|SERVER|DSN|UPSTREAM|BROKER|SENTINEL|PEER|NODES|MASTER|PRIMARY|REPLICA)/i;
 /** `host=`, `server: `, `upstream "`… just before a token, possibly after a comma-separated list of hosts. */
-const HOST_KEY_BEFORE = /(?:^|[^A-Za-z0-9])[A-Za-z0-9_.-]*?(host|hosts|hostname|server|servers|address|addr|endpoint|endpoints|upstream|master|primary|sentinel|sentinels|url|uri|dsn|service|backend|broker|brokers)["']?\s*[:=]\s*["']?(?:[A-Za-z0-9_.:-]+\s*,\s*)*$/i;
+const HOST_KEY_BEFORE = /(?:^|[^A-Za-z0-9])[A-Za-z0-9_.-]*?(host|hosts|hostname|server|servers|address|addr|endpoint|endpoints|upstream|master|primary|sentinel|sentinels|url|uri|dsn|service|backend|broker|brokers|job)["']?\s*(=~|[:=])\s*["']?(?:[A-Za-z0-9_.:-]+\s*,\s*)*$/i;
+/** `namespace="shop"` in PromQL and friends: the release's namespace. */
+const NAMESPACE_KEY_BEFORE = /(?:^|[^A-Za-z0-9_])namespace["']?\s*(=~|[:=])\s*["']?$/;
 const TOKEN = /(?<![A-Za-z0-9_-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?![A-Za-z0-9_-])/g;
 
 export interface TextContext {
@@ -88,6 +90,12 @@ export function rewriteText(text: string, index: NameIndex, ctx: TextContext = {
     const token = m[0];
     const start = m.index!;
     const end = start + token.length;
+    if (ns !== undefined && token === ns && NAMESPACE_KEY_BEFORE.test(text.slice(Math.max(0, start - 40), start))) {
+      parts.push(text.slice(last, start), { expr: RELEASE_NAMESPACE, safe: true });
+      last = end;
+      changed = true;
+      continue;
+    }
     const declared = ctx.declared?.has(token) ? findDeclared(index, token) : undefined;
     const host = declared ? { object: declared, suffix: '' } : index.hostObject(token);
     if (!host) continue;

@@ -307,7 +307,8 @@ function rewriteTemplated(t: Templated, path: Path, parent: Record<string, Node>
 function textContext(path: Path, parent: Record<string, Node> | Node[] | undefined, st: WalkState) {
   const envName = path[path.length - 1] === 'value' && path[path.length - 3] === 'env' && isPlainMap(parent) && typeof parent.name === 'string'
     ? parent.name : undefined;
-  return { envName, declared: st.declared.get(JSON.stringify(path)), onReference: st.onReference };
+  // Host names in text don't stop a pod from starting, so they don't decide when a hook can run.
+  return { envName, declared: st.declared.get(JSON.stringify(path)) };
 }
 
 /** Argo CD hook annotations (how plain manifests order a migration) → the Helm hook that does the same. */

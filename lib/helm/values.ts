@@ -98,7 +98,17 @@ export function knobJsonSchema(k: KnobSchema | JsonSchema, description: string |
         out.properties = Object.fromEntries(Object.entries(value as Record<string, KnobSchema>).map(([p, s]) => [p, knobJsonSchema(s, undefined, `${where}.${p}`)]));
         out.additionalProperties = false;
         break;
-      case 'pattern': out.pattern = checkRe2(value as string, where); break;
+      case 'pattern': {
+        // `^(?!latest$)…` (refuse whole words) is common in JavaScript patterns; RE2 says it with `not`.
+        const refused = /^\^\(\?!((?:[\w.-]+\|)*[\w.-]+)\$\)(.*)$/.exec(value as string);
+        if (refused && !('not' in k)) {
+          out.pattern = checkRe2(`^${refused[2]}`, where);
+          out.not = { enum: refused[1].split('|') };
+        } else {
+          out.pattern = checkRe2(value as string, where);
+        }
+        break;
+      }
       default: out[key] = value;
     }
   }
