@@ -386,6 +386,8 @@ export class StatelessService extends Construct {
       spec: {
         backoffLimit,
         activeDeadlineSeconds: timeout,
+        // The hook delete policies remove a succeeded Job; a failed one stays a day for its logs.
+        ttlSecondsAfterFinished: 86_400,
         template: {
           metadata: { labels },
           spec: { ...pod, containers: [{ ...container, command: [...m.command], ...(m.args ? { args: [...m.args] } : {}) }] },
