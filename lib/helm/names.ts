@@ -103,15 +103,19 @@ export function rewriteText(text: string, index: NameIndex, ctx: TextContext = {
     const lineBefore = before.slice(before.lastIndexOf('\n') + 1);
     const after = text.slice(end);
     const nsMatch = ns ? new RegExp(`^\\.(${escapeRegExp(ns)})(?=\\.svc(?![A-Za-z0-9-])|[^A-Za-z0-9.-]|$)`).exec(after) : null;
-    const isReference = declared !== undefined
-      || nsMatch !== null
-      || /^\.svc(?![A-Za-z0-9-])/.test(after)
-      || (/^\.([a-z0-9-]+)/.test(after) && index.services.has(/^\.([a-z0-9-]+)/.exec(after)![1]) && /^-\d+$/.test(host.suffix))
+    const svcMatch = /^\.svc(?![A-Za-z0-9-])/.test(after);
+    const podOfService = /^\.([a-z0-9-]+)/.test(after) && index.services.has(/^\.([a-z0-9-]+)/.exec(after)![1]) && /^-\d+$/.test(host.suffix);
+    // `api.shop.example.com` is some other, longer DNS name that merely starts with a Service's name.
+    const longerName = /^\.[A-Za-z0-9]/.test(after) && nsMatch === null && !svcMatch && !podOfService;
+    const isReference = declared !== undefined || (!longerName && (
+      nsMatch !== null
+      || svcMatch
+      || podOfService
       || /^:\d/.test(after)
       || /(\/\/|@)$/.test(before)
       || /(\}|\)|(?<![A-Za-z0-9-])[a-z0-9-]+-\d+)\.$/.test(before)
       || HOST_KEY_BEFORE.test(lineBefore)
-      || (ctx.envName !== undefined && HOST_ENV_NAME.test(ctx.envName) && text.trim() === token);
+      || (ctx.envName !== undefined && HOST_ENV_NAME.test(ctx.envName) && text.trim() === token)));
     if (!isReference) continue;
     parts.push(text.slice(last, start), ...host.object.parts, host.suffix);
     ctx.onReference?.(host.object);

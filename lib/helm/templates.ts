@@ -76,9 +76,12 @@ export function bindTargets(knobs: readonly CollectedKnob[]): Map<ApiObject, Bou
   return out;
 }
 
-/** `.Values.<root>` for `$values`, `.Values.<path>` for `$value`. */
+/**
+ * `$.Values.<root>` for `$values`, `$.Values.<path>` for `$value`: rooted at `$`, so they still work inside a
+ * `range` or `with` of the knob's own template.
+ */
 function substituteValues(knob: CollectedKnob): (expr: string) => string {
-  return (expr) => expr.replace(/\$values\b/g, `.Values.${knob.root}`).replace(/\$value\b/g, `.Values.${knob.path}`);
+  return (expr) => expr.replace(/\$values\b/g, `$.Values.${knob.root}`).replace(/\$value\b/g, `$.Values.${knob.path}`);
 }
 
 /** Values (other knobs of the same construct) a target's template reads. */

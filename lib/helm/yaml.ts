@@ -12,6 +12,8 @@ export interface Action {
    * namespaces, numbers, DNS names checked by the values schema).
    */
   readonly safe: boolean;
+  /** Whitespace trimming of the action as written (`{{-`, `-}}`), kept for control structures in config files. */
+  readonly trim?: { readonly left: boolean; readonly right: boolean };
 }
 
 export type Part = string | Action;
@@ -162,8 +164,13 @@ function escapeActions(text: string): string {
   return text.replace(/\{\{/g, '{{ "{{" }}');
 }
 
-function action(expr: string): string {
-  return `{{ ${expr} }}`;
+function action(expr: string, trim?: Action['trim']): string {
+  return `{{${trim?.left ? '-' : ''} ${expr} ${trim?.right ? '-' : ''}}}`;
+}
+
+/** Actions that are control structures (`range`, `if`, `end`…) rather than values. */
+function isControl(a: Action): boolean {
+  return /^(range|if|else|end|with|define|template|block|break|continue)\b/.test(a.expr);
 }
 
 /** `expr` as an operand: a bare field or variable stays bare, a pipeline gets parentheses. */
@@ -186,17 +193,17 @@ function templatedScalar(t: Templated, indent: number): string {
   if (literalText.includes('\n')) {
     // Config files: a literal block with the actions inline, as a person would write the template.
     if (!literalBlockable(literalText)) throw new Error('templated multi-line text must be printable');
-    const text = t.parts.map((p) => (typeof p === 'string' ? escapeActions(p) : action(p.expr))).join('');
+    const text = t.parts.map((p) => (typeof p === 'string' ? escapeActions(p) : action(p.expr, p.trim))).join('');
     return literalBlock(text, indent);
   }
-  if (t.actions.every((a) => a.safe)) {
+  if (t.actions.every((a) => a.safe) || t.actions.some(isControl)) {
     // Release names and numbers never need escaping: write the literal parts in the style they need on their own.
     // Plain only when a literal leads: a release name alone could read as a number or a YAML 1.1 boolean.
     const sample = t.parts.map((p) => (typeof p === 'string' ? p : 'x0')).join('');
     if (typeof t.parts[0] === 'string' && isPlain(sample)) {
-      return t.parts.map((p) => (typeof p === 'string' ? escapeActions(p) : action(p.expr))).join('');
+      return t.parts.map((p) => (typeof p === 'string' ? escapeActions(p) : action(p.expr, p.trim))).join('');
     }
-    return `"${t.parts.map((p) => (typeof p === 'string' ? escapeActions(JSON.stringify(p).slice(1, -1)) : action(p.expr))).join('')}"`;
+    return `"${t.parts.map((p) => (typeof p === 'string' ? escapeActions(JSON.stringify(p).slice(1, -1)) : action(p.expr, p.trim))).join('')}"`;
   }
   // Values a user typed may hold quotes or backslashes: assemble the string in the template, then quote it there.
   const format = t.parts.map((p) => (typeof p === 'string' ? p.replace(/%/g, '%%') : '%v')).join('');
@@ -219,11 +226,12 @@ function mergeLiterals(parts: readonly Part[]): Part[] {
  */
 export function parseTemplate(text: string, substitute: (expr: string) => string): Part[] {
   const parts: Part[] = [];
-  const re = /\{\{-?\s*([\s\S]*?)\s*-?\}\}/g;
+  const re = /\{\{(-?)\s*([\s\S]*?)\s*(-?)\}\}/g;
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     parts.push(text.slice(last, m.index));
-    parts.push({ expr: substitute(m[1]), safe: false });
+    const trim = m[1] || m[3] ? { left: m[1] === '-', right: m[3] === '-' } : undefined;
+    parts.push({ expr: substitute(m[2]), safe: false, ...(trim ? { trim } : {}) });
     last = m.index + m[0].length;
   }
   parts.push(text.slice(last));
