@@ -1,6 +1,6 @@
-import { quickstart } from '../examples/quickstart';
-import { storefront } from '../examples/storefront';
+import { EXAMPLES } from '../examples';
 import { describeHelmChart } from './harness/helm';
 
-describeHelmChart('quickstart', (app) => quickstart(app), { chart: { version: '1.0.0' } });
-describeHelmChart('storefront (generated secret, pre-install migration)', (app) => storefront(app));
+// Every example app as a published chart: the quick start, the storefront (generated secret, migration hook) and
+// the seed systems with their PostgresCluster / RedisHA constructs all go through the same battery.
+for (const [name, build] of Object.entries(EXAMPLES)) describeHelmChart(name, (app) => build(app));

@@ -13,7 +13,7 @@ import type { ApiObject } from 'cdk8s';
 import { ChartSource, CollectedKnob, CollectedObject, CollectedSecret, collect } from './collect';
 import { ChartModel, CrdToggleInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
-import { crdToggleName, apiGroup, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, templateObject, templateReads } from './templates';
+import { crdToggleName, apiGroup, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
 import { ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
 
@@ -91,7 +91,7 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const hookKeys = new Set(c.objects.filter((o) => o.json.metadata?.annotations?.['argocd.argoproj.io/hook']).map((o) => `${o.kind}/${o.name}`));
 
-  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys };
+  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects) };
   const fileTexts = new Map<string, string[]>();
   const hooks: HookInfo[] = [];
   const toggles = new Map<string, { group: string; objects: string[] }>();

@@ -56,6 +56,8 @@ export interface TemplateContext {
   readonly declared: ReadonlyMap<ApiObject, ReadonlyMap<string, ReadonlySet<string>>>;
   /** Objects that are hooks (`Kind/name`), so that a hook's dependency on them doesn't count. */
   readonly hookKeys: ReadonlySet<string>;
+  /** Every label set of the chart's objects and pod templates, as synthesized. */
+  readonly labelSets: ReadonlyArray<Record<string, string>>;
 }
 
 export interface ObjectTemplate {
@@ -110,6 +112,7 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
     declared: ctx.declared.get(o.apiObject) ?? new Map(),
     onReference: (r) => { if (r !== self) refs.set(`${r.kind}/${r.name}`, r); },
     chartName: ctx.chartName,
+    labelSets: ctx.labelSets,
   };
   const node = walk(tree, [], undefined, state) as { [key: string]: Node };
 
@@ -214,6 +217,7 @@ interface WalkState {
   readonly declared: ReadonlyMap<string, ReadonlySet<string>>;
   readonly onReference: (o: NamedObject) => void;
   readonly chartName: string;
+  readonly labelSets: ReadonlyArray<Record<string, string>>;
 }
 
 type Path = ReadonlyArray<string | number>;
@@ -230,35 +234,45 @@ function walk(value: Node, path: Path, parent: Record<string, Node> | Node[] | u
   if (value instanceof Templated) return value.type ? value : rewriteTemplated(value, path, parent, st);
   if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i], value, st));
   if (isPlainMap(value)) {
-    if (isLabelMap(path, st.kind)) return rewriteLabels(value, path, st.chartName);
+    if (isLabelMap(path, st.kind)) return rewriteLabels(value, path, st);
     const out: Record<string, Node> = {};
     for (const [k, v] of Object.entries(value)) out[k] = walk(v, [...path, k], value, st);
     // `matchExpressions: [{ key: app.kubernetes.io/instance, operator: In, values: [...] }]`
     if (path[path.length - 2] === 'matchExpressions' && value.key === INSTANCE_LABEL && Array.isArray(value.values)) {
       out.values = value.values.map(() => releaseNameValue());
     }
-    if (path.length === 1 && path[0] === 'metadata' && !('labels' in out)) out.labels = rewriteLabels({}, ['metadata', 'labels'], st.chartName);
+    if (path.length === 1 && path[0] === 'metadata' && !('labels' in out)) out.labels = rewriteLabels({}, ['metadata', 'labels'], st);
     return out;
   }
   if (typeof value === 'string') return rewriteString(value, path, parent, st);
   return value;
 }
 
-/** Label maps: object labels, pod template labels, selectors. */
+/** Label maps: object labels, pod template labels, selectors (of pods and Services; not of namespaces). */
 function isLabelMap(path: Path, kind: string): boolean {
   const key = path[path.length - 1];
   if (key === 'labels' && path[path.length - 2] === 'metadata') return true;
+  return isSelector(path, kind);
+}
+
+function isSelector(path: Path, kind: string): boolean {
+  if (path.includes('namespaceSelector')) return false;
+  const key = path[path.length - 1];
   if (key === 'matchLabels') return true;
   return kind === 'Service' && path.length === 2 && path[0] === 'spec' && key === 'selector';
 }
 
+const selects = (selector: Record<string, Node>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
 /**
- * The instance label becomes the release name and managed-by becomes Helm, wherever they appear (selectors
- * included, so a release selects only its own pods). The object's own labels also get `helm.sh/chart`, through
- * the chart's labels helper.
+ * The instance label becomes the release name and managed-by becomes Helm, wherever they appear. Pod templates
+ * without an instance label get one, and so does every selector that selects pods of the chart without naming
+ * an instance (`app.kubernetes.io/part-of: shop` in a NetworkPolicy): a release selects only its own pods. The
+ * object's own labels also get `helm.sh/chart`, through the chart's labels helper.
  */
-function rewriteLabels(labels: Record<string, Node>, path: Path, chartName: string): Record<string, Node> {
+function rewriteLabels(labels: Record<string, Node>, path: Path, st: WalkState): Record<string, Node> {
   const topLevel = path.length === 2 && path[0] === 'metadata';
+  const selector = isSelector(path, st.kind);
   const out: Record<string, Node> = {};
   for (const [k, v] of Object.entries(labels)) {
     if (topLevel && (k === INSTANCE_LABEL || k === MANAGED_BY_LABEL)) continue;
@@ -266,7 +280,10 @@ function rewriteLabels(labels: Record<string, Node>, path: Path, chartName: stri
     else if (k === MANAGED_BY_LABEL) out[k] = Templated.typed('.Release.Service', 'string');
     else out[k] = v;
   }
-  if (topLevel) out['$helm-labels'] = helmLabels(chartName);
+  if (!(INSTANCE_LABEL in labels) && !topLevel && (!selector || st.labelSets.some((l) => selects(labels, l)))) {
+    out[INSTANCE_LABEL] = releaseNameValue();
+  }
+  if (topLevel) out['$helm-labels'] = helmLabels(st.chartName);
   return out;
 }
 
@@ -342,6 +359,18 @@ function helmHook(o: CollectedObject, annotations: Record<string, Node>, depends
   return { kind: o.kind, name: o.name, hook, weight, deletePolicy, dependsOn };
 }
 
+/** Every label set of the chart's objects and pod templates. */
+export function labelSetsOf(objects: readonly CollectedObject[]): Array<Record<string, string>> {
+  const out: Array<Record<string, string>> = [];
+  const visit = (node: Json, path: string[]) => {
+    if (node === null || typeof node !== 'object') return;
+    if (path[path.length - 1] === 'labels' && path[path.length - 2] === 'metadata') { out.push(node); return; }
+    for (const [k, v] of Object.entries(node)) visit(v, [...path, k]);
+  };
+  for (const o of objects) visit(o.json, []);
+  return out;
+}
+
 /** Every label selector of the chart and every label set it could select, to prove the instance rewrite safe. */
 export function checkSelectorsStayDistinct(objects: readonly CollectedObject[]): void {
   const selectors: Array<{ owner: string; labels: Record<string, string> }> = [];
@@ -350,7 +379,7 @@ export function checkSelectorsStayDistinct(objects: readonly CollectedObject[]):
     if (node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) { node.forEach((n, i) => visit(n, [...path, String(i)], owner, kind)); return; }
     const key = path[path.length - 1];
-    if (key === 'matchLabels' || (kind === 'Service' && path.join('.') === 'spec.selector')) selectors.push({ owner, labels: node });
+    if (isSelector(path, kind)) selectors.push({ owner, labels: node });
     else if (key === 'labels' && path[path.length - 2] === 'metadata') labelSets.push({ owner, labels: node });
     else for (const [k, v] of Object.entries(node)) visit(v, [...path, k], owner, kind);
   };

@@ -311,16 +311,21 @@ export class PostgresCluster extends Construct {
     // Workloads.
     const postgresHash = hashOf(this.configMap);
     const poolerHash = hashOf(this.poolerConfigMap);
+    // The pod annotations are what the Helm chart's templates compute from the same values (declareKnobs), so the
+    // chart's default render equals the plain synth.
+    const { pooler: poolerSettings } = this.settings;
+    const postgresPodHash = knobHash(postgresHash, [this.settings.maxConnections]);
+    const poolerPodHash = knobHash(poolerHash, [poolerSettings.defaultPoolSize, poolerSettings.reservePoolSize, poolerSettings.maxClientConn]);
     const workload = { database, user, replicationUser, rwHost, metrics, preset };
     const storage = { storageSize, storageClassName };
-    this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresHash });
+    this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
     if (this.replicas > 0) {
-      this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresHash });
+      this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresPodHash });
     }
     this.poolerResources = resolveResources(this, 'pooler.resources', props.pooler?.resources, undefined, {
       requests: POSTGRES.poolerRequests, limits: POSTGRES.poolerLimits,
     });
-    this.pooler = this.poolerDeployment(props.pooler ?? {}, { ...workload, configHash: poolerHash });
+    this.pooler = this.poolerDeployment(props.pooler ?? {}, { ...workload, configHash: poolerPodHash });
 
     // Disruption: one database pod at a time (never the primary and a replica together), one pooler pod at a time.
     this.pdb = createPdb(this, 'pdb', { name: this.name, labels: this.labels('database'), selector: this.clusterSelector });
@@ -904,4 +909,9 @@ function checkLabels(scope: Construct, property: string, labels: Record<string, 
 /** Short hash of a ConfigMap's data: changes roll the pods that read it at start. */
 function hashOf(configMap: k8s.KubeConfigMap): string {
   return createHash('sha256').update(JSON.stringify(configMap.toJson().data)).digest('hex').slice(0, 16);
+}
+
+/** `printf "%s-%v-…" base values… | sha256sum | trunc 16`, as the chart's config-hash templates compute it. */
+function knobHash(base: string, values: readonly number[]): string {
+  return createHash('sha256').update([base, ...values].join('-')).digest('hex').slice(0, 16);
 }
