@@ -17,3 +17,4 @@ export * from './wiring';
 export * from './capacity-report';
 export * from './tiers';
 export * from './generated-secret';
+export * from './helm';

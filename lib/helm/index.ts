@@ -13,7 +13,7 @@ import type { ApiObject } from 'cdk8s';
 import { ChartSource, CollectedKnob, CollectedObject, CollectedSecret, collect } from './collect';
 import { ChartModel, CrdToggleInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
-import { crdToggleName, apiGroup, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
+import { bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
 import { ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
 
@@ -399,4 +399,3 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
   return out.join('\n');
 }
 
-export { apiGroup, crdToggleName };
