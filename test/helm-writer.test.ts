@@ -155,6 +155,11 @@ describe('chart writer refuses what it cannot write correctly', () => {
     expect(() => buildHelmChart(app)).toThrow(/selector of Service\/web-blue would also select ConfigMap\/labels-green/);
   });
 
+  it('a declared reference to an object the chart does not create', () => {
+    const app = chartWith((c) => new Tunable(c, 't', (self) => Knobs.reference(self, { object: self.configMap, path: ['data', 'a.conf'], name: 'nowhere' })));
+    expect(() => buildHelmChart(app)).toThrow(/test\/t\/cm declares a reference to nowhere, which the chart does not create/);
+  });
+
   it('an Argo CD hook phase Helm has no equivalent for', () => {
     const app = chartWith((c) => new ApiObject(c, 'j', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j', annotations: { 'argocd.argoproj.io/hook': 'SyncFail' } } }));
     expect(() => buildHelmChart(app)).toThrow(/Argo CD hook SyncFail has no Helm equivalent/);

@@ -84,6 +84,9 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const declared = new Map<ApiObject, Map<string, Set<string>>>();
   for (const r of c.references) {
+    if (!named.some((n) => n.name === r.name)) {
+      throw new Error(`helm chart writer: ${r.object.node.path} declares a reference to ${r.name}, which the chart does not create`);
+    }
     const byPath = declared.get(r.object) ?? new Map<string, Set<string>>();
     const key = JSON.stringify(r.path);
     byPath.set(key, new Set([...(byPath.get(key) ?? []), r.name]));
