@@ -18,3 +18,4 @@ export * from './capacity-report';
 export * from './tiers';
 export * from './generated-secret';
 export * from './helm';
+export * from './workload';

@@ -3,28 +3,23 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AutoscalingProps, ResolvedAutoscaling, createHpa, resolveAutoscaling } from './autoscaling';
 import type { SecretKeyRef } from './connections';
-import { APP_MODES, AppMode, STATELESS } from './defaults';
+import { STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { KNOB_SCHEMAS, Knobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { createServiceMonitor } from './monitoring';
 import {
-  DEFAULT_APP_USER, ResolvedResources, ResourceProps, TMP_MOUNT, TMP_VOLUME, containerSecurityContext,
-  podSecurityContext, presetPlacement, resolveResources, spreadScheduling, toResourceRequirements, withRegistry,
+  ResolvedResources, ResourceProps, containerSecurityContext,
+  presetPlacement, resolveResources, toResourceRequirements, withRegistry,
 } from './pod';
 import { Presets } from './presets';
 import {
-  checkEnvName, checkImage, checkInteger, checkObjectName, checkOneOf, checkPort, checkResourceName,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, presetPodAnnotations, secretEnvVar, workloadPodSpec, workloadVolumes,
+} from './workload';
+import {
+  checkEnvName, checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
 } from './validate';
-
-/** A ConfigMap mounted as files. */
-export interface ConfigMount {
-  /** Name of the ConfigMap. */
-  readonly configMap: string;
-  /** Directory the keys appear in, e.g. `/etc/app`. */
-  readonly mountPath: string;
-}
 
 /** Probe endpoints. */
 export interface ProbeProps {
@@ -74,7 +69,7 @@ export interface MigrationProps {
   readonly backoffLimit?: number;
 }
 
-export interface StatelessServiceProps {
+export interface StatelessServiceProps extends WorkloadContainerProps {
   /** Container image, pinned by tag (not `latest`) or digest. */
   readonly image: string;
   /** Name of every object this construct creates. @default the construct id */
@@ -83,12 +78,6 @@ export interface StatelessServiceProps {
   readonly partOf?: string;
   /** `app.kubernetes.io/component`. @default `server` */
   readonly component?: string;
-  /**
-   * Process mode of the image, passed as `APP_MODE` (seed 004: api / worker / combined / serverless-worker).
-   * `combined` runs API and queue consumers in one pod when simplicity matters more than fault isolation.
-   * @default not set
-   */
-  readonly appMode?: AppMode;
   /** Port the container listens on. @default 8080 */
   readonly port?: number;
   /** Port the Service exposes. @default 80 (seed 002) */
@@ -108,18 +97,6 @@ export interface StatelessServiceProps {
   readonly resources?: ResourceProps;
   /** @default readiness `/ready`, liveness and startup TCP */
   readonly probes?: ProbeProps;
-  /** Plain environment variables. Names that look like credentials are refused: use `secretEnv`. @default none */
-  readonly env?: Record<string, string>;
-  /** Environment variables read from Secret keys. @default none */
-  readonly secretEnv?: Record<string, SecretKeyRef>;
-  /** Whole Secrets / ConfigMaps exposed as environment variables. @default none */
-  readonly envFrom?: { readonly secrets?: readonly string[]; readonly configMaps?: readonly string[] };
-  /** ConfigMaps mounted as files (read-only). @default none */
-  readonly configMounts?: readonly ConfigMount[];
-  /** Container command (entrypoint). @default the image's */
-  readonly command?: readonly string[];
-  /** Container args. @default the image's */
-  readonly args?: readonly string[];
   /**
    * Sticky sessions by client IP (seed 004: "only if you intentionally rely on them").
    * `true` uses Kubernetes' 3 h timeout; a number sets the timeout in seconds.
@@ -130,14 +107,6 @@ export interface StatelessServiceProps {
   readonly ingress?: IngressProps;
   /** Create a ServiceMonitor (needs the Prometheus Operator CRDs). @default false */
   readonly serviceMonitor?: boolean | ServiceMonitorProps;
-  /** ServiceAccount to run as. @default the namespace's default account */
-  readonly serviceAccountName?: string;
-  /** Mount the ServiceAccount token; only for pods that call the Kubernetes API. @default false */
-  readonly automountServiceAccountToken?: boolean;
-  /** Set false only for images that must write to their root filesystem. @default true */
-  readonly readOnlyRootFilesystem?: boolean;
-  /** Non-root UID the container runs as. @default 65532 */
-  readonly runAsUser?: number;
   /**
    * PodDisruptionBudget (maxUnavailable 1, never blocks a drain). Turn off only for single-replica development setups.
    * @default true
@@ -199,7 +168,6 @@ export class StatelessService extends Construct {
       throw new ValidationError(this, 'metricsPort', metricsPort, 'must differ from port; omit it when the main port serves /metrics');
     }
     const metricsPath = checkHttpPath(this, 'metricsPath', props.metricsPath ?? STATELESS.metricsPath);
-    if (props.appMode !== undefined) checkOneOf(this, 'appMode', props.appMode, APP_MODES);
 
     this.resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
     // Call-site autoscaling wins; otherwise a preset may switch it off (development tier).
@@ -224,15 +192,7 @@ export class StatelessService extends Construct {
     this.env = buildEnv(this, props);
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
     if (metricsPort) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
-
-    const volumes: k8s.Volume[] = [TMP_VOLUME];
-    const volumeMounts: k8s.VolumeMount[] = [TMP_MOUNT];
-    (props.configMounts ?? []).forEach((m, i) => {
-      checkObjectName(this, `configMounts[${i}].configMap`, m.configMap);
-      checkMountPath(this, `configMounts[${i}].mountPath`, m.mountPath);
-      volumes.push({ name: `config-${i}`, configMap: { name: m.configMap } });
-      volumeMounts.push({ name: `config-${i}`, mountPath: m.mountPath, readOnly: true });
-    });
+    const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
 
     const probes = props.probes ?? {};
     const readinessPath = checkHttpPath(this, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath);
@@ -261,9 +221,10 @@ export class StatelessService extends Construct {
       volumeMounts,
     };
 
-    const runAsUser = checkInteger(this, 'runAsUser', props.runAsUser ?? DEFAULT_APP_USER, { min: 1 });
-    const serviceAccount = props.serviceAccountName ? { serviceAccountName: checkObjectName(this, 'serviceAccountName', props.serviceAccountName) } : {};
-    const podAnnotations: Record<string, string> = { ...preset.podAnnotations };
+    const podSpec = workloadPodSpec(this, {
+      props, preset, selector: this.selector, container, volumes,
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds,
+    });
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name: this.name, labels },
       spec: {
@@ -274,18 +235,8 @@ export class StatelessService extends Construct {
         // No pod is taken away before its replacement is ready.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
         template: {
-          metadata: { labels, ...(Object.keys(podAnnotations).length ? { annotations: podAnnotations } : {}) },
-          spec: {
-            automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-            ...serviceAccount,
-            securityContext: podSecurityContext({ runAsUser }),
-            terminationGracePeriodSeconds: checkInteger(this, 'terminationGracePeriodSeconds',
-              props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds, { min: 0, max: 86_400 }),
-            containers: [container],
-            volumes,
-            ...spreadScheduling({ selector: this.selector, nodeAntiAffinity: 'preferred' }),
-            ...presetPlacement(preset),
-          },
+          metadata: { labels, ...presetPodAnnotations(preset) },
+          spec: podSpec,
         },
       },
     });
@@ -332,9 +283,9 @@ export class StatelessService extends Construct {
     if (props.migration) {
       const jobLabels = standardLabels(this, { name: this.name, component: 'migration', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
       this.migrationJob = this.createMigrationJob(props.migration, jobLabels, {
-        automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-        ...serviceAccount,
-        securityContext: podSecurityContext({ runAsUser }),
+        automountServiceAccountToken: podSpec.automountServiceAccountToken,
+        ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
+        securityContext: podSpec.securityContext,
         restartPolicy: 'Never',
         containers: [{
           name: 'migrate',
@@ -363,7 +314,7 @@ export class StatelessService extends Construct {
   /** Adds an environment variable read from a Secret key. */
   public addSecretEnv(name: string, ref: SecretKeyRef): void {
     checkEnvName(this, 'secretEnv', name);
-    this.env.push({ name, valueFrom: { secretKeyRef: { name: checkObjectName(this, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
+    this.env.push(secretEnvVar(this, name, ref));
   }
 
   private createMigrationJob(m: MigrationProps, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
@@ -467,48 +418,5 @@ function checkHttpPath(scope: Construct, property: string, value: string): strin
   return value;
 }
 
-function checkMountPath(scope: Construct, property: string, value: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value === '/' || value === '/tmp' || value.includes('..')) {
-    throw new ValidationError(scope, property, value, 'must be an absolute directory other than "/" and "/tmp", without ".."');
-  }
-  return value;
-}
-
 const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 
-const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
-
-/** Literal values under credential-like names end up in `kubectl get -o yaml` and in Git; refuse them. */
-function checkNotCredential(scope: Construct, name: string): void {
-  if (CREDENTIAL_NAME.test(name)) {
-    throw new ValidationError(scope, `env.${name}`, '<literal value>', 'looks like a credential; pass it with secretEnv (a Secret key reference), never as a literal');
-  }
-}
-
-function buildEnv(scope: Construct, props: StatelessServiceProps): k8s.EnvVar[] {
-  const env: k8s.EnvVar[] = [];
-  if (props.appMode) env.push({ name: 'APP_MODE', value: props.appMode });
-  for (const [name, value] of Object.entries(props.env ?? {})) {
-    checkEnvName(scope, 'env', name);
-    checkNotCredential(scope, name);
-    if (name === 'APP_MODE' && props.appMode) {
-      throw new ValidationError(scope, 'env.APP_MODE', value, 'conflicts with appMode; set only appMode');
-    }
-    if (typeof value !== 'string') throw new ValidationError(scope, `env.${name}`, value, 'must be a string');
-    env.push({ name, value });
-  }
-  for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
-    checkEnvName(scope, 'secretEnv', name);
-    if (env.some((e) => e.name === name)) throw new ValidationError(scope, `secretEnv.${name}`, name, 'is already set in env');
-    env.push({ name, valueFrom: { secretKeyRef: { name: checkObjectName(scope, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
-  }
-  return env;
-}
-
-function buildEnvFrom(scope: Construct, props: StatelessServiceProps): { envFrom?: k8s.EnvFromSource[] } {
-  const envFrom: k8s.EnvFromSource[] = [
-    ...(props.envFrom?.secrets ?? []).map((name, i) => ({ secretRef: { name: checkObjectName(scope, `envFrom.secrets[${i}]`, name) } })),
-    ...(props.envFrom?.configMaps ?? []).map((name, i) => ({ configMapRef: { name: checkObjectName(scope, `envFrom.configMaps[${i}]`, name) } })),
-  ];
-  return envFrom.length ? { envFrom } : {};
-}
