@@ -1,6 +1,7 @@
 import type { App, Chart } from 'cdk8s';
 import { acmeStore } from './acme';
 import { caracal } from './caracal';
+import { ciel } from './ciel';
 import { orders } from './orders';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
@@ -18,4 +19,5 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   strataRouter,
   sorcha,
   storefront,
+  ciel,
 };

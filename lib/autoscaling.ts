@@ -52,6 +52,8 @@ export interface HpaOptions {
   readonly labels: Record<string, string>;
   readonly target: { readonly apiVersion: string; readonly kind: string; readonly name: string };
   readonly settings: ResolvedAutoscaling;
+  /** Scale on CPU only (queue workers' fallback: their memory tracks job size, not load). @default false */
+  readonly cpuOnly?: boolean;
 }
 
 /** An autoscaling/v2 HPA on CPU and memory utilization. */
@@ -67,7 +69,9 @@ export function createHpa(scope: Construct, id: string, opts: HpaOptions): k8s.K
       scaleTargetRef: opts.target,
       minReplicas: settings.minReplicas,
       maxReplicas: settings.maxReplicas,
-      metrics: [utilization('cpu', settings.cpuUtilization), utilization('memory', settings.memoryUtilization)],
+      metrics: opts.cpuOnly
+        ? [utilization('cpu', settings.cpuUtilization)]
+        : [utilization('cpu', settings.cpuUtilization), utilization('memory', settings.memoryUtilization)],
       ...(settings.behavior ? { behavior: settings.behavior } : {}),
     },
   });

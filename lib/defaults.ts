@@ -163,3 +163,30 @@ export const CAPACITY = {
   /** `instances_needed = queries_per_second_peak / 15_000` (002). */
   rpsPerInstance: 15_000,
 } as const;
+
+/** Queue workers (004, 001). */
+export const WORKERS = {
+  /** Workers keep one replica warm unless scale-to-zero is asked for (KEDA's own default minReplicaCount is 0). */
+  minReplicas: 1,
+  /** Generic ceiling, as for stateless services: `maxReplicas: 20` (002). */
+  maxReplicas: 20,
+  /** Without a queue trigger the fallback is a CPU HPA at the documented 60 % (000). */
+  cpuUtilization: 60,
+  /** KEDA's defaults: poll every 30 s, scale to zero after 300 s idle. */
+  pollingIntervalSeconds: 30,
+  cooldownPeriodSeconds: 300,
+  /**
+   * Time for in-flight jobs to finish after SIGTERM. Longer than the 30 s for requests: a media job (004) takes
+   * longer than a request, and at-least-once delivery (004) redelivers whatever is cut off.
+   */
+  terminationGracePeriodSeconds: 120,
+  /** Deliveries before a message goes to the dead-letter queue ("Use a DLQ for poison messages", 004). */
+  maxDeliveryAttempts: 5,
+  /** Same documented container sizes as the stateless tier (002). */
+  requests: { cpu: '500m', memory: '256Mi' },
+  limits: { cpu: '2000m', memory: '1Gi' },
+  /** Alerts: consumer lag growing, DLQ non-empty, pool pinned at its ceiling (001: "Audit consumer lag", "DLQ growth"). */
+  lagGrowingMinutes: 10,
+  deadLetterThreshold: 1,
+  atMaxReplicasMinutes: 15,
+} as const;

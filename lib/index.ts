@@ -19,3 +19,5 @@ export * from './tiers';
 export * from './generated-secret';
 export * from './helm';
 export * from './workload';
+export * from './keda';
+export * from './worker-pool';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ciel } from '../examples/ciel';
 import { CARACAL_DEFAULT_REPLICAS, CARACAL_SERVICES, caracal } from '../examples/caracal';
 import { SORCHA_STATELESS, sorchaTier } from '../examples/sorcha';
 import { strataRouter } from '../examples/strata-router';
@@ -78,5 +79,29 @@ describe('Sorcha (seed 003)', () => {
     expect(scripts).toMatch(/masterauth/);
     const volumes = JSON.stringify(find(tiers['small-production'], 'StatefulSet', 'sorcha-redis').spec.template.spec.volumes);
     expect(volumes).toContain('"secret":{"items":[{"key":"password","path":"redis-password"}],"name":"sorcha-redis"}');
+  });
+});
+
+describe('Ciel (seed 004)', () => {
+  const objects = synthApp((app) => { ciel(app); });
+  const env = (kind: string, name: string) => Object.fromEntries(container(find(objects, kind, name)).env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
+
+  it('runs one image as APP_MODE=api and APP_MODE=worker', () => {
+    expect(env('Deployment', 'ciel-api').APP_MODE).toBe('api');
+    expect(env('Deployment', 'ciel-media-worker')).toMatchObject({ APP_MODE: 'worker', QUEUE_NAME: 'media-jobs', DEAD_LETTER_QUEUE: 'media-jobs-dlq', MAX_DELIVERY_ATTEMPTS: '5' });
+  });
+
+  it('budgets the pools of api and workers together under the pooler: min(50, 1000 / (20 + 12))', () => {
+    expect(env('Deployment', 'ciel-api').DB_MAX_CONNECTIONS).toBe('31');
+    expect(env('Deployment', 'ciel-media-worker').DB_MAX_CONNECTIONS).toBe('31');
+  });
+
+  it('scales workers on the queue with a DLQ alert, and migrates before the rollout', () => {
+    const so = find(objects, 'ScaledObject', 'ciel-media-worker');
+    expect(so.spec.triggers[0]).toMatchObject({ type: 'redis-sentinel-streams', metadata: { stream: 'media-jobs', consumerGroup: 'media-workers' } });
+    const rules = find(objects, 'PrometheusRule', 'ciel-media-worker').spec.groups[0].rules.map((r: K8sObject) => r.alert);
+    expect(rules).toContain('WorkerDeadLetterQueueNotEmpty');
+    expect(find(objects, 'Job', 'ciel-api-migrate').metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+    expect(find(objects, 'ConfigMap', 'ciel-redis-config').data['redis.conf']).toMatch(/^appendonly yes$/m);
   });
 });
