@@ -10,3 +10,4 @@ export * from './monitoring';
 export * from './knobs';
 export * from './connections';
 export * from './stateless-service';
+export * from './rpc/rpc-pool';
