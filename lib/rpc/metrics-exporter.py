@@ -1,10 +1,11 @@
 """RpcPool metrics exporter (sidecar of the nginx proxy).
 
 nginx open source keeps no per-upstream counters, but its access log names every upstream tried and what each
-answered. The proxy sends one `rpc_metrics` line per request to this process as syslog over a unix datagram socket;
+answered. The proxy sends one `rpc_metrics` line per request to this process as syslog over UDP on the pod's loopback
+(a unix datagram socket would drop lines in bursts: its queue holds only net.unix.max_dgram_qlen, often 10, datagrams);
 this process counts them and serves the counts in the Prometheus text format.
 
-Environment: RPC_METRICS_SOCKET (socket path, on the pod's shared emptyDir), RPC_METRICS_LISTEN (host:port of the
+Environment: RPC_METRICS_SYSLOG (IPv4:port to receive on, e.g. 127.0.0.1:5514), RPC_METRICS_LISTEN (host:port of the
 /metrics endpoint, default 0.0.0.0:9145). Standard library only.
 """
 import os
@@ -13,7 +14,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SOCKET_PATH = os.environ["RPC_METRICS_SOCKET"]
+SYSLOG_HOST, _, SYSLOG_PORT = os.environ["RPC_METRICS_SYSLOG"].rpartition(":")
 LISTEN_HOST, _, LISTEN_PORT = os.environ.get("RPC_METRICS_LISTEN", "0.0.0.0:9145").rpartition(":")
 
 # Address of a hop socket: /<dir>/hop-<upstream>.sock (JSON-RPC over HTTP) or ws-<upstream>.sock (WebSocket).
@@ -117,14 +118,13 @@ def receive(sock):
 
 
 def main():
-    if os.path.exists(SOCKET_PATH):
-        os.unlink(SOCKET_PATH)  # left by a previous run of this container
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # Room for bursts; the kernel caps it at net.core.rmem_max.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.bind(SOCKET_PATH)
+    sock.bind((SYSLOG_HOST, int(SYSLOG_PORT)))
     threading.Thread(target=receive, args=(sock,), daemon=True).start()
     server = ThreadingHTTPServer((LISTEN_HOST, int(LISTEN_PORT)), Handler)
-    print("rpc-metrics: reading %s, serving http://%s:%s/metrics" % (SOCKET_PATH, LISTEN_HOST, LISTEN_PORT), flush=True)
+    print("rpc-metrics: syslog on udp %s:%s, serving http://%s:%s/metrics" % (SYSLOG_HOST, SYSLOG_PORT, LISTEN_HOST, LISTEN_PORT), flush=True)
     server.serve_forever()
 
 

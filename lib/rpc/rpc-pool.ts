@@ -158,7 +158,8 @@ export interface ResolvedRpcUpstream {
 /** Files the proxy container runs, shipped in this folder and mounted from a ConfigMap at {@link CONFIG_DIR}. */
 export const RPC_PROXY_FILES = ['entrypoint.sh', 'nginx.conf.template', 'ws-location.conf.template', 'metrics-exporter.py'] as const;
 const CONFIG_DIR = '/etc/rpc';
-const METRICS_SOCKET = '/tmp/rpc-metrics.sock';
+/** Where the exporter sidecar receives the proxy's access lines (UDP syslog on the pod's loopback). */
+const METRICS_SYSLOG = '127.0.0.1:5514';
 const NODE_UPSTREAM = 'self-hosted';
 const MAX_UPSTREAMS = 16;
 
@@ -255,7 +256,7 @@ export class RpcPool extends Construct {
       RPC_MAX_BODY: `${Math.ceil(maxBody / 1024)}k`,
       RPC_WS_TIMEOUT: String(wsTimeout),
       RPC_UPSTREAM_COUNT: String(total),
-      ...(monitoring ? { RPC_METRICS_SOCKET: METRICS_SOCKET } : {}),
+      ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
     });
 
     this.proxy = new StatelessService(this, 'proxy', {
@@ -304,7 +305,7 @@ export class RpcPool extends Construct {
       imagePullPolicy: 'IfNotPresent',
       command: ['python3', `${CONFIG_DIR}/metrics-exporter.py`],
       env: [
-        { name: 'RPC_METRICS_SOCKET', value: METRICS_SOCKET },
+        { name: 'RPC_METRICS_SYSLOG', value: METRICS_SYSLOG },
         { name: 'RPC_METRICS_LISTEN', value: `0.0.0.0:${RPC.exporterPort}` },
         { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
         { name: 'PYTHONUNBUFFERED', value: '1' },
@@ -314,7 +315,7 @@ export class RpcPool extends Construct {
       securityContext: containerSecurityContext(true),
       readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2 },
       livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },
-      // The pod's /tmp (socket) and config-0 (the ConfigMap with the script), see StatelessServiceProps.sidecars.
+      // config-0 is the ConfigMap with the script, see StatelessServiceProps.sidecars.
       volumeMounts: [TMP_MOUNT, { name: 'config-0', mountPath: CONFIG_DIR, readOnly: true }],
     };
   }
