@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { AutoscalingProps } from '../autoscaling';
 import type { RpcConnectionInfo, SecretKeyRef } from '../connections';
-import { RPC } from '../defaults';
+import { RPC, STATELESS } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
@@ -196,6 +196,9 @@ export class RpcPool extends Construct {
     const preset = Presets.of(this);
     this.name = checkResourceName(this, 'name', props.name ?? id, 47);
     const port = checkPort(this, 'port', props.port ?? RPC.port);
+    // Checked here too, so errors name the pool; the proxy's StatelessService applies the same registry and layers.
+    const image = checkImage(this, 'image', withRegistry(props.image ?? RPC.proxyImage, preset.imageRegistry));
+    const resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
 
     const env: Record<string, string> = {};
     const secretEnv: Record<string, SecretKeyRef> = {};
@@ -256,6 +259,8 @@ export class RpcPool extends Construct {
       RPC_MAX_BODY: `${Math.ceil(maxBody / 1024)}k`,
       RPC_WS_TIMEOUT: String(wsTimeout),
       RPC_UPSTREAM_COUNT: String(total),
+      // One nginx worker per whole core of the CPU limit: `worker_processes auto` would count the node's cores.
+      RPC_WORKER_PROCESSES: String(Math.max(1, Math.ceil(resources.limitMillicores / 1000))),
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
     });
 
@@ -263,7 +268,7 @@ export class RpcPool extends Construct {
       name: this.name,
       partOf: props.partOf,
       component: 'rpc-proxy',
-      image: props.image ?? RPC.proxyImage,
+      image,
       port,
       servicePort: port,
       autoscaling: props.autoscaling,
@@ -281,8 +286,6 @@ export class RpcPool extends Construct {
         serviceMonitor: { interval: monitoring.interval },
       } : {}),
     });
-    // One nginx worker per whole core of the CPU limit: `worker_processes auto` would count the node's cores.
-    this.proxy.addEnv('RPC_WORKER_PROCESSES', String(Math.max(1, Math.ceil(this.proxy.resources.limitMillicores / 1000))));
 
     const hasWebSocket = this.upstreams.some((u) => u.webSocket);
     this.connection = {
