@@ -4,7 +4,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import { containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
 import { expectValidationError } from './harness/errors';
-import { K8sObject, build, container, find, findAll, synth } from './harness/synth';
+import { chain } from '../examples/chain';
+import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
 
 const UPSTREAMS: RpcPoolProps['upstreams'] = [
   { name: 'alchemy', urlSecret: { secretName: 'rpc-urls', key: 'alchemy' }, wsUrlSecret: { secretName: 'rpc-urls', key: 'alchemy-ws' } },
@@ -279,6 +280,19 @@ describe('RpcPool validation', () => {
     invalid({ monitoring: { gasPrice: { metric: 'gas', baselineWindow: 'a day' } } }, 'monitoring.gasPrice.baselineWindow', /duration/, 'a day');
     invalid({ monitoring: { upstreamErrorRatio: 1 } }, 'monitoring.upstreamErrorRatio', /between 0 and 1/, 1);
     invalid({ monitoring: { interval: '30 s' } }, 'monitoring.interval', /duration/, '30 s');
+  });
+});
+
+describe('chain example', () => {
+  it('wires the indexer to the pool through RpcConnectionInfo, keyed URLs from the Secret', () => {
+    const objects = synthApp((app) => chain(app));
+    const indexer = envOf(container(find(objects, 'Deployment', 'did-indexer')));
+    expect(indexer.CHAIN_RPC_URL.value).toBe('http://eth-rpc:8545/');
+    expect(indexer.CHAIN_WS_URL.value).toBe('ws://eth-rpc:8545/ws');
+    const proxy = envOf(container(find(objects, 'Deployment', 'eth-rpc'), 'app'));
+    expect(proxy.RPC_UPSTREAM_1_URL.valueFrom.secretKeyRef).toEqual({ name: 'eth-rpc-urls', key: 'alchemy' });
+    expect(proxy.RPC_UPSTREAM_COUNT.value).toBe('3');
+    expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
   });
 });
 
