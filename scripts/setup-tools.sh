@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real, when they are missing:
 # PostgreSQL 15 + PgBouncer, Redis + Sentinel, nginx, shellcheck, openssl (test certificates) and python3 (the
-# RpcPool metrics exporter) from Debian; helm built with `go install`.
+# RpcPool metrics exporter), busybox (the shell of Alpine-based images) from Debian; helm built with `go install`.
 # Idempotent and quick when everything is present.
 set -euo pipefail
 
@@ -18,6 +18,7 @@ have nginx || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 have shellcheck || need_apt+=(shellcheck)
 have openssl || need_apt+=(openssl)
 have python3 || need_apt+=(python3)
+[ -x /usr/bin/busybox ] || need_apt+=(busybox)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-tools: installing ${need_apt[*]}"

@@ -4,14 +4,14 @@
  * upstreams on 127.0.0.1.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RpcPool, RpcPoolProps } from '../lib';
 import { K8sObject, container, find, synth } from './harness/synth';
 import {
-  FakeUpstream, NGINX_DIR, RunningPool, containerEnv, httpGet, makeTempDir, parseMetrics, percentile,
+  FakeUpstream, NGINX_DIR, RunningPool, busyboxPath, containerEnv, httpGet, makeTempDir, parseMetrics, percentile,
   refusedPort, rpcCall, rpcLoad, selfSignedCert, startFakeUpstream, startPool, stopAll, waitFor,
 } from './rpc-support';
 
@@ -248,6 +248,15 @@ function subscribe(url: string, count: number): Promise<Array<{ id?: number; res
   });
 }
 
+/** Debian's dash, and BusyBox as in the Alpine-based proxy image. */
+const SHELLS = ['sh', 'busybox'] as const;
+
+function makeNginxDir(nginx: string): string {
+  const dir = makeTempDir('rpc-nginx-bin-');
+  symlinkSync(nginx, join(dir, 'nginx'));
+  return dir;
+}
+
 describe('RpcPool entrypoint (render only)', () => {
   const objects = poolObjects({
     upstreams: [
@@ -261,7 +270,9 @@ describe('RpcPool entrypoint (render only)', () => {
     'rpc-urls/infura': `https://mainnet.infura.io/v3/${API_KEY}`,
   };
 
-  function render(overrides: Record<string, string | undefined>, path = `${NGINX_DIR}:/usr/bin:/bin`): { status: number | null; stderr: string; config: string } {
+  /** Renders with Debian's dash and coreutils (`sh`) or with BusyBox as in the image (`busybox`). */
+  function render(overrides: Record<string, string | undefined>, shell: 'sh' | 'busybox', nginx = join(NGINX_DIR, 'nginx')): { status: number | null; stderr: string; config: string } {
+    const path = shell === 'busybox' ? busyboxPath(nginx) : `${makeNginxDir(nginx)}:/usr/bin:/bin`;
     const configMap = find(objects, 'ConfigMap');
     const dir = makeTempDir('rpc-render-');
     for (const [file, content] of Object.entries(configMap.data as Record<string, string>)) writeFileSync(join(dir, file), content);
@@ -270,18 +281,18 @@ describe('RpcPool entrypoint (render only)', () => {
       if (v === undefined) delete env[k];
       else env[k] = v;
     }
-    const run = spawnSync('sh', [join(dir, 'entrypoint.sh'), 'render'], { env, encoding: 'utf8' });
+    const run = spawnSync(shell === 'busybox' ? join(path, 'sh') : 'sh', [join(dir, 'entrypoint.sh'), 'render'], { env, encoding: 'utf8' });
     let config = '';
     try { config = readFileSync(join(dir, 'run', 'upstreams.conf'), 'utf8'); } catch { /* not rendered */ }
     return { status: run.status, stderr: run.stderr, config };
   }
 
-  it('gives each provider its own Host, SNI name and certificate check, and resolves names at run time on nginx >= 1.27.3', () => {
+  it.each(SHELLS)('gives each provider its own Host, SNI name and certificate check, and resolves names at run time on nginx >= 1.27.3 (%s)', (shell) => {
     const dir = makeTempDir('rpc-resolv-');
     writeFileSync(join(dir, 'resolv.conf'), 'search chain.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
     // A stand-in `nginx -v` of the shipped image's version: RPC_RESOLVE=auto must pick run-time resolution.
     writeFileSync(join(dir, 'nginx'), '#!/bin/sh\necho "nginx version: nginx/1.28.0" >&2\n', { mode: 0o755 });
-    const { status, stderr, config } = render({ RPC_RESOLV_CONF: join(dir, 'resolv.conf') }, `${dir}:/usr/bin:/bin`);
+    const { status, stderr, config } = render({ RPC_RESOLV_CONF: join(dir, 'resolv.conf') }, shell, join(dir, 'nginx'));
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(config).toContain('resolver 10.96.0.10 valid=30s ipv6=off;');
@@ -295,15 +306,15 @@ describe('RpcPool entrypoint (render only)', () => {
     expect(config).toMatch(/server unix:\S+\/hop-self-hosted\.sock weight=5 max_fails=2 fail_timeout=15s;/);
   });
 
-  it('resolves names once at start on older nginx (the Debian 1.22 the tests run)', () => {
-    const { status, config } = render({});
+  it.each(SHELLS)('resolves names once at start on older nginx (the Debian 1.22 the tests run) (%s)', (shell) => {
+    const { status, config } = render({}, shell);
     expect(status).toBe(0);
     expect(config).not.toContain('resolve;');
     expect(config).not.toContain('resolver ');
     expect(config).toContain('server rpc-node:8545;');
   });
 
-  it('refuses bad env with a message that names the variable but never shows a URL', () => {
+  it.each(SHELLS)('refuses bad env with a message that names the variable but never shows a URL (%s)', (shell) => {
     const cases: Array<[Record<string, string | undefined>, RegExp]> = [
       [{ RPC_UPSTREAM_1_URL: `https://eth-mainnet.g.alchemy.com/v2/${API_KEY} x` }, /RPC_UPSTREAM_1_URL \(upstream 'alchemy'\) must be a URL without spaces/],
       [{ RPC_UPSTREAM_1_URL: `https://eth-mainnet.g.alchemy.com/v2/$${API_KEY}` }, /RPC_UPSTREAM_1_URL .* must be a URL without/],
@@ -318,7 +329,7 @@ describe('RpcPool entrypoint (render only)', () => {
       [{ RPC_RESOLVE: 'maybe' }, /RPC_RESOLVE must be auto, on or off/],
     ];
     for (const [env, message] of cases) {
-      const { status, stderr } = render(env);
+      const { status, stderr } = render(env, shell);
       expect(status, JSON.stringify(env)).toBe(64);
       expect(stderr).toMatch(message);
       expect(stderr).not.toContain(API_KEY);

@@ -3,7 +3,7 @@
  * its container starts it (the entrypoint from the synthesized ConfigMap, env from the synthesized Deployment).
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import http from 'http';
 import https from 'https';
 import { AddressInfo, createServer as createNetServer } from 'net';
@@ -13,6 +13,17 @@ import { WebSocketServer } from 'ws';
 import { K8sObject, container, find } from './harness/synth';
 
 export const NGINX_DIR = '/usr/sbin';
+
+/**
+ * A PATH directory with only BusyBox applets (the proxy image is Alpine: BusyBox sh, awk, grep, sed) and `nginx`,
+ * so the entrypoint runs here with the same tools as in the container.
+ */
+export function busyboxPath(nginx = join(NGINX_DIR, 'nginx')): string {
+  const dir = makeTempDir('rpc-busybox-');
+  for (const applet of ['sh', 'awk', 'grep', 'sed', 'tr', 'date', 'mkdir', 'rm', 'cat', 'dirname']) symlinkSync('/usr/bin/busybox', join(dir, applet));
+  symlinkSync(nginx, join(dir, 'nginx'));
+  return dir;
+}
 
 /** nginx refuses to run its workers as root; when the suite runs as root, run the proxy as `nobody`, like the pod. */
 const RUN_AS = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
@@ -131,9 +142,13 @@ export function selfSignedCert(dir: string, name: string): { key: string; cert: 
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
+const tempDirs: string[] = [];
+
+/** A temp dir the proxy's user can read; removed by {@link stopAll}. */
 export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
+  tempDirs.push(dir);
   return dir;
 }
 
@@ -192,7 +207,7 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
     RPC_RENDER_DIR: renderDir,
     RPC_ACCESS_LOG: join(renderDir, 'access.log'),
     ...(withMetrics ? { RPC_METRICS_SYSLOG: `127.0.0.1:${await freePort()}` } : {}),
-    PATH: `${NGINX_DIR}:/usr/local/bin:/usr/bin:/bin`,
+    PATH: busyboxPath(),
     ...extraEnv,
   });
 
@@ -212,7 +227,7 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
     mine.push(track(exporter, onStderr));
     await waitFor(async () => (await httpGet(metricsPort!, '/metrics')).status === 200, 5000, () => `exporter did not start: ${stderr}`);
   }
-  const proxy = spawn('sh', [join(configDir, 'entrypoint.sh')], { env, stdio: ['ignore', 'ignore', 'pipe'], ...RUN_AS });
+  const proxy = spawn(join(env.PATH, 'sh'), [join(configDir, 'entrypoint.sh')], { env, stdio: ['ignore', 'ignore', 'pipe'], ...RUN_AS });
   expectCommand(app.command, ['/bin/sh', '/etc/rpc/entrypoint.sh']);
   mine.push(track(proxy, onStderr));
   await waitFor(async () => {
@@ -251,9 +266,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Stops every process a test started (afterAll safety net). */
+/** Stops every process a test started and removes the temp dirs (afterAll). */
 export async function stopAll(): Promise<void> {
   for (const child of [...children]) await stopChild(child);
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
