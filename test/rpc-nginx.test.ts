@@ -4,7 +4,7 @@
  * upstreams on 127.0.0.1.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -271,7 +271,7 @@ describe('RpcPool entrypoint (render only)', () => {
   };
 
   /** Renders with Debian's dash and coreutils (`sh`) or with BusyBox as in the image (`busybox`). */
-  function render(overrides: Record<string, string | undefined>, shell: 'sh' | 'busybox', nginx = join(NGINX_DIR, 'nginx')): { status: number | null; stderr: string; config: string } {
+  function render(overrides: Record<string, string | undefined>, shell: 'sh' | 'busybox', nginx = join(NGINX_DIR, 'nginx')): { status: number | null; stderr: string; config: string; nginxConf: string } {
     const path = shell === 'busybox' ? busyboxPath(nginx) : `${makeNginxDir(nginx)}:/usr/bin:/bin`;
     const configMap = find(objects, 'ConfigMap');
     const dir = makeTempDir('rpc-render-');
@@ -282,9 +282,8 @@ describe('RpcPool entrypoint (render only)', () => {
       else env[k] = v;
     }
     const run = spawnSync(shell === 'busybox' ? join(path, 'sh') : 'sh', [join(dir, 'entrypoint.sh'), 'render'], { env, encoding: 'utf8' });
-    let config = '';
-    try { config = readFileSync(join(dir, 'run', 'upstreams.conf'), 'utf8'); } catch { /* not rendered */ }
-    return { status: run.status, stderr: run.stderr, config };
+    const read = (file: string): string => (existsSync(join(dir, 'run', file)) ? readFileSync(join(dir, 'run', file), 'utf8') : '');
+    return { status: run.status, stderr: run.stderr, config: read('upstreams.conf'), nginxConf: read('nginx.conf') };
   }
 
   it.each(SHELLS)('gives each provider its own Host, SNI name and certificate check, and resolves names at run time on nginx >= 1.27.3 (%s)', (shell) => {
@@ -307,8 +306,12 @@ describe('RpcPool entrypoint (render only)', () => {
   });
 
   it.each(SHELLS)('resolves names once at start on older nginx (the Debian 1.22 the tests run) (%s)', (shell) => {
-    const { status, config } = render({}, shell);
+    const { status, config, nginxConf } = render({}, shell);
     expect(status).toBe(0);
+    // The Deployment's bare port also listens on IPv6 where the host has it.
+    expect(nginxConf).toContain('listen 8545;');
+    expect(nginxConf).not.toContain('${');
+    expect(nginxConf.includes('listen [::]:8545;')).toBe(existsSync('/proc/net/if_inet6'));
     expect(config).not.toContain('resolve;');
     expect(config).not.toContain('resolver ');
     expect(config).toContain('server rpc-node:8545;');

@@ -83,6 +83,9 @@ require_int RPC_FAIL_TIMEOUT 1 3600
 require_int RPC_WS_TIMEOUT 1 86400
 require_int RPC_UPSTREAM_COUNT 1 32
 matches '^[0-9]{1,6}[km]?$' "${RPC_MAX_BODY:-}" || fail "RPC_MAX_BODY must be an nginx size such as 1m, got '${RPC_MAX_BODY:-}'"
+# Also listen on IPv6 (IPv6-only and dual-stack clusters) when the pod has it; binding [::] without it would fail.
+export RPC_LISTEN_IPV6='# no IPv6 listener'
+case "$RPC_LISTEN" in *:*) ;; *) [ ! -e /proc/net/if_inet6 ] || RPC_LISTEN_IPV6="listen [::]:$RPC_LISTEN;" ;; esac
 # The front waits for a hop's whole attempt (connect + read), so the hop answers 502/504 first.
 export RPC_FRONT_TIMEOUT=$((RPC_CONNECT_TIMEOUT + RPC_READ_TIMEOUT + 2))
 
@@ -259,11 +262,11 @@ done
 
 # ${RPC_*} placeholders of the templates; any other placeholder is a bug in the template.
 render() {
-  awk -v names='RPC_LISTEN RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT' '
+  awk -v names='RPC_LISTEN RPC_LISTEN_IPV6 RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT' '
     BEGIN { n = split(names, list, " "); for (k = 1; k <= n; k++) known[list[k]] = 1 }
     {
       line = $0; done = ""
-      while (match(line, /\$\{RPC_[A-Z_]+\}/)) {
+      while (match(line, /\$\{RPC_[A-Z0-9_]+\}/)) {
         key = substr(line, RSTART + 2, RLENGTH - 3)
         if (!(key in known)) { print "rpc-entrypoint: unknown placeholder " key > "/dev/stderr"; exit 65 }
         done = done substr(line, 1, RSTART - 1) ENVIRON[key]

@@ -316,7 +316,7 @@ export class RpcPool extends Construct {
       ports: [{ name: 'metrics', containerPort: RPC.exporterPort, protocol: 'TCP' }],
       resources: toResourceRequirements(resolveResources(this, 'exporter resources', undefined, undefined, RPC.exporterResources)),
       securityContext: containerSecurityContext(true),
-      readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2 },
+      // No readiness probe: a pod is ready only when all its containers are, and metrics must never take traffic away.
       livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },
       // config-0 is the ConfigMap with the script, see StatelessServiceProps.sidecars.
       volumeMounts: [TMP_MOUNT, { name: 'config-0', mountPath: CONFIG_DIR, readOnly: true }],
