@@ -224,6 +224,7 @@ describe('RpcPool validation', () => {
       [`https://user:hunter2secret@rpc.example/`, /user:password.*urlSecret/, 'hunter2secret'],
       [`https://rpc.example/eth?apikey=${KEY}`, /query string.*urlSecret/, KEY],
       [`https://mainnet.infura.io/v3/${KEY}`, /looks like an API key.*urlSecret/, KEY],
+      [`https://${KEY}.rpc.example:8545/`, /host label that looks like an API key.*urlSecret/, KEY],
     ];
     for (const [url, allowed, secret] of cases) {
       const err = invalid({ upstreams: [{ url }, UPSTREAMS[1]] }, 'upstreams[0].url', allowed);

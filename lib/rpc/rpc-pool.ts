@@ -441,7 +441,7 @@ export class RpcPool extends Construct {
 /** Characters the entrypoint accepts in a URL: nothing nginx would parse (quotes, `$`, braces, spaces, `#`). */
 const URL_CHARS = /^[\]A-Za-z0-9._~:/?@!&()*+,;=%[-]+$/;
 const HOST = /^(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
-/** A path segment that looks like an API key (Infura, Alchemy, QuickNode, Ankr put 32–64 character keys there). */
+/** A path segment or host label that looks like an API key (Infura, Alchemy, QuickNode, Ankr use 32–64 characters). */
 const KEY_LIKE_SEGMENT = /^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{20,}$/;
 const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
@@ -534,8 +534,8 @@ function checkPlainUrl(scope: Construct, property: string, value: string, kind: 
   if (!HOST.test(url.hostname)) throw new ValidationError(scope, property, redact(value), `${allowed} with a DNS name or IP address as host`);
   if (url.username || url.password) throw new ValidationError(scope, property, redact(value), `must not embed user:password${useSecret}`);
   if (url.search) throw new ValidationError(scope, property, redact(value), `must not carry a query string, where providers put API keys${useSecret}`);
-  if (url.pathname.split('/').some((s) => KEY_LIKE_SEGMENT.test(s))) {
-    throw new ValidationError(scope, property, redact(value), `has a path segment that looks like an API key${useSecret}`);
+  if (url.pathname.split('/').some((s) => KEY_LIKE_SEGMENT.test(s)) || url.hostname.split('.').some((s) => KEY_LIKE_SEGMENT.test(s))) {
+    throw new ValidationError(scope, property, redact(value), `has a path segment or host label that looks like an API key${useSecret}`);
   }
   return url;
 }
@@ -545,9 +545,11 @@ function redact(value: string): string {
   if (typeof value !== 'string') return value;
   try {
     const url = new URL(value);
-    const path = url.pathname.split('/').map((s) => (KEY_LIKE_SEGMENT.test(s) ? '<redacted>' : s)).join('/');
+    const hide = (s: string): string => (KEY_LIKE_SEGMENT.test(s) ? '<redacted>' : s);
+    const path = url.pathname.split('/').map(hide).join('/');
+    const host = url.hostname.split('.').map(hide).join('.') + (url.port ? `:${url.port}` : '');
     const auth = url.username || url.password ? '<redacted>@' : '';
-    return `${url.protocol}//${auth}${url.host}${path}${url.search ? '?<redacted>' : ''}`;
+    return `${url.protocol}//${auth}${host}${path}${url.search ? '?<redacted>' : ''}`;
   } catch {
     return '<unparsable URL, not shown>';
   }
