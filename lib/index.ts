@@ -10,4 +10,5 @@ export * from './monitoring';
 export * from './knobs';
 export * from './connections';
 export * from './stateless-service';
+export * from './capacity';
 export * from './rpc/rpc-pool';
