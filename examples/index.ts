@@ -3,6 +3,7 @@ import { acmeStore } from './acme';
 import { caracal } from './caracal';
 import { ciel } from './ciel';
 import { orders } from './orders';
+import { chain } from './chain';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
 import { sorcha } from './sorcha';
@@ -20,4 +21,5 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   sorcha,
   storefront,
   ciel,
+  chain,
 };

@@ -154,6 +154,37 @@ export const RPC = {
   maxDocumentedUpstreams: 3,
   /** "alert if > 2x baseline" on eth_gasPrice (000). */
   gasPriceAlertFactor: 2,
+  /** "Self-hosted node preferred for hot workloads" (000): its weight against 1 for each provider (our choice). */
+  selfHostedWeight: 5,
+  // The values below are our choices; the seeds give none.
+  /** Proxy image: nginx ≥ 1.27.3 re-resolves provider names at run time; uid 101 (the image's `nginx` user). */
+  proxyImage: 'nginxinc/nginx-unprivileged:1.28.0-alpine',
+  proxyUser: 101,
+  /** Metrics exporter sidecar (standard library Python). */
+  exporterImage: 'python:3.12.8-alpine3.21',
+  exporterPort: 9145,
+  exporterResources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '250m', memory: '96Mi' } },
+  /** The JSON-RPC port every Ethereum client uses. */
+  port: 8545,
+  weight: 1,
+  /** Seconds to connect to a provider / for it to answer, per attempt. */
+  connectTimeoutSeconds: 2,
+  readTimeoutSeconds: 10,
+  /** Attempts per request (first included), capped by the number of upstreams. */
+  maxTries: 3,
+  /** Seconds after the first attempt during which another may start. */
+  retryTimeoutSeconds: 15,
+  /** Passive health: this many failures within failTimeoutSeconds mark an upstream down for failTimeoutSeconds. */
+  maxFails: 2,
+  failTimeoutSeconds: 15,
+  /** Largest request: a blob transaction with 6 blobs is ~1.6 MB hex-encoded. */
+  maxRequestBodyBytes: 2 * 1024 * 1024,
+  /** Seconds a WebSocket subscription may stay idle. */
+  wsIdleTimeoutSeconds: 3600,
+  /** Alert when more than this share of one upstream's attempts fail over 5 minutes. */
+  upstreamErrorRatioAlert: 0.1,
+  /** Window of the gas price baseline (avg_over_time). */
+  gasPriceBaselineWindow: '1d',
 } as const;
 
 /** Capacity planning (002). */

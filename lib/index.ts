@@ -21,3 +21,4 @@ export * from './helm';
 export * from './workload';
 export * from './keda';
 export * from './worker-pool';
+export * from './rpc/rpc-pool';

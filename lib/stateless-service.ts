@@ -82,7 +82,11 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly port?: number;
   /** Port the Service exposes. @default 80 (seed 002) */
   readonly servicePort?: number;
-  /** Port serving `/metrics` if not the main port; exposed as a `metrics` port. @default the main port */
+  /**
+   * Port serving `/metrics` if not the main port; exposed as a `metrics` port. When a sidecar declares this port
+   * (named `metrics`), the sidecar serves it.
+   * @default the main port
+   */
   readonly metricsPort?: number;
   /** Path of the metrics endpoint. @default `/metrics` (seed 004) */
   readonly metricsPath?: string;
@@ -97,6 +101,13 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly resources?: ResourceProps;
   /** @default readiness `/ready`, liveness and startup TCP */
   readonly probes?: ProbeProps;
+  /**
+   * Containers run next to the main one, e.g. a metrics exporter. Each must set its own resources and
+   * securityContext (see `containerSecurityContext`). They may mount the pod's volumes: `tmp` (the /tmp emptyDir)
+   * and `config-<i>` (configMounts[i]).
+   * @default none
+   */
+  readonly sidecars?: readonly k8s.Container[];
   /**
    * Sticky sessions by client IP (seed 004: "only if you intentionally rely on them").
    * `true` uses Kubernetes' 3 h timeout; a number sets the timeout in seconds.
@@ -191,7 +202,17 @@ export class StatelessService extends Construct {
 
     this.env = buildEnv(this, props);
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
-    if (metricsPort) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
+    const sidecars = props.sidecars ?? [];
+    sidecars.forEach((c, i) => {
+      if (c.name === 'app' || sidecars.findIndex((o) => o.name === c.name) !== i) {
+        throw new ValidationError(this, `sidecars[${i}].name`, c.name, 'must be unique and not "app" (the main container)');
+      }
+    });
+    const metricsSidecar = sidecars.find((c) => (c.ports ?? []).some((p) => p.containerPort === metricsPort));
+    if (metricsSidecar && !(metricsSidecar.ports ?? []).some((p) => p.containerPort === metricsPort && p.name === 'metrics')) {
+      throw new ValidationError(this, 'sidecars', metricsSidecar.name, `must name its port ${metricsPort} "metrics": the Service and ServiceMonitor target it by name`);
+    }
+    if (metricsPort && !metricsSidecar) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
     const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
 
     const probes = props.probes ?? {};
@@ -222,7 +243,7 @@ export class StatelessService extends Construct {
     };
 
     const podSpec = workloadPodSpec(this, {
-      props, preset, selector: this.selector, container, volumes,
+      props, preset, selector: this.selector, container, sidecars, volumes,
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds,
     });
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {

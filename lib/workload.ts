@@ -117,6 +117,8 @@ export function workloadPodSpec(scope: Construct, opts: {
   readonly preset: Preset;
   readonly selector: Record<string, string>;
   readonly container: k8s.Container;
+  /** Containers beside the main one (e.g. an exporter); they bring their own resources and securityContext. */
+  readonly sidecars?: readonly k8s.Container[];
   readonly volumes: k8s.Volume[];
   readonly terminationGracePeriodSeconds: number;
 }): k8s.PodSpec {
@@ -127,7 +129,7 @@ export function workloadPodSpec(scope: Construct, opts: {
     ...(props.serviceAccountName ? { serviceAccountName: checkObjectName(scope, 'serviceAccountName', props.serviceAccountName) } : {}),
     securityContext: podSecurityContext({ runAsUser }),
     terminationGracePeriodSeconds: checkInteger(scope, 'terminationGracePeriodSeconds', opts.terminationGracePeriodSeconds, { min: 0, max: 86_400 }),
-    containers: [opts.container],
+    containers: [opts.container, ...(opts.sidecars ?? [])],
     volumes: opts.volumes,
     ...spreadScheduling({ selector: opts.selector, nodeAntiAffinity: 'preferred' }),
     ...presetPlacement(opts.preset),

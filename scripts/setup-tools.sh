@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real, when they are missing:
-# PostgreSQL 15 + PgBouncer, Redis + Sentinel, nginx and shellcheck from Debian; helm built with `go install`.
+# PostgreSQL 15 + PgBouncer, Redis + Sentinel, nginx, shellcheck, openssl (test certificates) and python3 (the
+# RpcPool metrics exporter), busybox (the shell of Alpine-based images) from Debian; helm built with `go install`.
 # Idempotent and quick when everything is present.
 set -euo pipefail
 
@@ -15,6 +16,9 @@ have redis-server || need_apt+=(redis-server)
 have redis-sentinel || need_apt+=(redis-sentinel)
 have nginx || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 have shellcheck || need_apt+=(shellcheck)
+have openssl || need_apt+=(openssl)
+have python3 || need_apt+=(python3)
+[ -x /usr/bin/busybox ] || need_apt+=(busybox)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-tools: installing ${need_apt[*]}"
