@@ -203,9 +203,16 @@ export const WORKERS = {
   maxReplicas: 20,
   /** Without a queue trigger the fallback is a CPU HPA at the documented 60 % (000). */
   cpuUtilization: 60,
-  /** KEDA's defaults: poll every 30 s, scale to zero after 300 s idle. */
+  /** KEDA's defaults: poll every 30 s, scale to zero after 300 s idle (keda.sh/docs/2.16/reference/scaledobject-spec). */
   pollingIntervalSeconds: 30,
   cooldownPeriodSeconds: 300,
+  /**
+   * Target queue depth per replica when a trigger names none: KEDA's own scaler defaults, written out so the
+   * ScaledObject says what it scales on — 5 for Redis Streams pendingEntriesCount / lagCount, Redis listLength and
+   * SQS queueLength (keda.sh/docs/2.16/scalers/redis-streams, redis-lists, aws-sqs); 20 for RabbitMQ, the default of
+   * its former `queueLength` field (keda.sh/docs/2.16/scalers/rabbitmq-queue). The seeds give no per-replica depth.
+   */
+  triggerTargets: { pendingEntriesCount: 5, lagCount: 5, listLength: 5, queueLength: 5, rabbitmqValue: 20 },
   /**
    * Time for in-flight jobs to finish after SIGTERM. Longer than the 30 s for requests: a media job (004) takes
    * longer than a request, and at-least-once delivery (004) redelivers whatever is cut off.

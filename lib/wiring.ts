@@ -201,11 +201,23 @@ export interface IRedisTarget extends IConstruct {
  * Sentinel-aware clients take), `REDIS_MASTER_NAME`, and `REDIS_PASSWORD` / `REDIS_SENTINEL_PASSWORD` from Secrets.
  */
 export function connectRedis(workload: IConnectableWorkload, redis: IRedisTarget): void {
-  const r = redis.connection;
-  workload.addEnv('REDIS_SENTINELS', r.sentinelHosts.map((h) => `${h}:${r.sentinelPort}`).join(','));
-  workload.addEnv('REDIS_MASTER_NAME', r.masterName);
-  workload.addSecretEnv('REDIS_PASSWORD', r.passwordSecret);
-  if (r.sentinelPasswordSecret) workload.addSecretEnv('REDIS_SENTINEL_PASSWORD', r.sentinelPasswordSecret);
+  const { env, secretEnv } = redisClientEnv(redis.connection);
+  for (const [name, value] of Object.entries(env)) workload.addEnv(name, value);
+  for (const [name, ref] of Object.entries(secretEnv)) workload.addSecretEnv(name, ref);
+}
+
+/** The environment {@link connectRedis} sets, from connection info alone (WorkerPool wires its queue's Redis with it). */
+export function redisClientEnv(r: RedisConnectionInfo): { env: Record<string, string>; secretEnv: Record<string, SecretKeyRef> } {
+  return {
+    env: {
+      REDIS_SENTINELS: r.sentinelHosts.map((h) => `${h}:${r.sentinelPort}`).join(','),
+      REDIS_MASTER_NAME: r.masterName,
+    },
+    secretEnv: {
+      REDIS_PASSWORD: r.passwordSecret,
+      ...(r.sentinelPasswordSecret ? { REDIS_SENTINEL_PASSWORD: r.sentinelPasswordSecret } : {}),
+    },
+  };
 }
 
 /** Anything that publishes JSON-RPC connection info (RpcPool). */
