@@ -6,7 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
+import { Knobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { createServiceMonitor } from './monitoring';
 import {
@@ -15,7 +15,8 @@ import {
 } from './pod';
 import { Presets } from './presets';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, presetPodAnnotations, secretEnvVar, workloadPodSpec, workloadVolumes,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, declareResourceKnobs, secretEnvVar,
+  workloadDeployment, workloadPodSpec, workloadVolumes,
 } from './workload';
 import {
   checkEnvName, checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
@@ -246,20 +247,8 @@ export class StatelessService extends Construct {
       props, preset, selector: this.selector, container, sidecars, volumes,
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds,
     });
-    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: this.name, labels },
-      spec: {
-        // With autoscaling the HPA owns the count; a replicas field would fight it on every apply.
-        ...(this.autoscaling ? {} : { replicas: this.minReplicas }),
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: this.selector },
-        // No pod is taken away before its replacement is ready.
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
-        template: {
-          metadata: { labels, ...presetPodAnnotations(preset) },
-          spec: podSpec,
-        },
-      },
+    this.deployment = workloadDeployment(this, {
+      name: this.name, labels, selector: this.selector, preset, podSpec, replicas: this.autoscaling ? undefined : this.minReplicas,
     });
 
     const servicePorts: k8s.ServicePort[] = [
@@ -387,22 +376,10 @@ export class StatelessService extends Construct {
   }
 
   private declareKnobs(image: string, ingress: IngressProps | undefined): void {
-    const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const at = image.lastIndexOf(':');
-    if (!image.includes('@')) {
-      const imageTargets = workloads.map((object) => ({ object, path: [...containerPath, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' }));
-      // The version label follows the tag, cleaned the way lib/labels.ts cleans it.
-      const versionLabel = '{{ regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" (trunc 63 $values.image.tag) "" }}';
-      const labelTargets = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
-        .filter((o): o is ApiObject => o !== undefined)
-        .flatMap((object) => [
-          { object, path: ['metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel },
-          ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
-        ]);
-      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
-      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
-    }
+    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
+      .filter((o): o is ApiObject => o !== undefined);
+    declareImageKnobs(this, image, workloads, labelled);
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
       Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
@@ -412,18 +389,7 @@ export class StatelessService extends Construct {
     } else {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
-    const res = this.resources;
-    const quantity = KNOB_SCHEMAS.quantity;
-    for (const [kind, field, value] of [
-      ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
-      ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
-    ] as const) {
-      Knobs.declare(this, {
-        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: quantity, default: value,
-        targets: workloads.map((object) => ({ object, path: [...containerPath, 'resources', kind, field] })),
-        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
-      });
-    }
+    declareResourceKnobs(this, this.resources, workloads);
     if (ingress && this.ingress) {
       const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
       if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });

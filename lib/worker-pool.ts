@@ -7,7 +7,7 @@ import { STATELESS, WORKERS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { CompiledTrigger, QueueTrigger, checkQueueName, compileTrigger, createTriggerAuthentication } from './keda';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
+import { Knobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import {
@@ -17,8 +17,8 @@ import { Presets } from './presets';
 import { checkEnvName, checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
 import { redisClientEnv } from './wiring';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, presetPodAnnotations, secretEnvVar, workloadPodSpec,
-  workloadVolumes,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, declareResourceKnobs, secretEnvVar,
+  workloadDeployment, workloadPodSpec, workloadVolumes,
 } from './workload';
 
 /** How the pool scales. */
@@ -214,18 +214,10 @@ export class WorkerPool extends Construct {
       ...(props.preStop ? { lifecycle: { preStop: { exec: { command: [...props.preStop] } } } } : {}),
       volumeMounts,
     };
-    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: this.name, labels },
-      spec: {
-        // No replicas field: KEDA's HPA (or ours) owns the count, and a field here would fight it on every apply.
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: this.selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
-        template: {
-          metadata: { labels, ...presetPodAnnotations(preset) },
-          spec: workloadPodSpec(this, { props, preset, selector: this.selector, container, volumes, terminationGracePeriodSeconds: grace }),
-        },
-      },
+    // No replicas field: KEDA's HPA (or ours) owns the count.
+    this.deployment = workloadDeployment(this, {
+      name: this.name, labels, selector: this.selector, preset,
+      podSpec: workloadPodSpec(this, { props, preset, selector: this.selector, container, volumes, terminationGracePeriodSeconds: grace }),
     });
 
     // ---- scaler: KEDA, or the CPU HPA fallback
@@ -368,13 +360,9 @@ export class WorkerPool extends Construct {
   }
 
   private declareKnobs(image: string, cpuUtilization: number | undefined): void {
-    const containerPath = ['spec', 'template', 'spec', 'containers', 0];
-    if (!image.includes('@')) {
-      const at = image.lastIndexOf(':');
-      const imageTarget = { object: this.deployment, path: [...containerPath, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' };
-      Knobs.declare(this, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: [imageTarget] });
-      Knobs.declare(this, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: [] });
-    }
+    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule]
+      .filter((o): o is ApiObject => o !== undefined);
+    declareImageKnobs(this, image, [this.deployment], labelled);
     if (this.scaledObject && this.activeMinReplicas !== undefined) {
       const so = this.scaledObject;
       const idle = this.minReplicas === 0 && this.activeMinReplicas > 0;
@@ -386,9 +374,12 @@ export class WorkerPool extends Construct {
       });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: so, path: ['spec', 'maxReplicaCount'] }] });
       this.triggers.forEach((t, i) => {
+        // KEDA parses the Redis and SQS targets as integers, the others as positive decimals; metadata values are strings.
+        const integer = ['pendingEntriesCount', 'lagCount', 'listLength', 'queueLength'].includes(t.targetField);
         Knobs.declare(this, {
           key: `scaling.triggers.t${i}.${t.targetField}`, description: `Target ${t.targetField} per replica of trigger ${i} (${t.type})`,
-          schema: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' }, default: t.metadata[t.targetField],
+          schema: { type: 'string', pattern: integer ? '^[1-9][0-9]*$' : '^([0-9]*[1-9][0-9]*(\\.[0-9]+)?|0?\\.[0-9]*[1-9][0-9]*)$' },
+          default: t.metadata[t.targetField],
           targets: [{ object: so, path: ['spec', 'triggers', i, 'metadata', t.targetField] }],
         });
       });
@@ -398,11 +389,6 @@ export class WorkerPool extends Construct {
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'scaling.cpuUtilization', description: 'Target CPU utilization of the fallback HPA (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
     }
-    for (const [kind, field, value] of [
-      ['requests', 'cpu', this.resources.requests.cpu], ['requests', 'memory', this.resources.requests.memory],
-      ['limits', 'cpu', this.resources.limits.cpu], ['limits', 'memory', this.resources.limits.memory],
-    ] as const) {
-      Knobs.declare(this, { key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: KNOB_SCHEMAS.quantity, default: value, targets: [{ object: this.deployment, path: [...containerPath, 'resources', kind, field] }] });
-    }
+    declareResourceKnobs(this, this.resources, [this.deployment]);
   }
 }

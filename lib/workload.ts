@@ -1,10 +1,12 @@
+import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { SecretKeyRef } from './connections';
 import { APP_MODES, AppMode } from './defaults';
 import { ValidationError } from './errors';
+import { KNOB_SCHEMAS, Knobs } from './knobs';
 import {
-  DEFAULT_APP_USER, TMP_MOUNT, TMP_VOLUME, podSecurityContext, presetPlacement, spreadScheduling,
+  DEFAULT_APP_USER, ResolvedResources, TMP_MOUNT, TMP_VOLUME, podSecurityContext, presetPlacement, spreadScheduling,
 } from './pod';
 import type { Preset } from './presets';
 import { checkEnvName, checkInteger, checkObjectName, checkOneOf } from './validate';
@@ -140,4 +142,66 @@ export function workloadPodSpec(scope: Construct, opts: {
 export function presetPodAnnotations(preset: Preset): { annotations?: Record<string, string> } {
   const annotations = { ...preset.podAnnotations };
   return Object.keys(annotations).length ? { annotations } : {};
+}
+
+/** The Deployment of an application workload around its pod spec. */
+export function workloadDeployment(scope: Construct, opts: {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  readonly preset: Preset;
+  readonly podSpec: k8s.PodSpec;
+  /** A fixed count; undefined when an autoscaler (HPA or KEDA) owns it. */
+  readonly replicas?: number;
+}): k8s.KubeDeployment {
+  return new k8s.KubeDeployment(scope, 'deployment', {
+    metadata: { name: opts.name, labels: opts.labels },
+    spec: {
+      // With an autoscaler the HPA owns the count; a replicas field would fight it on every apply.
+      ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: opts.selector },
+      // No pod is taken away before its replacement is ready.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
+      template: {
+        metadata: { labels: opts.labels, ...presetPodAnnotations(opts.preset) },
+        spec: opts.podSpec,
+      },
+    },
+  });
+}
+
+const CONTAINER_PATH = ['spec', 'template', 'spec', 'containers', 0];
+
+/**
+ * `image.repository` / `image.tag` knobs: the image of the first container of every workload in `workloads`, and the
+ * tag in the `app.kubernetes.io/version` label of every object in `labelled` (and of their pod templates). None for
+ * an image pinned by digest.
+ */
+export function declareImageKnobs(scope: Construct, image: string, workloads: readonly ApiObject[], labelled: readonly ApiObject[]): void {
+  if (image.includes('@')) return;
+  const at = image.lastIndexOf(':');
+  const imageTargets = workloads.map((object) => ({ object, path: [...CONTAINER_PATH, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' }));
+  // The version label follows the tag, cleaned the way lib/labels.ts cleans it.
+  const versionLabel = '{{ regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" (trunc 63 $values.image.tag) "" }}';
+  const labelTargets = labelled.flatMap((object) => [
+    { object, path: ['metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel },
+    ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
+  ]);
+  Knobs.declare(scope, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
+  Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
+}
+
+/** `resources.{requests,limits}.{cpu,memory}` knobs on the first container of every workload; requests ≤ limits. */
+export function declareResourceKnobs(scope: Construct, res: ResolvedResources, workloads: readonly ApiObject[]): void {
+  for (const [kind, field, value] of [
+    ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
+    ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
+  ] as const) {
+    Knobs.declare(scope, {
+      key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: KNOB_SCHEMAS.quantity, default: value,
+      targets: workloads.map((object) => ({ object, path: [...CONTAINER_PATH, 'resources', kind, field] })),
+      ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+    });
+  }
 }

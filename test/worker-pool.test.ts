@@ -217,9 +217,13 @@ describe('WorkerPool on KEDA', () => {
     });
     const knobs = Object.fromEntries(Knobs.of(w).map((k) => [k.key, k]));
     expect(knobs['scaling.minReplicas']).toMatchObject({ default: 2, schema: { minimum: 1 }, targets: [{ path: ['spec', 'minReplicaCount'] }] });
-    expect(knobs['scaling.triggers.t0.lagCount'].default).toBe('8');
+    expect(knobs['scaling.triggers.t0.lagCount']).toMatchObject({ default: '8', schema: { pattern: '^[1-9][0-9]*$' } });
     expect(knobs['scaling.triggers.t1.listLength'].default).toBe('5');
     expect(knobs['scaling.cpuUtilization']).toBeUndefined();
+    // The version label of every object follows image.tag, as for StatelessService.
+    const labelled = knobs['image.tag'].targets.filter((t) => t.path.join('.') === 'metadata.labels.app.kubernetes.io/version').map((t) => t.object.kind);
+    expect(labelled).toEqual(['Deployment', 'ScaledObject', 'PodDisruptionBudget']);
+    expect(knobs['resources.requests.cpu'].lessOrEqualTo).toBe('resources.limits.cpu');
   });
 
   it('takes the replica ceiling from a preset', () => {
