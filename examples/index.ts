@@ -4,6 +4,7 @@ import { caracal } from './caracal';
 import { ciel } from './ciel';
 import { orders } from './orders';
 import { chain } from './chain';
+import { ida } from './ida';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
 import { sorcha } from './sorcha';
@@ -22,4 +23,5 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   storefront,
   ciel,
   chain,
+  ida,
 };
