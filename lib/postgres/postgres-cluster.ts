@@ -24,7 +24,7 @@ import {
 
 /** A Secret key holding one password. */
 export interface PasswordSecretRef {
-  /** Name of the Secret (created by you, see docs/postgres.md). */
+  /** Name of the Secret (created by you, see README.md, "PostgresCluster"). */
   readonly secretName: string;
   /** Key inside the Secret. @default `password` */
   readonly key?: string;
@@ -162,7 +162,7 @@ const NAME_MAX_LENGTH = 40;
  * pooler in transaction mode whose pools can never exceed Postgres' max_connections minus a headroom.
  *
  * No automatic failover: when the primary's node is lost, the primary comes back when its volume is reachable
- * again; promoting a replica is a manual operation (docs/postgres.md).
+ * again; promoting a replica is a manual operation (README.md, "PostgresCluster").
  */
 export class PostgresCluster extends Construct {
   public readonly name: string;
@@ -678,7 +678,7 @@ export class PostgresCluster extends Construct {
         for: '2m',
         severity: 'critical',
         summary: `The primary of ${this.name} is down`,
-        description: 'Writes fail. There is no automatic failover: restore the primary pod (docs/postgres.md).',
+        description: 'Writes fail. There is no automatic failover: restore the primary pod (README.md, "PostgresCluster").',
       },
       {
         alert: 'PgBouncerPoolSaturation',
