@@ -6,7 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
+import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { createServiceMonitor } from './monitoring';
 import {
@@ -15,10 +15,10 @@ import {
 } from './pod';
 import { Presets } from './presets';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, presetPodAnnotations, secretEnvVar, workloadPodSpec, workloadVolumes,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, presetPodAnnotations, pushPlainEnv, pushSecretEnv, workloadPodSpec, workloadVolumes,
 } from './workload';
 import {
-  checkEnvName, checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
+  checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
 } from './validate';
 
 /** Probe endpoints. */
@@ -327,15 +327,12 @@ export class StatelessService extends Construct {
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
   public addEnv(name: string, value: string): void {
-    checkEnvName(this, 'env', name);
-    checkNotCredential(this, name);
-    this.env.push({ name, value });
+    pushPlainEnv(this, this.env, name, value);
   }
 
   /** Adds an environment variable read from a Secret key. */
   public addSecretEnv(name: string, ref: SecretKeyRef): void {
-    checkEnvName(this, 'secretEnv', name);
-    this.env.push(secretEnvVar(this, name, ref));
+    pushSecretEnv(this, this.env, name, ref);
   }
 
   private createMigrationJob(m: MigrationProps, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
@@ -412,18 +409,7 @@ export class StatelessService extends Construct {
     } else {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
-    const res = this.resources;
-    const quantity = KNOB_SCHEMAS.quantity;
-    for (const [kind, field, value] of [
-      ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
-      ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
-    ] as const) {
-      Knobs.declare(this, {
-        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: quantity, default: value,
-        targets: workloads.map((object) => ({ object, path: [...containerPath, 'resources', kind, field] })),
-        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
-      });
-    }
+    declareResourceKnobs(this, this.resources, workloads, containerPath);
     if (ingress && this.ingress) {
       const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
       if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });

@@ -7,16 +7,16 @@ import { WORKERS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { CompiledTrigger, QueueTrigger, compileTrigger, createTriggerAuthentication } from './keda';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
+import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, resolveResources, toResourceRequirements, withRegistry,
 } from './pod';
 import { Presets } from './presets';
-import { checkEnvName, checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
+import { checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, presetPodAnnotations, secretEnvVar, workloadPodSpec,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, presetPodAnnotations, pushPlainEnv, pushSecretEnv, workloadPodSpec,
   workloadVolumes,
 } from './workload';
 
@@ -230,15 +230,12 @@ export class WorkerPool extends Construct {
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
   public addEnv(name: string, value: string): void {
-    checkEnvName(this, 'env', name);
-    checkNotCredential(this, name);
-    this.env.push({ name, value });
+    pushPlainEnv(this, this.env, name, value);
   }
 
   /** Adds an environment variable read from a Secret key. */
   public addSecretEnv(name: string, ref: SecretKeyRef): void {
-    checkEnvName(this, 'secretEnv', name);
-    this.env.push(secretEnvVar(this, name, ref));
+    pushSecretEnv(this, this.env, name, ref);
   }
 
   private createScaledObject(labels: Record<string, string>, scaling: WorkerScalingProps): ApiObject {
@@ -329,13 +326,7 @@ export class WorkerPool extends Construct {
         targets: [{ object: this.scaledObject, path: ['spec', 'triggers', i, 'metadata', field] }],
       });
     });
-    const quantity = KNOB_SCHEMAS.quantity;
-    for (const [kind, field, value] of [
-      ['requests', 'cpu', this.resources.requests.cpu], ['requests', 'memory', this.resources.requests.memory],
-      ['limits', 'cpu', this.resources.limits.cpu], ['limits', 'memory', this.resources.limits.memory],
-    ] as const) {
-      Knobs.declare(this, { key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: quantity, default: value, targets: [{ object: this.deployment, path: [...containerPath, 'resources', kind, field] }] });
-    }
+    declareResourceKnobs(this, this.resources, [this.deployment], containerPath);
   }
 }
 

@@ -141,3 +141,16 @@ export function presetPodAnnotations(preset: Preset): { annotations?: Record<str
   const annotations = { ...preset.podAnnotations };
   return Object.keys(annotations).length ? { annotations } : {};
 }
+
+/** `addEnv` of a workload: a plain variable, refused under a credential-like name. */
+export function pushPlainEnv(scope: Construct, env: k8s.EnvVar[], name: string, value: string): void {
+  checkEnvName(scope, 'env', name);
+  checkNotCredential(scope, name);
+  env.push({ name, value });
+}
+
+/** `addSecretEnv` of a workload: a variable read from a Secret key. */
+export function pushSecretEnv(scope: Construct, env: k8s.EnvVar[], name: string, ref: SecretKeyRef): void {
+  checkEnvName(scope, 'secretEnv', name);
+  env.push(secretEnvVar(scope, name, ref));
+}
