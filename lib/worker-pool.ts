@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ResolvedAutoscaling, createHpa } from './autoscaling';
 import type { SecretKeyRef } from './connections';
-import { WORKERS } from './defaults';
+import { STATELESS, WORKERS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { CompiledTrigger, QueueTrigger, compileTrigger, createTriggerAuthentication } from './keda';
@@ -203,7 +203,8 @@ export class WorkerPool extends Construct {
       const settings: ResolvedAutoscaling = {
         minReplicas: this.minReplicas, maxReplicas: this.maxReplicas,
         cpuUtilization: checkPercent(this, 'scaling.cpuUtilization', scaling.cpuUtilization ?? presetAutoscaling?.cpuUtilization ?? WORKERS.cpuUtilization),
-        memoryUtilization: presetAutoscaling?.memoryUtilization ?? 75,
+        // Unused (cpuOnly HPA); kept so the settings type stays the shared one.
+        memoryUtilization: presetAutoscaling?.memoryUtilization ?? STATELESS.memoryUtilization,
         behavior: scaling.behavior,
       };
       this.hpa = createHpa(this, 'hpa', { name: this.name, labels, target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name }, settings, cpuOnly: true });
