@@ -8,7 +8,7 @@ import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
-import { AlertRule, createPrometheusRule, createServiceMonitor } from '../monitoring';
+import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
   ResolvedResources, ResourceProps, TMP_MOUNT, TMP_VOLUME, containerSecurityContext, podSecurityContext,
   presetPlacement, resolveResources, spreadScheduling, toResourceRequirements, withRegistry,
@@ -841,49 +841,41 @@ function passwordMount(which: keyof PostgresCredentials): k8s.VolumeMount {
   return { name: `${which}-password`, mountPath: `${PASSWORD_DIR}/${which}`, readOnly: true };
 }
 
-function exporterResources(): k8s.ResourceRequirements {
-  const { exporterRequests: r, exporterLimits: l } = POSTGRES;
-  return {
-    requests: { cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) },
-    limits: { cpu: k8s.Quantity.fromString(l.cpu), memory: k8s.Quantity.fromString(l.memory) },
-  };
-}
+/** Both exporters answer on their metrics port as soon as they run; the scrape itself reports a dead database. */
+const EXPORTER_PROBES = {
+  readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
+  livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
+};
 
 function postgresExporter(image: string): k8s.Container {
-  return {
-    name: 'metrics',
+  return exporterSidecar({
     image,
-    imagePullPolicy: 'IfNotPresent',
+    port: POSTGRES_EXPORTER_PORT,
     env: [
       { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORT}/postgres?sslmode=disable` },
       { name: 'DATA_SOURCE_USER', value: 'postgres' },
       { name: 'DATA_SOURCE_PASS_FILE', value: passwordFile('superuser') },
     ],
-    ports: [{ name: 'metrics', containerPort: POSTGRES_EXPORTER_PORT, protocol: 'TCP' }],
-    resources: exporterResources(),
-    securityContext: containerSecurityContext(true),
-    readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
-    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
+    requests: POSTGRES.exporterRequests,
+    limits: POSTGRES.exporterLimits,
+    ...EXPORTER_PROBES,
     volumeMounts: [passwordMount('superuser')],
-  };
+  });
 }
 
 function pgbouncerExporter(image: string, user: string, password: SecretKeyRef): k8s.Container {
-  return {
-    name: 'metrics',
+  return exporterSidecar({
     image,
-    imagePullPolicy: 'IfNotPresent',
+    port: PGBOUNCER_EXPORTER_PORT,
     env: [
       // lib/pq reads PGPASSWORD, so the connection string carries no password.
       { name: 'PGBOUNCER_EXPORTER_CONNECTION_STRING', value: `postgres://${user}@127.0.0.1:${POOLER_PORT}/pgbouncer?sslmode=disable` },
       { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
     ],
-    ports: [{ name: 'metrics', containerPort: PGBOUNCER_EXPORTER_PORT, protocol: 'TCP' }],
-    resources: exporterResources(),
-    securityContext: containerSecurityContext(true),
-    readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
-    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
-  };
+    requests: POSTGRES.exporterRequests,
+    limits: POSTGRES.exporterLimits,
+    ...EXPORTER_PROBES,
+  });
 }
 
 function checkSqlIdentifier(scope: Construct, property: string, value: string): string {
