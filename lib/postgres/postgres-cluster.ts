@@ -201,10 +201,12 @@ export class PostgresCluster extends Construct {
   private readonly credentials: Required<{ [K in keyof PostgresCredentials]: SecretKeyRef }>;
   private readonly clusterSelector: Record<string, string>;
   private readonly partOf?: string;
+  /** The effective preset, resolved once (it walks the scope chain). */
+  private readonly preset: Preset;
 
   constructor(scope: Construct, id: string, props: PostgresClusterProps) {
     super(scope, id);
-    const preset = Presets.of(this);
+    const preset = this.preset = Presets.of(this);
     this.name = checkResourceName(this, 'name', props.name ?? id, NAME_MAX_LENGTH);
     this.partOf = props.partOf;
     this.image = checkImage(this, 'image', withRegistry(props.image ?? POSTGRES.image, preset.imageRegistry));
@@ -380,7 +382,7 @@ export class PostgresCluster extends Construct {
   private resolvePooler(props: PoolerProps, maxConnections: number): PoolerSizing {
     const headroom = connectionHeadroom(maxConnections);
     const budget = maxConnections - headroom.total;
-    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? Presets.of(this).postgres?.poolerReplicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
+    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? this.preset.postgres?.poolerReplicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
     const optional = (property: 'defaultPoolSize' | 'reservePoolSize' | 'maxClientConnections', min: number) =>
       props[property] === undefined ? undefined : checkInteger(this, `pooler.${property}`, props[property] as number, { min, max: 100_000 });
     const sizing = poolerSizing({
@@ -427,7 +429,7 @@ export class PostgresCluster extends Construct {
 
   private labels(component: string, name = this.name): Record<string, string> {
     const version = component === 'pooler' ? undefined : imageVersion(this.image);
-    return standardLabels(this, { name, component, partOf: this.partOf, version }, Presets.of(this).labels);
+    return standardLabels(this, { name, component, partOf: this.partOf, version }, this.preset.labels);
   }
 
   private postgresqlConfValues(maxConnections: string, workMem: string): Record<string, string | number> {
