@@ -4,6 +4,7 @@ import { caracal } from './caracal';
 import { ciel } from './ciel';
 import { orders } from './orders';
 import { chain } from './chain';
+import { ida } from './ida';
 import { media } from './media';
 import { quickstart } from './quickstart';
 import { sessions } from './sessions';
@@ -23,5 +24,6 @@ export const EXAMPLES: Record<string, (app: App) => Chart> = {
   storefront,
   ciel,
   chain,
+  ida,
   media,
 };

@@ -8,7 +8,7 @@ import { PostgresCluster, StatelessService, connectPostgres } from '../lib';
  * never queue more clients than the pooler accepts, and its direct replica reads stay within each replica's
  * max_connections minus the headroom (seed 004).
  *
- * Create the three Secrets before applying (docs/postgres.md):
+ * Create the three Secrets before applying (README.md, "PostgresCluster"):
  *   kubectl -n orders create secret generic orders-db-superuser --from-literal=password="$(openssl rand -base64 24)"
  *   kubectl -n orders create secret generic orders-db-replication --from-literal=password="$(openssl rand -base64 24)"
  *   kubectl -n orders create secret generic orders-db-app --from-literal=password="$(openssl rand -base64 24)"

@@ -2,7 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { GeneratedSecret, StatelessService } from '../lib';
 
 /**
- * A chart to publish (docs/helm.md): a storefront whose schema migration runs before every rollout, and a catalog
+ * A chart to publish (README.md, "Publishing a chart"): a storefront whose schema migration runs before every rollout, and a catalog
  * whose admin token nobody has to invent — the Helm chart generates it at install and keeps it across upgrades.
  */
 export function storefront(app: App): Chart {

@@ -116,3 +116,25 @@ export class Knobs {
     return KNOBS.get(construct) ?? [];
   }
 }
+
+/**
+ * The four `resources.{requests,limits}.{cpu,memory}` knobs of a container, each targeting the same container of
+ * every given workload; requests stay ≤ limits.
+ */
+export function declareResourceKnobs(
+  construct: IConstruct,
+  resources: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly cpu: string; readonly memory: string } },
+  workloads: readonly ApiObject[],
+  containerPath: ReadonlyArray<string | number>,
+): void {
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const field of ['cpu', 'memory'] as const) {
+      Knobs.declare(construct, {
+        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: KNOB_SCHEMAS.quantity,
+        default: resources[kind][field],
+        targets: workloads.map((object) => ({ object, path: [...containerPath, 'resources', kind, field] })),
+        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+      });
+    }
+  }
+}

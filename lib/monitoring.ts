@@ -1,5 +1,7 @@
 import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { containerSecurityContext } from './pod';
 
 /** Prometheus Operator objects (`monitoring.coreos.com/v1`), written as plain ApiObjects with typed inputs. */
 
@@ -59,4 +61,35 @@ export function createPrometheusRule(scope: Construct, id: string, opts: Prometh
       }],
     },
   });
+}
+
+export interface ExporterSidecarOptions {
+  readonly image: string;
+  /** Port the exporter serves `/metrics` on, exposed as the `metrics` container port. */
+  readonly port: number;
+  readonly env: k8s.EnvVar[];
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+  readonly readinessProbe: k8s.Probe;
+  readonly livenessProbe: k8s.Probe;
+  readonly volumeMounts?: k8s.VolumeMount[];
+}
+
+/** A Prometheus exporter next to a datastore: hardened, sized, probed, on a port named `metrics`. */
+export function exporterSidecar(opts: ExporterSidecarOptions): k8s.Container {
+  return {
+    name: 'metrics',
+    image: opts.image,
+    imagePullPolicy: 'IfNotPresent',
+    env: opts.env,
+    ports: [{ name: 'metrics', containerPort: opts.port, protocol: 'TCP' }],
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString(opts.requests.cpu), memory: k8s.Quantity.fromString(opts.requests.memory) },
+      limits: { cpu: k8s.Quantity.fromString(opts.limits.cpu), memory: k8s.Quantity.fromString(opts.limits.memory) },
+    },
+    securityContext: containerSecurityContext(true),
+    readinessProbe: opts.readinessProbe,
+    livenessProbe: opts.livenessProbe,
+    ...(opts.volumeMounts ? { volumeMounts: opts.volumeMounts } : {}),
+  };
 }

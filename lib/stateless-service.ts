@@ -6,7 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { STATELESS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
-import { Knobs } from './knobs';
+import { Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { createServiceMonitor } from './monitoring';
 import {
@@ -15,11 +15,11 @@ import {
 } from './pod';
 import { Presets } from './presets';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, declareResourceKnobs, secretEnvVar,
-  workloadDeployment, workloadPodSpec, workloadVolumes,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, declareImageKnobs, pushPlainEnv, pushSecretEnv, workloadDeployment, workloadPodSpec,
+  workloadVolumes,
 } from './workload';
 import {
-  checkEnvName, checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
+  checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
 } from './validate';
 
 /** Probe endpoints. */
@@ -316,15 +316,12 @@ export class StatelessService extends Construct {
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
   public addEnv(name: string, value: string): void {
-    checkEnvName(this, 'env', name);
-    checkNotCredential(this, name);
-    this.env.push({ name, value });
+    pushPlainEnv(this, this.env, name, value);
   }
 
   /** Adds an environment variable read from a Secret key. */
   public addSecretEnv(name: string, ref: SecretKeyRef): void {
-    checkEnvName(this, 'secretEnv', name);
-    this.env.push(secretEnvVar(this, name, ref));
+    pushSecretEnv(this, this.env, name, ref);
   }
 
   private createMigrationJob(m: MigrationProps, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
@@ -376,10 +373,11 @@ export class StatelessService extends Construct {
   }
 
   private declareKnobs(image: string, ingress: IngressProps | undefined): void {
+    const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
     const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
       .filter((o): o is ApiObject => o !== undefined);
-    declareImageKnobs(this, image, workloads, labelled);
+    declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
       Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
@@ -389,7 +387,7 @@ export class StatelessService extends Construct {
     } else {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
-    declareResourceKnobs(this, this.resources, workloads);
+    declareResourceKnobs(this, this.resources, workloads, containerPath);
     if (ingress && this.ingress) {
       const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
       if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });

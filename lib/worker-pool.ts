@@ -7,7 +7,7 @@ import { STATELESS, WORKERS } from './defaults';
 import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { CompiledTrigger, QueueTrigger, checkQueueName, compileTrigger, createTriggerAuthentication } from './keda';
-import { Knobs } from './knobs';
+import { Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import {
@@ -17,8 +17,8 @@ import { Presets } from './presets';
 import { checkEnvName, checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
 import { redisClientEnv } from './wiring';
 import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, declareResourceKnobs, secretEnvVar,
-  workloadDeployment, workloadPodSpec, workloadVolumes,
+  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, secretEnvVar, workloadDeployment,
+  workloadPodSpec, workloadVolumes,
 } from './workload';
 
 /** How the pool scales. */
@@ -229,8 +229,8 @@ export class WorkerPool extends Construct {
       const settings: ResolvedAutoscaling = {
         minReplicas: this.minReplicas, maxReplicas: this.maxReplicas,
         cpuUtilization,
-        // Not used (CPU only: a worker's memory follows job size, not load), but part of the shared settings type.
-        memoryUtilization: STATELESS.memoryUtilization,
+        // Unused (CPU only: a worker's memory follows job size, not load); kept so the settings type stays the shared one.
+        memoryUtilization: presetAutoscaling?.memoryUtilization ?? STATELESS.memoryUtilization,
         behavior: scaling.behavior,
       };
       this.hpa = createHpa(this, 'hpa', { name: this.name, labels, target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name }, settings, cpuOnly: true });
@@ -362,7 +362,8 @@ export class WorkerPool extends Construct {
   private declareKnobs(image: string, cpuUtilization: number | undefined): void {
     const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule]
       .filter((o): o is ApiObject => o !== undefined);
-    declareImageKnobs(this, image, [this.deployment], labelled);
+    const containerPath = ['spec', 'template', 'spec', 'containers', 0];
+    declareImageKnobs(this, image, [this.deployment], labelled, containerPath);
     if (this.scaledObject && this.activeMinReplicas !== undefined) {
       const so = this.scaledObject;
       const idle = this.minReplicas === 0 && this.activeMinReplicas > 0;
@@ -389,6 +390,6 @@ export class WorkerPool extends Construct {
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'scaling.cpuUtilization', description: 'Target CPU utilization of the fallback HPA (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
     }
-    declareResourceKnobs(this, this.resources, [this.deployment]);
+    declareResourceKnobs(this, this.resources, [this.deployment], containerPath);
   }
 }

@@ -6,7 +6,7 @@ import { APP_MODES, AppMode } from './defaults';
 import { ValidationError } from './errors';
 import { KNOB_SCHEMAS, Knobs } from './knobs';
 import {
-  DEFAULT_APP_USER, ResolvedResources, TMP_MOUNT, TMP_VOLUME, podSecurityContext, presetPlacement, spreadScheduling,
+  DEFAULT_APP_USER, TMP_MOUNT, TMP_VOLUME, podSecurityContext, presetPlacement, spreadScheduling,
 } from './pod';
 import type { Preset } from './presets';
 import { checkEnvName, checkInteger, checkObjectName, checkOneOf } from './validate';
@@ -144,6 +144,19 @@ export function presetPodAnnotations(preset: Preset): { annotations?: Record<str
   return Object.keys(annotations).length ? { annotations } : {};
 }
 
+/** `addEnv` of a workload: a plain variable, refused under a credential-like name. */
+export function pushPlainEnv(scope: Construct, env: k8s.EnvVar[], name: string, value: string): void {
+  checkEnvName(scope, 'env', name);
+  checkNotCredential(scope, name);
+  env.push({ name, value });
+}
+
+/** `addSecretEnv` of a workload: a variable read from a Secret key. */
+export function pushSecretEnv(scope: Construct, env: k8s.EnvVar[], name: string, ref: SecretKeyRef): void {
+  checkEnvName(scope, 'secretEnv', name);
+  env.push(secretEnvVar(scope, name, ref));
+}
+
 /** The Deployment of an application workload around its pod spec. */
 export function workloadDeployment(scope: Construct, opts: {
   readonly name: string;
@@ -171,17 +184,17 @@ export function workloadDeployment(scope: Construct, opts: {
   });
 }
 
-const CONTAINER_PATH = ['spec', 'template', 'spec', 'containers', 0];
-
 /**
- * `image.repository` / `image.tag` knobs: the image of the first container of every workload in `workloads`, and the
+ * `image.repository` / `image.tag` knobs: the image of the container at `containerPath` in every workload, and the
  * tag in the `app.kubernetes.io/version` label of every object in `labelled` (and of their pod templates). None for
  * an image pinned by digest.
  */
-export function declareImageKnobs(scope: Construct, image: string, workloads: readonly ApiObject[], labelled: readonly ApiObject[]): void {
+export function declareImageKnobs(
+  scope: Construct, image: string, workloads: readonly ApiObject[], labelled: readonly ApiObject[], containerPath: ReadonlyArray<string | number>,
+): void {
   if (image.includes('@')) return;
   const at = image.lastIndexOf(':');
-  const imageTargets = workloads.map((object) => ({ object, path: [...CONTAINER_PATH, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' }));
+  const imageTargets = workloads.map((object) => ({ object, path: [...containerPath, 'image'], template: '{{ $values.image.repository }}:{{ $values.image.tag }}' }));
   // The version label follows the tag, cleaned the way lib/labels.ts cleans it.
   const versionLabel = '{{ regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" (trunc 63 $values.image.tag) "" }}';
   const labelTargets = labelled.flatMap((object) => [
@@ -190,18 +203,4 @@ export function declareImageKnobs(scope: Construct, image: string, workloads: re
   ]);
   Knobs.declare(scope, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
   Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
-}
-
-/** `resources.{requests,limits}.{cpu,memory}` knobs on the first container of every workload; requests ≤ limits. */
-export function declareResourceKnobs(scope: Construct, res: ResolvedResources, workloads: readonly ApiObject[]): void {
-  for (const [kind, field, value] of [
-    ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
-    ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
-  ] as const) {
-    Knobs.declare(scope, {
-      key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: KNOB_SCHEMAS.quantity, default: value,
-      targets: workloads.map((object) => ({ object, path: [...CONTAINER_PATH, 'resources', kind, field] })),
-      ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
-    });
-  }
 }

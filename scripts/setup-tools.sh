@@ -14,7 +14,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have pgbouncer || need_apt+=(pgbouncer)
 have redis-server || need_apt+=(redis-server)
 have redis-sentinel || need_apt+=(redis-sentinel)
-have nginx || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+have nginx || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 have shellcheck || need_apt+=(shellcheck)
 have openssl || need_apt+=(openssl)
 have python3 || need_apt+=(python3)

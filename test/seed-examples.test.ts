@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ciel } from '../examples/ciel';
+import { ida } from '../examples/ida';
 import { CARACAL_DEFAULT_REPLICAS, CARACAL_SERVICES, caracal } from '../examples/caracal';
 import { SORCHA_STATELESS, sorchaTier } from '../examples/sorcha';
 import { strataRouter } from '../examples/strata-router';
@@ -103,5 +104,42 @@ describe('Ciel (seed 004)', () => {
     expect(rules).toContain('WorkerDeadLetterQueueNotEmpty');
     expect(find(objects, 'Job', 'ciel-api-migrate').metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
     expect(find(objects, 'ConfigMap', 'ciel-redis-config').data['redis.conf']).toMatch(/^appendonly yes$/m);
+  });
+});
+
+describe('IDA (seed 000)', () => {
+  const objects = synthApp((app) => { ida(app); });
+  const env = Object.fromEntries(container(find(objects, 'Deployment', 'ida-api')).env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
+
+  it('runs the API at 3+ replicas, CPU 60 % / memory 75 %, within the steady-state sizes', () => {
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'ida-api');
+    expect(hpa.spec.minReplicas).toBe(3);
+    expect(targets(hpa)).toEqual({ cpu: 60, memory: 75 });
+    expect(container(find(objects, 'Deployment', 'ida-api')).resources.requests).toEqual({ cpu: '250m', memory: '256Mi' });
+  });
+
+  it('sizes Postgres vertically first with 2 read replicas, PgBouncer in transaction mode and autovacuum 0.05', () => {
+    const primary = container(find(objects, 'StatefulSet', 'ida-db-primary'));
+    expect(primary.resources.requests).toEqual({ cpu: '4', memory: '16Gi' });
+    expect(find(objects, 'StatefulSet', 'ida-db-replica').spec.replicas).toBe(2);
+    const conf = find(objects, 'ConfigMap', 'ida-db-config').data['postgresql.conf'];
+    expect(conf).toMatch(/^autovacuum_vacuum_scale_factor = 0\.05$/m);
+    expect(find(objects, 'ConfigMap', 'ida-db-pooler-config').data['pgbouncer.ini']).toMatch(/^pool_mode = transaction$/m);
+    // Per-pod pool min(50, 1000 pooler clients / 20 pods) = 50.
+    expect(env).toMatchObject({ PGHOST: 'ida-db-pooler', DB_MAX_CONNECTIONS: '50', DB_READ_HOST: 'ida-db-ro' });
+  });
+
+  it('runs Redis 1 + 2 with 3 Sentinels and allkeys-lru', () => {
+    expect(find(objects, 'StatefulSet', 'ida-redis').spec.replicas).toBe(3);
+    expect(find(objects, 'StatefulSet', 'ida-redis-sentinel').spec.replicas).toBe(3);
+    expect(String(env.REDIS_SENTINELS).split(',')).toHaveLength(3);
+    expect(JSON.stringify(container(find(objects, 'StatefulSet', 'ida-redis')).env)).toContain('"allkeys-lru"');
+  });
+
+  it('pools 3 RPC URLs with WebSocket and a gas-price alert at 2× baseline', () => {
+    expect(env.RPC_URL).toBe('http://ida-rpc:8545/');
+    expect(env.RPC_WS_URL).toMatch(/^ws:\/\/ida-rpc:8545\//);
+    const rules = findAll(objects, 'PrometheusRule').flatMap((r) => r.spec.groups.flatMap((g: K8sObject) => g.rules));
+    expect(rules.some((r: K8sObject) => r.expr.includes('eth_gas_price_wei') && /2 \*|\* 2/.test(r.expr))).toBe(true);
   });
 });

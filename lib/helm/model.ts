@@ -50,7 +50,7 @@ export interface HookInfo {
    * In-chart objects the hook's pod can't start without (Secrets and ConfigMaps it reads, volumes, its
    * ServiceAccount). They don't exist yet when a pre-install hook runs, so such hooks run right after install (and
    * still before every upgrade). Host names in env values don't count: a migration against a database of the same
-   * chart fails at first install (see docs/helm.md).
+   * chart fails at first install (see README.md, "Publishing a chart").
    */
   readonly dependsOn: readonly string[];
 }

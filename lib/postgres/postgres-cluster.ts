@@ -8,7 +8,7 @@ import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
-import { AlertRule, createPrometheusRule, createServiceMonitor } from '../monitoring';
+import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
   ResolvedResources, ResourceProps, TMP_MOUNT, TMP_VOLUME, containerSecurityContext, podSecurityContext,
   presetPlacement, resolveResources, spreadScheduling, toResourceRequirements, withRegistry,
@@ -24,7 +24,7 @@ import {
 
 /** A Secret key holding one password. */
 export interface PasswordSecretRef {
-  /** Name of the Secret (created by you, see docs/postgres.md). */
+  /** Name of the Secret (created by you, see README.md, "PostgresCluster"). */
   readonly secretName: string;
   /** Key inside the Secret. @default `password` */
   readonly key?: string;
@@ -162,7 +162,7 @@ const NAME_MAX_LENGTH = 40;
  * pooler in transaction mode whose pools can never exceed Postgres' max_connections minus a headroom.
  *
  * No automatic failover: when the primary's node is lost, the primary comes back when its volume is reachable
- * again; promoting a replica is a manual operation (docs/postgres.md).
+ * again; promoting a replica is a manual operation (README.md, "PostgresCluster").
  */
 export class PostgresCluster extends Construct {
   public readonly name: string;
@@ -201,10 +201,12 @@ export class PostgresCluster extends Construct {
   private readonly credentials: Required<{ [K in keyof PostgresCredentials]: SecretKeyRef }>;
   private readonly clusterSelector: Record<string, string>;
   private readonly partOf?: string;
+  /** The effective preset, resolved once (it walks the scope chain). */
+  private readonly preset: Preset;
 
   constructor(scope: Construct, id: string, props: PostgresClusterProps) {
     super(scope, id);
-    const preset = Presets.of(this);
+    const preset = this.preset = Presets.of(this);
     this.name = checkResourceName(this, 'name', props.name ?? id, NAME_MAX_LENGTH);
     this.partOf = props.partOf;
     this.image = checkImage(this, 'image', withRegistry(props.image ?? POSTGRES.image, preset.imageRegistry));
@@ -380,7 +382,7 @@ export class PostgresCluster extends Construct {
   private resolvePooler(props: PoolerProps, maxConnections: number): PoolerSizing {
     const headroom = connectionHeadroom(maxConnections);
     const budget = maxConnections - headroom.total;
-    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? Presets.of(this).postgres?.poolerReplicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
+    const replicas = checkInteger(this, 'pooler.replicas', props.replicas ?? this.preset.postgres?.poolerReplicas ?? POSTGRES.poolerReplicas, { min: 1, max: budget });
     const optional = (property: 'defaultPoolSize' | 'reservePoolSize' | 'maxClientConnections', min: number) =>
       props[property] === undefined ? undefined : checkInteger(this, `pooler.${property}`, props[property] as number, { min, max: 100_000 });
     const sizing = poolerSizing({
@@ -427,7 +429,7 @@ export class PostgresCluster extends Construct {
 
   private labels(component: string, name = this.name): Record<string, string> {
     const version = component === 'pooler' ? undefined : imageVersion(this.image);
-    return standardLabels(this, { name, component, partOf: this.partOf, version }, Presets.of(this).labels);
+    return standardLabels(this, { name, component, partOf: this.partOf, version }, this.preset.labels);
   }
 
   private postgresqlConfValues(maxConnections: string, workMem: string): Record<string, string | number> {
@@ -678,7 +680,7 @@ export class PostgresCluster extends Construct {
         for: '2m',
         severity: 'critical',
         summary: `The primary of ${this.name} is down`,
-        description: 'Writes fail. There is no automatic failover: restore the primary pod (docs/postgres.md).',
+        description: 'Writes fail. There is no automatic failover: restore the primary pod (README.md, "PostgresCluster").',
       },
       {
         alert: 'PgBouncerPoolSaturation',
@@ -841,49 +843,41 @@ function passwordMount(which: keyof PostgresCredentials): k8s.VolumeMount {
   return { name: `${which}-password`, mountPath: `${PASSWORD_DIR}/${which}`, readOnly: true };
 }
 
-function exporterResources(): k8s.ResourceRequirements {
-  const { exporterRequests: r, exporterLimits: l } = POSTGRES;
-  return {
-    requests: { cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) },
-    limits: { cpu: k8s.Quantity.fromString(l.cpu), memory: k8s.Quantity.fromString(l.memory) },
-  };
-}
+/** Both exporters answer on their metrics port as soon as they run; the scrape itself reports a dead database. */
+const EXPORTER_PROBES = {
+  readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
+  livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
+};
 
 function postgresExporter(image: string): k8s.Container {
-  return {
-    name: 'metrics',
+  return exporterSidecar({
     image,
-    imagePullPolicy: 'IfNotPresent',
+    port: POSTGRES_EXPORTER_PORT,
     env: [
       { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORT}/postgres?sslmode=disable` },
       { name: 'DATA_SOURCE_USER', value: 'postgres' },
       { name: 'DATA_SOURCE_PASS_FILE', value: passwordFile('superuser') },
     ],
-    ports: [{ name: 'metrics', containerPort: POSTGRES_EXPORTER_PORT, protocol: 'TCP' }],
-    resources: exporterResources(),
-    securityContext: containerSecurityContext(true),
-    readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
-    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
+    requests: POSTGRES.exporterRequests,
+    limits: POSTGRES.exporterLimits,
+    ...EXPORTER_PROBES,
     volumeMounts: [passwordMount('superuser')],
-  };
+  });
 }
 
 function pgbouncerExporter(image: string, user: string, password: SecretKeyRef): k8s.Container {
-  return {
-    name: 'metrics',
+  return exporterSidecar({
     image,
-    imagePullPolicy: 'IfNotPresent',
+    port: PGBOUNCER_EXPORTER_PORT,
     env: [
       // lib/pq reads PGPASSWORD, so the connection string carries no password.
       { name: 'PGBOUNCER_EXPORTER_CONNECTION_STRING', value: `postgres://${user}@127.0.0.1:${POOLER_PORT}/pgbouncer?sslmode=disable` },
       { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
     ],
-    ports: [{ name: 'metrics', containerPort: PGBOUNCER_EXPORTER_PORT, protocol: 'TCP' }],
-    resources: exporterResources(),
-    securityContext: containerSecurityContext(true),
-    readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10 },
-    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
-  };
+    requests: POSTGRES.exporterRequests,
+    limits: POSTGRES.exporterLimits,
+    ...EXPORTER_PROBES,
+  });
 }
 
 function checkSqlIdentifier(scope: Construct, property: string, value: string): string {

@@ -10,7 +10,7 @@ import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
-import { AlertRule, createPrometheusRule, createServiceMonitor } from '../monitoring';
+import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, podSecurityContext, presetPlacement, resolveResources,
   spreadScheduling, toResourceRequirements, withRegistry,
@@ -533,24 +533,20 @@ function checkSecretRef(scope: Construct, property: string, ref: SecretKeyRef | 
 }
 
 function exporterContainer(image: string, port: number, password: SecretKeyRef): k8s.Container {
-  return {
-    name: 'metrics',
+  const health: k8s.Probe = { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
+  return exporterSidecar({
     image,
-    imagePullPolicy: 'IfNotPresent',
+    port: REDIS.exporterPort,
     env: [
       { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${port}` },
       { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS.exporterPort}` },
     ],
-    ports: [{ name: 'metrics', containerPort: REDIS.exporterPort, protocol: 'TCP' }],
-    resources: {
-      requests: { cpu: k8s.Quantity.fromString(REDIS.exporterRequests.cpu), memory: k8s.Quantity.fromString(REDIS.exporterRequests.memory) },
-      limits: { cpu: k8s.Quantity.fromString(REDIS.exporterLimits.cpu), memory: k8s.Quantity.fromString(REDIS.exporterLimits.memory) },
-    },
-    securityContext: containerSecurityContext(true),
-    livenessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-    readinessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-  };
+    requests: REDIS.exporterRequests,
+    limits: REDIS.exporterLimits,
+    readinessProbe: health,
+    livenessProbe: health,
+  });
 }
 
 function headlessService(
