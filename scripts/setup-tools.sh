@@ -2,7 +2,7 @@
 # Installs the system programs the test suite runs for real, when they are missing:
 # PostgreSQL 15 + PgBouncer, Redis + Sentinel, nginx, shellcheck, openssl (test certificates) and python3 (the
 # RpcPool metrics exporter), busybox (the shell of Alpine-based images) from Debian; helm built with `go install`.
-# Idempotent and quick when everything is present.
+# Idempotent and quick when everything is present. Tools of one area go in scripts/setup.d/<area>.sh (run after this).
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v3.16.4}"
