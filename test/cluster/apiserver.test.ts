@@ -8,21 +8,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../examples';
 import { writeHelmChart } from '../../lib/helm';
-import { crdFiles } from '../../scripts/gen-schemas';
 import { ControlPlane, startControlPlane } from '../harness/control-plane';
-import { AllowedWarning, ApiResources, createObject, judgeObjects, podOf } from '../harness/dry-run';
-import { renderChart } from '../harness/helm';
+import { AllowedWarning, ApiResources, CRD_API_VERSIONS, createObject, installCrds, judgeObjects, podOf } from '../harness/dry-run';
+import { alternativeValue, renderChart } from '../harness/helm';
 import { K8sObject, synthApp } from '../harness/synth';
 
 /** Warnings that are not our defects. Each needs a reason; keep this list short. */
 const ALLOWED_WARNINGS: AllowedWarning[] = [];
 
-/** The API versions of the CRDs installed below, passed to `helm template` as a cluster that has them would. */
-const CRD_API_VERSIONS = ['monitoring.coreos.com/v1', 'keda.sh/v1alpha1'];
 
 let cp: ControlPlane;
 let api: ApiResources;
@@ -33,20 +29,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 beforeAll(async () => {
   cp = await startControlPlane();
   // The CRDs we emit objects of, installed for real (their own schemas then judge our custom resources).
-  const crds = (await crdFiles()).flatMap((f) => yaml.loadAll(fs.readFileSync(f, 'utf8')) as K8sObject[])
-    .filter((d) => d?.kind === 'CustomResourceDefinition');
-  for (const crd of crds) {
-    const r = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-    expect(r.status, `CRD ${crd.metadata.name}: ${r.body?.message}`).toBe(201);
-  }
-  for (const crd of crds) {
-    for (let i = 0; ; i++) {
-      const r = await cp.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
-      if (r.body.status?.conditions?.some((c: K8sObject) => c.type === 'Established' && c.status === 'True')) break;
-      if (i > 200) throw new Error(`CRD ${crd.metadata.name} not established`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
+  const crds = await installCrds(cp);
   api = await ApiResources.discover(cp);
   console.log(`API server ready in ${cp.startupMs} ms; ${crds.length} CRDs installed`);
 });
@@ -55,8 +38,9 @@ afterAll(async () => {
   await cp?.stop();
   if (counts.length) {
     const sum = (k: 'objects' | 'pods', pre: string) => counts.filter((c) => c.source.startsWith(pre)).reduce((a, c) => a + c[k], 0);
+    const renders = counts.filter((c) => c.source.startsWith('chart')).length;
     console.log(`dry run: manifests ${sum('objects', 'manifests')} objects + ${sum('pods', 'manifests')} pods; ` +
-      `charts ${counts.filter((c) => c.source.startsWith('chart')).length}: ${sum('objects', 'chart')} objects + ${sum('pods', 'chart')} pods`);
+      `${renders} chart renders: ${sum('objects', 'chart')} objects + ${sum('pods', 'chart')} pods`);
   }
 });
 
@@ -158,21 +142,25 @@ describe('every example passes the real API server', () => {
     expect(result.objects).toBeGreaterThan(0);
   });
 
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm (default values)', async (name) => {
+  /** Every value of the chart at its default, or (`changed`) every value at once at another valid value. */
+  const chartCase = (changed: boolean) => async (name: string) => {
     const app = Testing.app();
     EXAMPLES[name](app);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-apiserver-chart-'));
     try {
-      writeHelmChart(app, dir);
-      const namespace = `c-${kebab(name)}`;
-      const objects = await renderChart(dir, 'r1', { namespace, args: CRD_API_VERSIONS.flatMap((v) => ['--api-versions', v]) });
+      const chart = writeHelmChart(app, dir);
+      const values = changed ? Object.fromEntries(chart.model.values.map((v) => [v.path, alternativeValue(v, chart.model.values)])) : {};
+      const namespace = `${changed ? 'v' : 'c'}-${kebab(name)}`;
+      const objects = await renderChart(dir, 'r1', { namespace, values, args: CRD_API_VERSIONS.flatMap((v) => ['--api-versions', v]) });
       await cp.createNamespace(namespace, { podSecurity: 'restricted' });
       const result = await judgeObjects(cp, api, objects, namespace, ALLOWED_WARNINGS);
-      counts.push({ source: `chart ${name}`, objects: result.objects, pods: result.pods });
+      counts.push({ source: `chart ${name}${changed ? ' (changed values)' : ''}`, objects: result.objects, pods: result.pods });
       expect(result.problems).toEqual([]);
       expect(result.objects).toBeGreaterThan(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  };
+  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm (default values)', chartCase(false));
+  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm with every value changed', chartCase(true));
 });

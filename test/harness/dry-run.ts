@@ -3,8 +3,36 @@
  * every object, plus every pod template as a bare Pod (Pod Security only warns on controllers, it refuses Pods).
  * Any rejection and any `Warning` header not explicitly allowed (with a reason) is a problem.
  */
+import * as fs from 'fs';
+import * as yaml from 'js-yaml';
+import { crdFiles } from '../../scripts/gen-schemas';
 import type { ApiResponse, ControlPlane } from './control-plane';
 import type { K8sObject } from './synth';
+
+/**
+ * Installs, for real, the CRDs we emit objects of (KEDA v2.16.1, Prometheus Operator v0.85.0: the files the schema
+ * generator reads) and waits until each is Established. Returns their names.
+ */
+export async function installCrds(cp: ControlPlane): Promise<string[]> {
+  const crds = (await crdFiles()).flatMap((f) => yaml.loadAll(fs.readFileSync(f, 'utf8')) as K8sObject[])
+    .filter((d) => d?.kind === 'CustomResourceDefinition');
+  for (const crd of crds) {
+    const r = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    if (r.status !== 201) throw new Error(`CRD ${crd.metadata.name}: HTTP ${r.status} ${r.body?.message}`);
+  }
+  for (const crd of crds) {
+    for (let i = 0; ; i++) {
+      const r = await cp.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+      if (r.body.status?.conditions?.some((c: K8sObject) => c.type === 'Established' && c.status === 'True')) break;
+      if (i > 400) throw new Error(`CRD ${crd.metadata.name} not Established after 20 s`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  return crds.map((c) => c.metadata.name);
+}
+
+/** The API versions the CRDs of installCrds serve, for `helm template --api-versions` (a cluster with them). */
+export const CRD_API_VERSIONS = ['monitoring.coreos.com/v1', 'keda.sh/v1alpha1'];
 
 interface Resource {
   readonly plural: string;
