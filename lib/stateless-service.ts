@@ -8,6 +8,7 @@ import { createPdb } from './disruption';
 import { ValidationError } from './errors';
 import { Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
+import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext,
@@ -348,7 +349,7 @@ export class StatelessService extends Construct {
         ttlSecondsAfterFinished: 86_400,
         template: {
           metadata: { labels },
-          spec: { ...pod, containers: [{ ...container, command: [...m.command], ...(m.args ? { args: [...m.args] } : {}) }] },
+          spec: withEphemeralStorage({ ...pod, containers: [{ ...container, command: [...m.command], ...(m.args ? { args: [...m.args] } : {}) }] }),
         },
       },
     });

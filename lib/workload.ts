@@ -10,6 +10,7 @@ import {
 } from './pod';
 import type { Preset } from './presets';
 import { checkEnvName, checkInteger, checkObjectName, checkOneOf } from './validate';
+import { withEphemeralStorage } from './ephemeral-storage';
 
 /**
  * The container inputs every application workload (StatelessService, WorkerPool) shares: environment, Secrets by
@@ -126,7 +127,7 @@ export function workloadPodSpec(scope: Construct, opts: {
 }): k8s.PodSpec {
   const { props } = opts;
   const runAsUser = checkInteger(scope, 'runAsUser', props.runAsUser ?? DEFAULT_APP_USER, { min: 1 });
-  return {
+  return withEphemeralStorage({
     automountServiceAccountToken: props.automountServiceAccountToken ?? false,
     ...(props.serviceAccountName ? { serviceAccountName: checkObjectName(scope, 'serviceAccountName', props.serviceAccountName) } : {}),
     securityContext: podSecurityContext({ runAsUser }),
@@ -135,7 +136,7 @@ export function workloadPodSpec(scope: Construct, opts: {
     volumes: opts.volumes,
     ...spreadScheduling({ selector: opts.selector, nodeAntiAffinity: 'preferred' }),
     ...presetPlacement(opts.preset),
-  };
+  });
 }
 
 /** Pod template annotations a preset adds. */
