@@ -47,8 +47,8 @@ export interface AutoscalingDefaults {
 }
 
 export interface ResourceDefaults {
-  readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  readonly limits?: { readonly cpu?: string; readonly memory?: string };
+  readonly requests?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
+  readonly limits?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
 }
 
 export interface Toleration {

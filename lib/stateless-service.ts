@@ -6,6 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { recordErrors } from './core/problems';
 import { createPdb } from './disruption';
 import { Knobs, declareResourceKnobs } from './knobs';
+import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
@@ -299,7 +300,7 @@ export class StatelessService extends Construct {
         ttlSecondsAfterFinished: 86_400,
         template: {
           metadata: { labels },
-          spec: { ...pod, containers: [{ ...container, command: m.command, ...(m.args ? { args: m.args } : {}) }] },
+          spec: withEphemeralStorage({ ...pod, containers: [{ ...container, command: m.command, ...(m.args ? { args: m.args } : {}) }] }),
         },
       },
     });

@@ -7,6 +7,7 @@ import { KNOB_SCHEMAS, Knobs } from './knobs';
 import { podSecurityContext, presetPlacement, spreadScheduling } from './pod';
 import type { Preset } from './presets';
 import type { ResolvedContainerInputs } from './workloads/container';
+import { withEphemeralStorage } from './ephemeral-storage';
 
 /**
  * The container inputs every application workload (StatelessService, WorkerPool) shares: environment, Secrets by
@@ -57,7 +58,7 @@ export function workloadPodSpec(opts: {
   readonly terminationGracePeriodSeconds: number;
 }): k8s.PodSpec {
   const { inputs } = opts;
-  return {
+  return withEphemeralStorage({
     automountServiceAccountToken: inputs.automountServiceAccountToken,
     ...(inputs.serviceAccountName ? { serviceAccountName: inputs.serviceAccountName } : {}),
     securityContext: podSecurityContext({ runAsUser: inputs.runAsUser }),
@@ -66,7 +67,7 @@ export function workloadPodSpec(opts: {
     volumes: inputs.volumes,
     ...spreadScheduling({ selector: opts.selector, nodeAntiAffinity: 'preferred' }),
     ...presetPlacement(opts.preset),
-  };
+  });
 }
 
 /** Pod template annotations a preset adds. */

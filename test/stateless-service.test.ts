@@ -36,7 +36,7 @@ describe('StatelessService defaults', () => {
   });
 
   it('requests 500m / 256Mi and limits 2000m / 1Gi', () => {
-    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
   });
 
   it('rolls out without ever reducing ready pods', () => {

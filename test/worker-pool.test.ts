@@ -46,7 +46,7 @@ describe('WorkerPool defaults', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(container(d).lifecycle).toBeUndefined();
     expect(container(d).securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
     expect(pod.topologySpreadConstraints.map((c: K8sObject) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
     expect(find(objects, 'PodDisruptionBudget', 'media').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     expect(d.metadata.labels['app.kubernetes.io/component']).toBe('worker');

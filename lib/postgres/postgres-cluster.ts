@@ -21,6 +21,7 @@ import {
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
   maximumMaxConnections, minimumMaxConnections, minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings, requiredReplicationCapacity,
 } from './sizing';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** A Secret key holding one password. */
 export interface PasswordSecretRef {
@@ -536,7 +537,7 @@ export class PostgresCluster extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         template: {
           metadata: { labels, annotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash } },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser: POSTGRES_UID }),
             terminationGracePeriodSeconds: 60,
@@ -552,7 +553,7 @@ export class PostgresCluster extends Construct {
             // Primary and replicas never share a node: losing one node must never take two copies of the data.
             ...spreadScheduling({ selector: this.clusterSelector, nodeAntiAffinity: 'required' }),
             ...presetPlacement(opts.preset),
-          },
+          }),
         },
         volumeClaimTemplates: [{
           metadata: { name: 'data' },
@@ -618,7 +619,7 @@ export class PostgresCluster extends Construct {
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
         template: {
           metadata: { labels, annotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash } },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser: POOLER_UID }),
             terminationGracePeriodSeconds: 30,
@@ -633,7 +634,7 @@ export class PostgresCluster extends Construct {
             ],
             ...spreadScheduling({ selector: selectorLabels(name, 'pooler'), nodeAntiAffinity: 'preferred' }),
             ...presetPlacement(opts.preset),
-          },
+          }),
         },
       },
     });

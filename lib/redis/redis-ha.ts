@@ -17,6 +17,7 @@ import {
 } from '../pod';
 import { Preset, Presets } from '../presets';
 import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, parseMemory } from '../validate';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
 export const MAXMEMORY_POLICIES = [
@@ -568,7 +569,7 @@ function headlessService(
 function podSpec(
   selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[],
 ): k8s.PodSpec {
-  return {
+  return withEphemeralStorage({
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
@@ -578,7 +579,7 @@ function podSpec(
     volumes,
     ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),
     ...presetPlacement(preset),
-  };
+  });
 }
 
 function range(n: number): number[] {

@@ -18,6 +18,7 @@ import {
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
 export interface RpcUpstreamProps {
@@ -400,7 +401,7 @@ export class RpcPool extends Construct {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels, ...(Object.keys(podAnnotations).length ? { annotations: podAnnotations } : {}) },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser }),
             // Clients flush their database on shutdown; a kill mid-write can cost a long resync.
@@ -421,7 +422,7 @@ export class RpcPool extends Construct {
             }],
             volumes: [TMP_VOLUME],
             ...presetPlacement(preset),
-          },
+          }),
         },
         volumeClaimTemplates: [{
           metadata: { name: 'data' },

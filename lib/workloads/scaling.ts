@@ -16,7 +16,7 @@ export function workloadBoolean(p: Problems, property: string, value: unknown, f
   return value;
 }
 
-type Pair = { readonly cpu: string; readonly memory: string };
+type Pair = { readonly cpu: string; readonly memory: string; readonly ephemeralStorage?: string };
 
 /**
  * Call-site resources over preset resources over the construct's defaults; every quantity by the Quantity grammar,
@@ -48,8 +48,18 @@ export function resolveWorkloadResources(
     }
   }
   const pick = (kind: 'requests' | 'limits', field: 'cpu' | 'memory'): string => (ok[kind][field] ? (kind === 'requests' ? requests : limits)[field] : defaults[kind][field]);
-  const r = { cpu: pick('requests', 'cpu'), memory: pick('requests', 'memory') };
-  const l = { cpu: pick('limits', 'cpu'), memory: pick('limits', 'memory') };
+  // Ephemeral storage is optional here: left out, withEphemeralStorage (lib/ephemeral-storage.ts) sizes it.
+  const ephemeral = (kind: 'requests' | 'limits'): string | undefined => {
+    const v = (kind === 'requests' ? requests : limits).ephemeralStorage;
+    return v === undefined ? undefined : p.check(`${property}.${kind}.ephemeralStorage`, v, quantityRule('memory')) ? v : undefined;
+  };
+  const er = ephemeral('requests');
+  const el = ephemeral('limits');
+  if (er !== undefined && el !== undefined && compareQuantities(parseQuantity(er)!, parseQuantity(el)!) > 0) {
+    p.add(`${property}.requests.ephemeralStorage`, er, `must not exceed limits.ephemeralStorage (${el})`);
+  }
+  const r = { cpu: pick('requests', 'cpu'), memory: pick('requests', 'memory'), ...(er !== undefined ? { ephemeralStorage: er } : {}) };
+  const l = { cpu: pick('limits', 'cpu'), memory: pick('limits', 'memory'), ...(el !== undefined ? { ephemeralStorage: el } : {}) };
   return {
     requests: r, limits: l,
     requestMillicores: quantityAtScale(parseQuantity(r.cpu)!, 3), limitMillicores: quantityAtScale(parseQuantity(l.cpu)!, 3),
