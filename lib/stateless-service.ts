@@ -248,7 +248,7 @@ export class StatelessService extends Construct {
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds,
     });
     this.deployment = workloadDeployment(this, {
-      name: this.name, labels, selector: this.selector, preset, podSpec, replicas: this.autoscaling ? undefined : this.minReplicas,
+      name: this.name, labels, selector: this.selector, preset, podSpec, replicas: this.minReplicas,
     });
 
     const servicePorts: k8s.ServicePort[] = [
@@ -380,7 +380,7 @@ export class StatelessService extends Construct {
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
-      Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
+      Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }, { object: this.deployment, path: ['spec', 'replicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
       Knobs.declare(this, { key: 'autoscaling.maxReplicas', description: 'HPA ceiling', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'autoscaling.cpuUtilization', description: 'HPA target CPU utilization (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: this.autoscaling.cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
       Knobs.declare(this, { key: 'autoscaling.memoryUtilization', description: 'HPA target memory utilization (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: this.autoscaling.memoryUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 1, 'resource', 'target', 'averageUtilization'] }] });

@@ -214,9 +214,9 @@ export class WorkerPool extends Construct {
       ...(props.preStop ? { lifecycle: { preStop: { exec: { command: [...props.preStop] } } } } : {}),
       volumeMounts,
     };
-    // No replicas field: KEDA's HPA (or ours) owns the count.
+    // Starts at the floor; KEDA's HPA (or ours) owns the count from then on.
     this.deployment = workloadDeployment(this, {
-      name: this.name, labels, selector: this.selector, preset,
+      name: this.name, labels, selector: this.selector, preset, replicas: this.minReplicas,
       podSpec: workloadPodSpec(this, { props, preset, selector: this.selector, container, volumes, terminationGracePeriodSeconds: grace }),
     });
 
@@ -371,7 +371,9 @@ export class WorkerPool extends Construct {
         key: 'scaling.minReplicas', description: idle ? 'Replica floor while there is work (idle: 0)' : 'Replica floor',
         // 0 only when the pool was built to scale to zero; KEDA requires idleReplicaCount < minReplicaCount.
         schema: { type: 'integer', minimum: idle || this.minReplicas > 0 ? 1 : 0 },
-        default: this.activeMinReplicas, targets: [{ object: so, path: ['spec', 'minReplicaCount'] }], lessOrEqualTo: 'scaling.maxReplicas',
+        default: this.activeMinReplicas,
+        targets: [{ object: so, path: ['spec', 'minReplicaCount'] }, ...(idle ? [] : [{ object: this.deployment, path: ['spec', 'replicas'] }])],
+        lessOrEqualTo: 'scaling.maxReplicas',
       });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: so, path: ['spec', 'maxReplicaCount'] }] });
       this.triggers.forEach((t, i) => {
@@ -386,7 +388,7 @@ export class WorkerPool extends Construct {
       });
     } else if (this.hpa && cpuUtilization !== undefined) {
       const hpa = this.hpa;
-      Knobs.declare(this, { key: 'scaling.minReplicas', description: 'Replica floor', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'scaling.maxReplicas' });
+      Knobs.declare(this, { key: 'scaling.minReplicas', description: 'Replica floor', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }, { object: this.deployment, path: ['spec', 'replicas'] }], lessOrEqualTo: 'scaling.maxReplicas' });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'scaling.cpuUtilization', description: 'Target CPU utilization of the fallback HPA (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
     }

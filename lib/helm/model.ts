@@ -61,6 +61,8 @@ export interface CrdToggleInfo {
   readonly group: string;
   /** Objects rendered only when the toggle allows: `Kind/name` (plain names). */
   readonly objects: readonly string[];
+  /** `group/version/Kind` of those objects: what `.Capabilities.APIVersions.Has` checks for "auto" (`--api-versions`). */
+  readonly apiVersions: readonly string[];
 }
 
 export interface ChartModel {
