@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ApiObject } from 'cdk8s';
 import { ChartSource, CollectedKnob, CollectedObject, CollectedSecret, collect } from './collect';
-import { ChartModel, CrdToggleInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
+import { ChartModel, CrdToggleInfo, ExternalSecretInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
+import { secretReferences } from '../secrets-to-create';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
 import { autoscaledWorkloads, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
 import { ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
@@ -118,10 +119,13 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   const valueInfos = knobInfos(c.knobs, objectsByApi);
   const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects, apiVersions: t.apiVersions }));
   const generatedSecrets: GeneratedSecretInfo[] = c.secrets.map((s) => ({ name: s.secret.name, existingSecretPath: `${s.root}.existingSecret`, keys: s.secret.keys }));
+  const externalSecrets: ExternalSecretInfo[] = [...secretReferences(c.objects.map((o) => o.json))]
+    .filter(([name]) => !generatedSecrets.some((g) => g.name === name))
+    .map(([name, r]) => ({ name, keys: r.keys, usedBy: r.usedBy }));
   const { max: maxReleaseNameLength, limitedBy } = releaseNameLimit(c.objects, c.secrets);
 
   const model: ChartModel = {
-    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, hooks, crdToggles,
+    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, externalSecrets, hooks, crdToggles,
     objects: c.objects.map((o) => ({ kind: o.kind, name: o.name, file: `templates/${o.file}.yaml` })), maxReleaseNameLength,
   };
 
@@ -359,6 +363,10 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
       );
     }
   }
+  if (model.externalSecrets.length > 0) {
+    lines.push('', 'Secrets this chart reads but cannot generate (create them in {{ .Release.Namespace }} if you have not):',
+      ...model.externalSecrets.map((s) => `  ${s.name}${s.keys.length ? ` (keys: ${s.keys.join(', ')})` : ''}`));
+  }
   for (const h of model.hooks) {
     lines.push('', `${h.kind} ${h.name} runs as a Helm hook (${h.hook}): when it fails, the install or upgrade fails before new pods start.`,
       `  kubectl logs -n {{ .Release.Namespace }} job/{{ .Release.Name }}-${h.name}`);
@@ -397,6 +405,13 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
       'values never change and never appear in values.yaml. They are kept on uninstall (`helm.sh/resource-policy: keep`)',
       'because data written with them outlives the release. Set `existingSecret` to manage one yourself.', '',
       ...model.generatedSecrets.map((s) => `- \`${s.name}\` (keys ${Object.keys(s.keys).map((k) => `\`${k}\``).join(', ')}): \`${s.existingSecretPath}\``), '');
+  }
+  if (model.externalSecrets.length > 0) {
+    out.push('## Secrets to create before installing', '',
+      'The chart reads these Secrets and cannot generate them (values only you have). Create them in the release',
+      "namespace first: a pod whose Secret is missing stays in ContainerCreating. They are not release-prefixed, so every",
+      'release in the namespace reads the same ones.', '',
+      ...model.externalSecrets.map((s) => `- \`${s.name}\`${s.keys.length ? ` (keys ${s.keys.map((k) => `\`${k}\``).join(', ')})` : ''}: read by ${s.usedBy.join(', ')}`), '');
   }
   if (model.hooks.length > 0) {
     out.push('## Migrations', '',
