@@ -606,7 +606,7 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       try {
         const [upgrade, existing] = await Promise.all([
           renderChart(chartDir, release, { namespace, args: ['--dry-run=server', '--kube-apiserver', api.url] }),
-          renderChart(chartDir, release, { namespace, values: { [s.existingSecretPath]: 'my-own-secret' } }),
+          renderChart(chartDir, release, { namespace, values: { [s.existingSecretPath]: 'my-own-secret' }, args: servedApis }),
         ]);
         const upgraded = upgrade.find((o) => keyOf(o) === key)!;
         expect(Object.fromEntries(Object.entries(upgraded.data).map(([k, v]) => [k, Buffer.from(v as string, 'base64').toString()]))).toEqual(kept);
