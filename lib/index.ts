@@ -23,3 +23,4 @@ export * from './keda';
 export * from './worker-pool';
 export * from './rpc/rpc-pool';
 export * from './ephemeral-storage';
+export * from './secrets-to-create';

@@ -118,6 +118,9 @@ export interface SpreadOptions {
   readonly nodeAntiAffinity: 'required' | 'preferred';
 }
 
+/** Labels the spread counts pods by, besides the selector: the ReplicaSet's hash, set on every Deployment pod. */
+export const SPREAD_MATCH_LABEL_KEYS = ['pod-template-hash'] as const;
+
 /** Zone and node spread plus node anti-affinity, so one node or zone failure takes out as few pods as possible. */
 export function spreadScheduling(opts: SpreadOptions): Pick<k8s.PodSpec, 'affinity' | 'topologySpreadConstraints'> {
   const labelSelector = { matchLabels: opts.selector };
@@ -128,9 +131,11 @@ export function spreadScheduling(opts: SpreadOptions): Pick<k8s.PodSpec, 'affini
         ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
         : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
     },
+    // matchLabelKeys (K8s >= 1.27): count only pods of the same ReplicaSet, so the old ReplicaSet's pods that a
+    // rollout is about to delete don't skew where the new ones go (StatefulSet pods have no such label: ignored).
     topologySpreadConstraints: [
-      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector, matchLabelKeys: [...SPREAD_MATCH_LABEL_KEYS] },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector, matchLabelKeys: [...SPREAD_MATCH_LABEL_KEYS] },
     ],
   };
 }

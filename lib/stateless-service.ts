@@ -221,7 +221,7 @@ export class StatelessService extends Construct {
       inputs, preset: spec.preset, selector, container, sidecars: spec.sidecars, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     });
     this.set('deployment', workloadDeployment(this, {
-      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.autoscaling ? undefined : spec.replicas,
+      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas,
     }));
 
     const servicePorts: k8s.ServicePort[] = [{ name: 'http', port: spec.servicePort, targetPort: http, protocol: 'TCP' }];
@@ -328,7 +328,7 @@ export class StatelessService extends Construct {
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {
       const hpa = this.hpa;
-      Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
+      Knobs.declare(this, { key: 'autoscaling.minReplicas', description: 'HPA floor', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }, { object: this.deployment, path: ['spec', 'replicas'] }], lessOrEqualTo: 'autoscaling.maxReplicas' });
       Knobs.declare(this, { key: 'autoscaling.maxReplicas', description: 'HPA ceiling', schema: { type: 'integer', minimum: 1 }, default: this.autoscaling.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'autoscaling.cpuUtilization', description: 'HPA target CPU utilization (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: this.autoscaling.cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
       Knobs.declare(this, { key: 'autoscaling.memoryUtilization', description: 'HPA target memory utilization (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: this.autoscaling.memoryUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 1, 'resource', 'target', 'averageUtilization'] }] });

@@ -170,11 +170,11 @@ export class WorkerPool extends Construct {
       ...(spec.preStop ? { lifecycle: { preStop: { exec: { command: spec.preStop } } } } : {}),
       volumeMounts: inputs.volumeMounts,
     };
-    // No replicas field unless the count is fixed: KEDA's HPA (or ours) owns it.
+    // Starts at the floor (or the fixed count); KEDA's HPA (or ours) owns the count from then on (docs/helm.md).
     this.set('deployment', workloadDeployment(this, {
       name, labels, selector, preset: spec.preset,
       podSpec: workloadPodSpec({ inputs, preset: spec.preset, selector, container, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
-      ...(scaler.kind === 'fixed' ? { replicas: scaler.replicas } : {}),
+      replicas: scaler.kind === 'fixed' ? scaler.replicas : this.minReplicas,
     }));
 
     if (scaler.kind === 'keda') this.set('scaledObject', this.createScaledObject(labels, scaler));
@@ -283,7 +283,9 @@ export class WorkerPool extends Construct {
         key: 'scaling.minReplicas', description: idle ? 'Replica floor while there is work (idle: 0)' : 'Replica floor',
         // 0 only when the pool was built to scale to zero; KEDA requires idleReplicaCount < minReplicaCount.
         schema: { type: 'integer', minimum: idle || this.minReplicas > 0 ? 1 : 0 },
-        default: this.activeMinReplicas, targets: [{ object: so, path: ['spec', 'minReplicaCount'] }], lessOrEqualTo: 'scaling.maxReplicas',
+        default: this.activeMinReplicas,
+        targets: [{ object: so, path: ['spec', 'minReplicaCount'] }, ...(idle ? [] : [{ object: this.deployment, path: ['spec', 'replicas'] }])],
+        lessOrEqualTo: 'scaling.maxReplicas',
       });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: so, path: ['spec', 'maxReplicaCount'] }] });
       this.triggers.forEach((t, i) => {
@@ -299,7 +301,7 @@ export class WorkerPool extends Construct {
     } else if (this.hpa && scaler.kind === 'hpa') {
       const { cpuUtilization } = scaler.settings;
       const hpa = this.hpa;
-      Knobs.declare(this, { key: 'scaling.minReplicas', description: 'Replica floor', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }], lessOrEqualTo: 'scaling.maxReplicas' });
+      Knobs.declare(this, { key: 'scaling.minReplicas', description: 'Replica floor', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }, { object: this.deployment, path: ['spec', 'replicas'] }], lessOrEqualTo: 'scaling.maxReplicas' });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'scaling.cpuUtilization', description: 'Target CPU utilization of the fallback HPA (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
     }

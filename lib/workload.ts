@@ -83,13 +83,15 @@ export function workloadDeployment(scope: Construct, opts: {
   readonly selector: Record<string, string>;
   readonly preset: Preset;
   readonly podSpec: k8s.PodSpec;
-  /** A fixed count; undefined when an autoscaler (HPA or KEDA) owns it. */
+  /**
+   * The count, or under an autoscaler (HPA or KEDA) its floor: a new Deployment starts there instead of at 1
+   * (docs/helm.md, "Replicas under an autoscaler", says how applies and upgrades keep the autoscaler's count).
+   */
   readonly replicas?: number;
 }): k8s.KubeDeployment {
   return new k8s.KubeDeployment(scope, 'deployment', {
     metadata: { name: opts.name, labels: opts.labels },
     spec: {
-      // With an autoscaler the HPA owns the count; a replicas field would fight it on every apply.
       ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: opts.selector },

@@ -381,7 +381,7 @@ describe('PostgresCluster validation', () => {
   });
   it('credentials', () => {
     expectValidationError(make({ credentials: { ...CREDENTIALS, app: { secretName: 'Bad_Name' } } }), { path, property: 'credentials.app.secretName', value: 'Bad_Name' });
-    expectValidationError(make({ credentials: { ...CREDENTIALS, superuser: undefined as never } }), { path, property: 'credentials.superuser', allowed: /must name a Secret/ });
+    expectValidationError(make({ credentials: { ...CREDENTIALS, superuser: 'orders-db-superuser' as never } }), { path, property: 'credentials.superuser', allowed: /must name a Secret/ });
     expectValidationError(make({ credentials: { ...CREDENTIALS, replication: { secretName: 'r', key: 'a/b' } } }), { path, property: 'credentials.replication.key', value: 'a/b' });
   });
   it('role and database names', () => {

@@ -79,7 +79,7 @@ describe('Sorcha (seed 003)', () => {
     expect(scripts).toMatch(/requirepass/);
     expect(scripts).toMatch(/masterauth/);
     const volumes = JSON.stringify(find(tiers['small-production'], 'StatefulSet', 'sorcha-redis').spec.template.spec.volumes);
-    expect(volumes).toContain('"secret":{"items":[{"key":"password","path":"redis-password"}],"name":"sorcha-redis"}');
+    expect(volumes).toContain('"secret":{"items":[{"key":"password","path":"redis-password"}],"name":"sorcha-redis-password"}');
   });
 });
 

@@ -38,10 +38,10 @@ describe('WorkerPool defaults', () => {
     expect(findAll(objects, 'TriggerAuthentication')).toHaveLength(0);
   });
 
-  it('gives in-flight jobs 120 s, leaves replicas to the scaler, is hardened, spread and has a PDB', () => {
+  it('gives in-flight jobs 120 s, starts at the scaler floor, is hardened, spread and has a PDB', () => {
     const d = find(objects, 'Deployment', 'media');
     const pod = d.spec.template.spec;
-    expect(d.spec.replicas).toBeUndefined();
+    expect(d.spec.replicas).toBe(1);
     expect(pod.terminationGracePeriodSeconds).toBe(120);
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(container(d).lifecycle).toBeUndefined();

@@ -11,9 +11,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ApiObject } from 'cdk8s';
 import { ChartSource, CollectedKnob, CollectedObject, CollectedSecret, collect } from './collect';
-import { ChartModel, CrdToggleInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
+import { ChartModel, CrdToggleInfo, ExternalSecretInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
+import { secretReferences } from '../secrets-to-create';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
-import { bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
+import { autoscaledWorkloads, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
 import { ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
 
@@ -94,17 +95,18 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const hookKeys = new Set(c.objects.filter((o) => o.json.metadata?.annotations?.['argocd.argoproj.io/hook']).map((o) => `${o.kind}/${o.name}`));
 
-  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects) };
+  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects), autoscaled: autoscaledWorkloads(c.objects) };
   const fileTexts = new Map<string, string[]>();
   const hooks: HookInfo[] = [];
-  const toggles = new Map<string, { group: string; objects: string[] }>();
+  const toggles = new Map<string, { group: string; objects: string[]; apiVersions: string[] }>();
   for (const o of c.objects) {
     const t = templateObject(o, ctx);
     fileTexts.set(o.file, [...(fileTexts.get(o.file) ?? []), t.text]);
     if (t.hook) hooks.push(t.hook);
     if (t.crdToggle) {
-      const entry = toggles.get(t.crdToggle.name) ?? { group: t.crdToggle.group, objects: [] };
+      const entry = toggles.get(t.crdToggle.name) ?? { group: t.crdToggle.group, objects: [], apiVersions: [] };
       entry.objects.push(`${o.kind}/${o.name}`);
+      if (!entry.apiVersions.includes(`${o.apiVersion}/${o.kind}`)) entry.apiVersions.push(`${o.apiVersion}/${o.kind}`);
       toggles.set(t.crdToggle.name, entry);
     }
   }
@@ -115,12 +117,15 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   const entries = valueEntries(c.knobs, c.secrets, toggles);
   const values = defaultValues(entries);
   const valueInfos = knobInfos(c.knobs, objectsByApi);
-  const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects }));
+  const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects, apiVersions: t.apiVersions }));
   const generatedSecrets: GeneratedSecretInfo[] = c.secrets.map((s) => ({ name: s.secret.name, existingSecretPath: `${s.root}.existingSecret`, keys: s.secret.keys }));
+  const externalSecrets: ExternalSecretInfo[] = [...secretReferences(c.objects.map((o) => o.json))]
+    .filter(([name]) => !generatedSecrets.some((g) => g.name === name))
+    .map(([name, r]) => ({ name, keys: r.keys, usedBy: r.usedBy }));
   const { max: maxReleaseNameLength, limitedBy } = releaseNameLimit(c.objects, c.secrets);
 
   const model: ChartModel = {
-    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, hooks, crdToggles,
+    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, externalSecrets, hooks, crdToggles,
     objects: c.objects.map((o) => ({ kind: o.kind, name: o.name, file: `templates/${o.file}.yaml` })), maxReleaseNameLength,
   };
 
@@ -185,7 +190,8 @@ function valueEntries(knobs: readonly CollectedKnob[], secrets: readonly Collect
       path: `crds.${name}`,
       description: `Render the ${t.group} objects (${t.objects.join(', ')}): true, false, or "auto" to render them only when the cluster serves the ${t.group} API`,
       schema: { enum: [true, false, 'auto'] },
-      default: true,
+      // "auto", not true: with true, an install on a cluster without the operator fails with "no matches for kind".
+      default: 'auto',
       section: first ? 'Objects whose CustomResourceDefinitions may be missing from the cluster' : undefined,
     });
     first = false;
@@ -278,6 +284,16 @@ function helpersTpl(chartName: string, values: readonly ValueInfo[], knobs: read
 {{- printf "%s-%s" (index . 0).Release.Name (index . 1) -}}
 {{- end }}
 
+{{/*
+Replicas of a workload an autoscaler owns: (list $ "<apiVersion>" "<Kind>" "<name>" <floor>). A fresh install starts
+at the floor (minReplicas), so \`helm install --wait\` returns with the HPA's minimum Ready; an upgrade writes back the
+live count, so it neither resets the autoscaler's choice nor drops the field (which would patch replicas to 1).
+*/}}
+{{- define "${chartName}.replicas" -}}
+{{- $live := lookup (index . 1) (index . 2) (index . 0).Release.Namespace (index . 3) -}}
+{{- if and $live (hasKey ($live.spec | default dict) "replicas") -}}{{ int $live.spec.replicas }}{{- else -}}{{ int (index . 4) }}{{- end -}}
+{{- end }}
+
 {{/* Labels Helm adds to every object's own labels (selectors get the instance label in place). */}}
 {{- define "${chartName}.labels" -}}
 helm.sh/chart: {{ include "${chartName}.chart" . | quote }}
@@ -347,12 +363,16 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
       );
     }
   }
+  if (model.externalSecrets.length > 0) {
+    lines.push('', 'Secrets this chart reads but cannot generate (create them in {{ .Release.Namespace }} if you have not):',
+      ...model.externalSecrets.map((s) => `  ${s.name}${s.keys.length ? ` (keys: ${s.keys.join(', ')})` : ''}`));
+  }
   for (const h of model.hooks) {
     lines.push('', `${h.kind} ${h.name} runs as a Helm hook (${h.hook}): when it fails, the install or upgrade fails before new pods start.`,
       `  kubectl logs -n {{ .Release.Namespace }} job/{{ .Release.Name }}-${h.name}`);
   }
   for (const t of model.crdToggles) {
-    lines.push('', `${t.objects.join(', ')}: rendered when ${t.path} is true (now: {{ .Values.${t.path} }}); set it to false where the ${t.group} CRDs are not installed.`);
+    lines.push('', `${t.objects.join(', ')}: rendered when ${t.path} is true, or "auto" (the default) and the cluster serves ${t.group} (now: {{ .Values.${t.path} }}).`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -385,6 +405,13 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
       'values never change and never appear in values.yaml. They are kept on uninstall (`helm.sh/resource-policy: keep`)',
       'because data written with them outlives the release. Set `existingSecret` to manage one yourself.', '',
       ...model.generatedSecrets.map((s) => `- \`${s.name}\` (keys ${Object.keys(s.keys).map((k) => `\`${k}\``).join(', ')}): \`${s.existingSecretPath}\``), '');
+  }
+  if (model.externalSecrets.length > 0) {
+    out.push('## Secrets to create before installing', '',
+      'The chart reads these Secrets and cannot generate them (values only you have). Create them in the release',
+      "namespace first: a pod whose Secret is missing stays in ContainerCreating. They are not release-prefixed, so every",
+      'release in the namespace reads the same ones.', '',
+      ...model.externalSecrets.map((s) => `- \`${s.name}\`${s.keys.length ? ` (keys ${s.keys.map((k) => `\`${k}\``).join(', ')})` : ''}: read by ${s.usedBy.join(', ')}`), '');
   }
   if (model.hooks.length > 0) {
     out.push('## Migrations', '',

@@ -6,6 +6,7 @@ import type { PostgresConnectionInfo, SecretKeyRef } from '../connections';
 import { DB_POOL, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
+import { generatedPassword } from '../generated-secret';
 import { Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
@@ -31,14 +32,18 @@ export interface PasswordSecretRef {
   readonly key?: string;
 }
 
-/** The three passwords of a cluster, each from a Secret you create; none is ever written by the construct. */
+/**
+ * The three passwords of a cluster, each from a Secret. One you leave out is a {@link GeneratedSecret}
+ * `<name>-<role>` (key `password`): a Helm chart generates it per release; for plain manifests create it once
+ * (`secretsToCreate` lists the commands).
+ */
 export interface PostgresCredentials {
-  /** Password of the `postgres` superuser (bootstrap, admin work, the metrics exporter). */
-  readonly superuser: PasswordSecretRef;
-  /** Password of the replication role the replicas stream with. */
-  readonly replication: PasswordSecretRef;
-  /** Password of the application role (clients and the pooler). */
-  readonly app: PasswordSecretRef;
+  /** Password of the `postgres` superuser (bootstrap, admin work, the metrics exporter). @default generated `<name>-superuser` */
+  readonly superuser?: PasswordSecretRef;
+  /** Password of the replication role the replicas stream with. @default generated `<name>-replication` */
+  readonly replication?: PasswordSecretRef;
+  /** Password of the application role (clients and the pooler). @default generated `<name>-app` */
+  readonly app?: PasswordSecretRef;
 }
 
 /** Persistent volume of each Postgres pod. */
@@ -87,8 +92,8 @@ export interface PostgresNetworkPolicyProps {
 }
 
 export interface PostgresClusterProps {
-  /** Secrets holding the superuser, replication and application passwords. */
-  readonly credentials: PostgresCredentials;
+  /** Secrets holding the superuser, replication and application passwords. @default each generated (see {@link PostgresCredentials}) */
+  readonly credentials?: PostgresCredentials;
   /** Base name of every object (`<name>-rw`, `<name>-primary`, ...). @default the construct id */
   readonly name?: string;
   /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
@@ -212,9 +217,9 @@ export class PostgresCluster extends Construct {
     this.partOf = props.partOf;
     this.image = checkImage(this, 'image', withRegistry(props.image ?? POSTGRES.image, preset.imageRegistry));
     this.credentials = {
-      superuser: this.checkSecret('credentials.superuser', props.credentials?.superuser),
-      replication: this.checkSecret('credentials.replication', props.credentials?.replication),
-      app: this.checkSecret('credentials.app', props.credentials?.app),
+      superuser: this.checkSecret('credentials.superuser', props.credentials?.superuser ?? generatedPassword(this, 'superuser-password', `${this.name}-superuser`)),
+      replication: this.checkSecret('credentials.replication', props.credentials?.replication ?? generatedPassword(this, 'replication-password', `${this.name}-replication`)),
+      app: this.checkSecret('credentials.app', props.credentials?.app ?? generatedPassword(this, 'app-password', `${this.name}-app`)),
     };
     const database = checkSqlIdentifier(this, 'database', props.database ?? 'app');
     const user = checkSqlIdentifier(this, 'user', props.user ?? 'app');

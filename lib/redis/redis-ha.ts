@@ -8,6 +8,7 @@ import type { RedisConnectionInfo, SecretKeyRef } from '../connections';
 import { REDIS } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
+import { generatedPassword } from '../generated-secret';
 import { Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
@@ -67,10 +68,11 @@ export interface RedisMetricsProps {
 export interface RedisHAProps {
   /**
    * Secret key holding the Redis password: `requirepass` and `masterauth` on every Redis, `auth-pass` on the
-   * Sentinels. The Secret is yours; create it with e.g.
-   * `kubectl create secret generic cache-redis --from-literal=password="$(openssl rand -base64 32)"`.
+   * Sentinels.
+   * @default a {@link GeneratedSecret} `<name>-password` (key `password`): generated per release by a Helm chart; for
+   * plain manifests create it once (`secretsToCreate` lists the command)
    */
-  readonly passwordSecret: SecretKeyRef;
+  readonly passwordSecret?: SecretKeyRef;
   /** Secret key holding the Sentinels' own password (`requirepass` on Sentinel). @default `passwordSecret` */
   readonly sentinelPasswordSecret?: SecretKeyRef;
   /** Name prefix of every object. @default the construct id */
@@ -154,7 +156,7 @@ export class RedisHA extends Construct {
       throw new ValidationError(this, 'masterName', this.masterName, "must be 1-64 letters, digits, '.', '_' or '-'");
     }
     const image = checkImage(this, 'image', withRegistry(props.image ?? REDIS.image, preset.imageRegistry));
-    const passwordSecret = checkSecretRef(this, 'passwordSecret', props.passwordSecret);
+    const passwordSecret = checkSecretRef(this, 'passwordSecret', props.passwordSecret ?? generatedPassword(this, 'password', `${this.name}-password`));
     const sentinelPasswordSecret = checkSecretRef(this, 'sentinelPasswordSecret', props.sentinelPasswordSecret ?? passwordSecret);
 
     const replicas = checkInteger(this, 'replicas', props.replicas ?? REDIS.replicas, { min: 1, max: 9 });
