@@ -7,10 +7,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { App, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../examples';
-import { writeHelmChart } from '../../lib/helm';
+import { sorchaTier } from '../../examples/sorcha';
+import { ValueInfo, writeHelmChart } from '../../lib/helm';
 import { ControlPlane, startControlPlane } from '../harness/control-plane';
 import { AllowedWarning, ApiResources, CRD_API_VERSIONS, createObject, installCrds, judgeObjects, podOf } from '../harness/dry-run';
 import { alternativeValue, renderChart } from '../harness/helm';
@@ -20,9 +21,29 @@ import { K8sObject, synthApp } from '../harness/synth';
 const ALLOWED_WARNINGS: AllowedWarning[] = [];
 
 
+/** Every example, plus the seed-003 tiers the sorcha example stands for (the example itself is small-production). */
+const SOURCES: Record<string, (app: App) => unknown> = {
+  ...EXAMPLES,
+  sorchaDevelopment: (app) => sorchaTier(app, 'development'),
+  sorchaLargeProduction: (app) => sorchaTier(app, 'large-production'),
+};
+
 let cp: ControlPlane;
 let api: ApiResources;
 const counts: Array<{ source: string; objects: number; pods: number }> = [];
+
+/** Every value at another valid value (a value whose schema allows only its default keeps it). */
+function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    try {
+      out[v.path] = alternativeValue(v, values);
+    } catch {
+      // e.g. the development tier's single pooler: the pool budget allows exactly one
+    }
+  }
+  return out;
+}
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -145,9 +166,9 @@ describe('the judge itself (self-check)', () => {
   });
 });
 
-describe('every example passes the real API server', () => {
-  it.each(Object.keys(EXAMPLES))('manifests of %s', async (name) => {
-    const objects = synthApp((app) => EXAMPLES[name](app));
+describe('every example (and the sorcha tiers) passes the real API server', () => {
+  it.each(Object.keys(SOURCES))('manifests of %s', async (name) => {
+    const objects = synthApp((app) => { SOURCES[name](app); });
     const namespace = `m-${kebab(name)}`;
     await cp.createNamespace(namespace, { podSecurity: 'restricted' });
     const result = await judgeObjects(cp, api, objects, namespace, ALLOWED_WARNINGS);
@@ -162,12 +183,11 @@ describe('every example passes the real API server', () => {
    */
   const chartCase = (mode: 'default' | 'changed' | 'longest') => async (name: string) => {
     const app = Testing.app();
-    EXAMPLES[name](app);
+    SOURCES[name](app);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-apiserver-chart-'));
     try {
       const chart = writeHelmChart(app, dir);
-      const values = mode === 'changed'
-        ? Object.fromEntries(chart.model.values.map((v) => [v.path, alternativeValue(v, chart.model.values)])) : {};
+      const values = mode === 'changed' ? changedValues(chart.model.values) : {};
       const release = mode === 'longest' ? 'r'.repeat(chart.model.maxReleaseNameLength) : 'r1';
       const namespace = `${mode[0]}-${kebab(name)}`;
       const objects = await renderChart(dir, release, { namespace, values, args: CRD_API_VERSIONS.flatMap((v) => ['--api-versions', v]) });
@@ -180,7 +200,7 @@ describe('every example passes the real API server', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   };
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm (default values)', chartCase('default'));
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm with every value changed', chartCase('changed'));
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm with the longest release name it accepts', chartCase('longest'));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm (default values)', chartCase('default'));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm with every value changed', chartCase('changed'));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm with the longest release name it accepts', chartCase('longest'));
 });
