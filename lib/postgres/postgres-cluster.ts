@@ -218,6 +218,10 @@ export class PostgresCluster extends Construct {
     const database = checkSqlIdentifier(this, 'database', props.database ?? 'app');
     const user = checkSqlIdentifier(this, 'user', props.user ?? 'app');
     const replicationUser = checkSqlIdentifier(this, 'replicationUser', props.replicationUser ?? 'replicator');
+    if (user === replicationUser && props.user === undefined) {
+      // The caller set only replicationUser, to the default application role: that is the prop to change.
+      throw new ValidationError(this, 'replicationUser', replicationUser, `must differ from user ("${user}", the default application role)`);
+    }
     if (user === 'postgres' || user === replicationUser) {
       throw new ValidationError(this, 'user', user, `must differ from "postgres" and from replicationUser ("${replicationUser}")`);
     }

@@ -16,7 +16,8 @@ import {
   spreadScheduling, toResourceRequirements, withRegistry,
 } from '../pod';
 import { Preset, Presets } from '../presets';
-import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, parseMemory } from '../validate';
+import { prometheusDuration } from '../core/rules';
+import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, checkRule, parseMemory } from '../validate';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
 export const MAXMEMORY_POLICIES = [
@@ -82,7 +83,7 @@ export interface RedisHAProps {
   readonly replicas?: number;
   /** Sentinels: odd, at least 3. @default 3 (seed 003) */
   readonly sentinels?: number;
-  /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2 */
+  /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2, or the majority of `sentinels` */
   readonly quorum?: number;
   /** Sentinel master group name clients ask for. @default the name */
   readonly masterName?: string;
@@ -163,7 +164,8 @@ export class RedisHA extends Construct {
         'must be odd and at least 3 (3, 5, 7 or 9): Sentinels act by majority, and an even group survives no more failures than the odd group below it');
     }
     const majority = Math.floor(sentinels / 2) + 1;
-    const quorum = checkInteger(this, 'quorum', props.quorum ?? REDIS.quorum, { min: 1 });
+    // Without a quorum prop, the majority of the Sentinels asked for (2 of 3, 3 of 5): never an error on a value not set.
+    const quorum = checkInteger(this, 'quorum', props.quorum ?? Math.max(REDIS.quorum, majority), { min: 1 });
     if (quorum < majority || quorum > sentinels) {
       throw new ValidationError(this, 'quorum', quorum, `must be a majority of the ${sentinels} Sentinels: from ${majority} to ${sentinels}`);
     }
@@ -202,6 +204,7 @@ export class RedisHA extends Construct {
       if (persistence.storageClassName !== undefined) checkObjectName(this, 'persistence.storageClassName', persistence.storageClassName);
     }
     const metrics = props.metrics === true ? {} : props.metrics || undefined;
+    if (metrics?.interval !== undefined) checkRule(this, 'metrics.interval', metrics.interval, prometheusDuration());
     const exporterImage = metrics
       ? checkImage(this, 'metrics.exporterImage', withRegistry(metrics.exporterImage ?? REDIS.exporterImage, preset.imageRegistry))
       : undefined;
