@@ -8,7 +8,7 @@ import type { RedisConnectionInfo, SecretKeyRef } from '../connections';
 import { REDIS } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
-import { Knobs } from '../knobs';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
@@ -422,15 +422,15 @@ export class RedisHA extends Construct {
       const template = '{{ $values.image.repository }}:{{ $values.image.tag }}';
       Knobs.declare(this, {
         key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
-        schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at),
+        schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at),
         targets: [this.statefulSet, this.sentinelStatefulSet].map((object) => ({ object, path: [...containerPath, 'image'], template })),
       });
       Knobs.declare(this, {
         key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
-        schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: image.slice(at + 1), targets: [],
+        schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: image.slice(at + 1), targets: [],
       });
     }
-    const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' } as const;
+    const quantity = KNOB_SCHEMAS.byteQuantity;
     const res = this.resources;
     for (const [kind, field, value] of [
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
@@ -441,8 +441,9 @@ export class RedisHA extends Construct {
         description: field === 'memory' && kind === 'limits'
           ? `Redis memory limit; maxmemory follows it at ${REDIS.maxmemoryPercent} % unless maxmemory is set explicitly`
           : `Redis container ${field} ${kind}`,
-        schema: quantity, default: value,
+        schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
         targets: [{ object: this.statefulSet, path: [...containerPath, 'resources', kind, field] }],
+        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
       });
     }
     Knobs.declare(this, {
