@@ -6,7 +6,7 @@ import type { SecretKeyRef } from './connections';
 import { recordErrors } from './core/problems';
 import { createPdb } from './disruption';
 import { CompiledTrigger, QueueTrigger, createTriggerAuthentication } from './keda';
-import { Knobs, declareResourceKnobs } from './knobs';
+import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
 import { Presets } from './presets';
@@ -293,8 +293,9 @@ export class WorkerPool extends Construct {
         const integer = ['pendingEntriesCount', 'lagCount', 'listLength', 'queueLength'].includes(t.targetField);
         Knobs.declare(this, {
           key: `scaling.triggers.t${i}.${t.targetField}`, description: `Target ${t.targetField} per replica of trigger ${i} (${t.type})`,
-          schema: { type: 'string', pattern: integer ? '^[1-9][0-9]*$' : '^([0-9]*[1-9][0-9]*(\\.[0-9]+)?|0?\\.[0-9]*[1-9][0-9]*)$' },
-          default: t.metadata[t.targetField],
+          // `5e-7` and `--set ...=2` are as valid as the synthesized "2".
+          schema: integer ? KNOB_SCHEMAS.positiveIntegerString : KNOB_SCHEMAS.positiveDecimal,
+          default: t.metadata[t.targetField], example: String(Number(t.metadata[t.targetField]) * 2),
           targets: [{ object: so, path: ['spec', 'triggers', i, 'metadata', t.targetField] }],
         });
       });

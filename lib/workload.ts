@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { SecretKeyRef } from './connections';
 import type { AppMode } from './defaults';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from './knobs';
 import { podSecurityContext, presetPlacement, spreadScheduling } from './pod';
 import type { Preset } from './presets';
 import type { ResolvedContainerInputs } from './workloads/container';
@@ -123,5 +123,5 @@ export function declareImageKnobs(
     ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
   ]);
   Knobs.declare(scope, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
-  Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
+  Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: image.slice(at + 1), targets: labelTargets });
 }

@@ -310,6 +310,11 @@ export function isWholeAt(q: ParsedQuantity, scale: number): boolean {
 
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** A positive quantity for JSON Schema (RE2, no lookaround): the grammar above with a non-zero digit somewhere. */
+export const POSITIVE_QUANTITY_PATTERN = '^([0-9]*[1-9][0-9]*(\\.[0-9]*)?|[0-9]*\\.[0-9]*[1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$';
+/** A positive decimal number as text (`2`, `0.5`, `5e-7`), as KEDA parses its non-integer targets. */
+export const POSITIVE_DECIMAL_PATTERN = '^([0-9]*[1-9][0-9]*(\\.[0-9]*)?|[0-9]*\\.[0-9]*[1-9][0-9]*)([eE][+-]?[0-9]+)?$';
+
 export type QuantityKind = 'cpu' | 'memory' | 'storage' | 'any';
 
 const QUANTITY_EXAMPLES: Record<QuantityKind, string> = {

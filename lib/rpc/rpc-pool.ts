@@ -265,6 +265,10 @@ export class RpcPool extends Construct {
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
     });
 
+    if (monitoring && port === RPC.exporterPort) {
+      // The exporter sidecar serves /metrics there; the proxy would otherwise be blamed for a metricsPort it was never given.
+      throw new ValidationError(this, 'port', port, `must differ from ${RPC.exporterPort}, the port of the metrics exporter sidecar`);
+    }
     this.proxy = new StatelessService(this, 'proxy', {
       name: this.name,
       partOf: props.partOf,
