@@ -23,3 +23,5 @@ export * from './keda';
 export * from './worker-pool';
 export * from './rpc/rpc-pool';
 export * from './ephemeral-storage';
+export * from './network-policy';
+export * from './worker-liveness';

@@ -10,6 +10,7 @@ import { Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
+import { IngressPolicy, NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext,
   presetPlacement, resolveResources, toResourceRequirements, withRegistry,
@@ -134,6 +135,13 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
    * @default no migration
    */
   readonly migration?: MigrationProps;
+  /**
+   * NetworkPolicy: ingress only from the service's own pods, clients wired with `connectService` (or `allowFrom`),
+   * the ingress controller when `ingress` is set, and metrics scrapers on the metrics port; egress optional. A
+   * migration Job gets a deny-all-ingress policy. `false` turns both off.
+   * @default true: scrapers from the `monitoring` namespace, the controller from `ingress-nginx`, egress open
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -158,6 +166,9 @@ export class StatelessService extends Construct {
   public readonly serviceMonitor?: ApiObject;
   /** The migration Job, when `migration` is set. */
   public readonly migrationJob?: k8s.KubeJob;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  public readonly migrationNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
   /** Replica count the workload runs with at most (HPA ceiling or fixed count): what connection budgets use. */
@@ -167,6 +178,7 @@ export class StatelessService extends Construct {
   public readonly resources: ResolvedResources;
 
   private readonly env: k8s.EnvVar[];
+  private readonly ingressPolicy?: IngressPolicy;
 
   constructor(scope: Construct, id: string, props: StatelessServiceProps) {
     super(scope, id);
@@ -291,8 +303,9 @@ export class StatelessService extends Construct {
         endpoints: [{ port: metricsPort ? 'metrics' : 'http', path: metricsPath, interval }],
       });
     }
+    let jobLabels: Record<string, string> = {};
     if (props.migration) {
-      const jobLabels = standardLabels(this, { name: this.name, component: 'migration', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
+      jobLabels = standardLabels(this, { name: this.name, component: 'migration', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
       this.migrationJob = this.createMigrationJob(props.migration, jobLabels, {
         automountServiceAccountToken: podSpec.automountServiceAccountToken,
         ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
@@ -312,7 +325,27 @@ export class StatelessService extends Construct {
         ...presetPlacement(preset),
       });
     }
+    const policy = networkPolicyEnabled(props.networkPolicy);
+    if (policy) {
+      this.ingressPolicy = createIngressPolicy(this, 'network-policy', {
+        name: this.name, labels, selector: this.selector, property: 'networkPolicy', props: policy,
+        ports: ['http'], metricsPorts: [metricsPort ? 'metrics' : 'http'], exposedByIngress: props.ingress !== undefined,
+      });
+      this.networkPolicy = this.ingressPolicy.policy;
+      if (this.migrationJob) {
+        // A migration serves nothing: deny all ingress.
+        this.migrationNetworkPolicy = createIngressPolicy(this, 'migration-network-policy', {
+          name: `${this.name}-migrate`, labels: jobLabels, selector: selectorLabels(this.name, 'migration'),
+          property: 'networkPolicy', props: policy, ports: [], members: false,
+        }).policy;
+      }
+    }
     this.declareKnobs(image, props.ingress);
+  }
+
+  /** Lets pods matching `selector` call this service through its NetworkPolicy (a no-op when it is off). */
+  public allowClient(selector: Record<string, string>): void {
+    this.ingressPolicy?.allowClient(selector);
   }
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
@@ -376,7 +409,7 @@ export class StatelessService extends Construct {
   private declareKnobs(image: string, ingress: IngressProps | undefined): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
+    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {

@@ -223,10 +223,41 @@ export function redisClientEnv(r: RedisConnectionInfo): { env: Record<string, st
 /** Anything that publishes JSON-RPC connection info (RpcPool). */
 export interface IRpcTarget extends IConstruct {
   readonly connection: RpcConnectionInfo;
+  /** Lets the client's pods through the target's NetworkPolicy, when it has one. */
+  allowClient?(selector: Record<string, string>): void;
 }
 
-/** Wires `workload` to an RpcPool: `RPC_URL` and, when the pool has WebSocket upstreams, `RPC_WS_URL`. */
+/**
+ * Wires `workload` to an RpcPool: `RPC_URL` and, when the pool has WebSocket upstreams, `RPC_WS_URL`; and lets the
+ * workload's pods through the pool's NetworkPolicy.
+ */
 export function connectRpc(workload: IConnectableWorkload, pool: IRpcTarget): void {
   workload.addEnv('RPC_URL', pool.connection.httpUrl);
   if (pool.connection.wsUrl) workload.addEnv('RPC_WS_URL', pool.connection.wsUrl);
+  pool.allowClient?.(workload.selector);
+}
+
+/** An HTTP service other workloads call (StatelessService). */
+export interface IServiceTarget extends IConstruct {
+  readonly name: string;
+  readonly host: string;
+  readonly servicePort: number;
+  /** Lets the client's pods through the service's NetworkPolicy (a no-op when it is off). */
+  allowClient(selector: Record<string, string>): void;
+}
+
+/** Options of {@link connectService}. */
+export interface ServiceConnectOptions {
+  /** Variable holding the base URL. @default `<SERVICE_NAME>_URL` (upper case, `-` and `.` as `_`) */
+  readonly envName?: string;
+}
+
+/**
+ * Wires `workload` as a client of another service: its base URL (`http://<host>:<port>`) in `<NAME>_URL`, and the
+ * workload's pods allowed through the service's NetworkPolicy (on by default, issue 18).
+ */
+export function connectService(workload: IConnectableWorkload, service: IServiceTarget, options: ServiceConnectOptions = {}): void {
+  const envName = options.envName ?? `${service.name.toUpperCase().replace(/[-.]/g, '_')}_URL`;
+  workload.addEnv(envName, `http://${service.host}:${service.servicePort}`);
+  service.allowClient(workload.selector);
 }

@@ -10,6 +10,8 @@ import { CompiledTrigger, QueueTrigger, checkQueueName, compileTrigger, createTr
 import { Knobs, declareResourceKnobs } from './knobs';
 import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
+import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, resolveResources, toResourceRequirements, withRegistry,
 } from './pod';
@@ -93,6 +95,18 @@ export interface WorkerPoolProps extends WorkloadContainerProps {
   readonly alerts?: boolean | WorkerAlertProps;
   /** PodDisruptionBudget (maxUnavailable 1). @default true */
   readonly disruptionBudget?: boolean;
+  /**
+   * How the kubelet tells a wedged worker (docs/workers.md): a heartbeat file the worker touches (`HEARTBEAT_FILE`,
+   * checked by an exec probe that needs `sh`, `date` and `stat` in the image), an HTTP health port (`HEALTH_PORT`),
+   * or a TCP check of `metricsPort`. `false` turns liveness off.
+   * @default heartbeat: /tmp/heartbeat, at most 60 s old, 120 s to the first beat
+   */
+  readonly liveness?: WorkerLivenessProps | false;
+  /**
+   * NetworkPolicy: workers serve nothing, so ingress is denied except scrapers on `metricsPort`; egress optional.
+   * @default true: scrapers from the `monitoring` namespace
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -121,6 +135,8 @@ export class WorkerPool extends Construct {
   public readonly triggers: readonly CompiledTrigger[];
   /** KEDA's floor while there is work (`minReplicaCount`), when KEDA scales the pool. */
   public readonly activeMinReplicas?: number;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly env: k8s.EnvVar[];
 
@@ -196,17 +212,20 @@ export class WorkerPool extends Construct {
     if (props.preStop !== undefined && (!Array.isArray(props.preStop) || props.preStop.length === 0 || props.preStop.some((c) => typeof c !== 'string' || c === ''))) {
       throw new ValidationError(this, 'preStop', props.preStop, 'must be a non-empty list of non-empty strings (an exec command)');
     }
+    const liveness = resolveWorkerLiveness(this, props.liveness, metricsPort);
+    for (const [name, value] of Object.entries(liveness.env)) this.addEnv(name, value);
+    const ports: k8s.ContainerPort[] = [
+      ...(metricsPort ? [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }] : []),
+      ...liveness.ports,
+    ];
     const container: k8s.Container = {
       name: 'worker',
       image,
       imagePullPolicy: 'IfNotPresent',
       ...(props.command ? { command: [...props.command] } : {}),
       ...(props.args ? { args: [...props.args] } : {}),
-      ...(metricsPort ? {
-        ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
-        // A worker that stops serving its metrics port is wedged; there is no request path to probe.
-        livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      } : {}),
+      ...(ports.length ? { ports } : {}),
+      ...liveness.probes,
       env: this.env,
       ...buildEnvFrom(this, props),
       resources: toResourceRequirements(this.resources),
@@ -248,6 +267,13 @@ export class WorkerPool extends Construct {
       }
     } else if (props.serviceMonitor) {
       throw new ValidationError(this, 'serviceMonitor', true, 'needs metricsPort');
+    }
+    const policy = networkPolicyEnabled(props.networkPolicy);
+    if (policy) {
+      this.networkPolicy = createIngressPolicy(this, 'network-policy', {
+        name: this.name, labels, selector: this.selector, property: 'networkPolicy', props: policy,
+        ports: [], members: false, metricsPorts: metricsPort ? ['metrics'] : [],
+      }).policy;
     }
     if (props.alerts) {
       this.prometheusRule = this.createAlerts(labels, { queue, deadLetterQueue, namespace }, props.alerts === true ? {} : props.alerts);
@@ -360,7 +386,7 @@ export class WorkerPool extends Construct {
   }
 
   private declareKnobs(image: string, cpuUtilization: number | undefined): void {
-    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule]
+    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     declareImageKnobs(this, image, [this.deployment], labelled, containerPath);
