@@ -25,3 +25,4 @@ export * from './rpc/rpc-pool';
 export * from './ephemeral-storage';
 export * from './network-policy';
 export * from './worker-liveness';
+export * from './secret-files';

@@ -11,6 +11,7 @@ import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
 import { IngressPolicy, NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { SecretFiles } from './secret-files';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext,
   presetPlacement, resolveResources, toResourceRequirements, withRegistry,
@@ -179,6 +180,7 @@ export class StatelessService extends Construct {
 
   private readonly env: k8s.EnvVar[];
   private readonly ingressPolicy?: IngressPolicy;
+  private readonly secretFiles: SecretFiles;
 
   constructor(scope: Construct, id: string, props: StatelessServiceProps) {
     super(scope, id);
@@ -228,6 +230,7 @@ export class StatelessService extends Construct {
     }
     if (metricsPort && !metricsSidecar) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
     const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
+    this.secretFiles = new SecretFiles(this, volumes, volumeMounts, this.env);
 
     const probes = props.probes ?? {};
     const readinessPath = checkHttpPath(this, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath);
@@ -341,6 +344,11 @@ export class StatelessService extends Construct {
       }
     }
     this.declareKnobs(image, props.ingress);
+  }
+
+  /** Mounts a Secret key as a read-only file in the app (and migration) container; `<name>_FILE` holds its path. */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles.add(name, ref);
   }
 
   /** Lets pods matching `selector` call this service through its NetworkPolicy (a no-op when it is off). */

@@ -12,6 +12,7 @@ import { imageVersion, selectorLabels, standardLabels } from './labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
 import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
+import { SecretFiles } from './secret-files';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, resolveResources, toResourceRequirements, withRegistry,
 } from './pod';
@@ -139,6 +140,7 @@ export class WorkerPool extends Construct {
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly env: k8s.EnvVar[];
+  private readonly secretFiles: SecretFiles;
 
   constructor(scope: Construct, id: string, props: WorkerPoolProps) {
     super(scope, id);
@@ -208,6 +210,7 @@ export class WorkerPool extends Construct {
     }
     const metricsPort = props.metricsPort === undefined ? undefined : checkPort(this, 'metricsPort', props.metricsPort);
     const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
+    this.secretFiles = new SecretFiles(this, volumes, volumeMounts, this.env);
     const grace = checkInteger(this, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? WORKERS.terminationGracePeriodSeconds, { min: 1, max: 86_400 });
     if (props.preStop !== undefined && (!Array.isArray(props.preStop) || props.preStop.length === 0 || props.preStop.some((c) => typeof c !== 'string' || c === ''))) {
       throw new ValidationError(this, 'preStop', props.preStop, 'must be a non-empty list of non-empty strings (an exec command)');
@@ -289,6 +292,11 @@ export class WorkerPool extends Construct {
     checkEnvName(this, 'env', name);
     checkNotCredential(this, name);
     this.setEnv({ name, value }, `env.${name}`);
+  }
+
+  /** Mounts a Secret key as a read-only file in the worker container; `<name>_FILE` holds its path (again: a no-op). */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles.add(name, ref);
   }
 
   /** Adds an environment variable read from a Secret key (again with the same key: a no-op). */
