@@ -223,6 +223,15 @@ export const WORKERS = {
   /** Same documented container sizes as the stateless tier (002). */
   requests: { cpu: '500m', memory: '256Mi' },
   limits: { cpu: '2000m', memory: '1Gi' },
+  /**
+   * Liveness contract (issue 18; ours): the worker touches `heartbeatFile` at least every `heartbeatMaxAgeSeconds`
+   * (between jobs and on progress of long ones); an exec probe restarts it when the file grows older. The file lives
+   * on the /tmp emptyDir, the only writable path. `startupSeconds`: time before the first heartbeat must exist.
+   */
+  heartbeatFile: '/tmp/heartbeat',
+  heartbeatMaxAgeSeconds: 60,
+  healthPath: '/healthz',
+  startupSeconds: 120,
   /** Alerts: consumer lag growing, DLQ non-empty, pool pinned at its ceiling (001: "Audit consumer lag", "DLQ growth"). */
   lagGrowingMinutes: 10,
   deadLetterThreshold: 1,

@@ -24,3 +24,6 @@ export * from './worker-pool';
 export * from './rpc/rpc-pool';
 export * from './ephemeral-storage';
 export * from './secrets-to-create';
+export * from './network-policy';
+export * from './worker-liveness';
+export * from './secret-files';

@@ -8,6 +8,9 @@ import { createPdb } from './disruption';
 import { Knobs, declareResourceKnobs } from './knobs';
 import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
+import { IngressPolicy, NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { SecretFiles } from './secret-files';
+import { selectorLabels } from './labels';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
@@ -127,6 +130,13 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
    * @default no migration
    */
   readonly migration?: MigrationProps;
+  /**
+   * NetworkPolicy: ingress only from the service's own pods, clients wired with `connectService` (or `allowFrom`),
+   * the ingress controller when `ingress` is set, and metrics scrapers on the metrics port; egress optional. A
+   * migration Job gets a deny-all-ingress policy. `false` turns both off.
+   * @default true: scrapers from the `monitoring` namespace, the controller from `ingress-nginx`, egress open
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -151,6 +161,9 @@ export class StatelessService extends Construct {
   public readonly serviceMonitor?: ApiObject;
   /** The migration Job, when `migration` is set. */
   public readonly migrationJob?: k8s.KubeJob;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  public readonly migrationNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
   /** Replica count the workload runs with at most (HPA ceiling or fixed count): what connection budgets use. */
@@ -160,6 +173,9 @@ export class StatelessService extends Construct {
   public readonly resources: ResolvedResources;
 
   private readonly env: k8s.EnvVar[];
+  private ingressPolicy?: IngressPolicy;
+  /** Undefined only when the props were refused (nothing is rendered then). */
+  private secretFiles?: SecretFiles;
 
   constructor(scope: Construct, id: string, props: StatelessServiceProps) {
     super(scope, id);
@@ -179,7 +195,17 @@ export class StatelessService extends Construct {
       recordErrors(this, errors);
       return;
     }
-    this.render(spec);
+    this.render(spec, networkPolicyEnabled(props.networkPolicy));
+  }
+
+  /** Mounts a Secret key as a read-only file in the app (and migration) container; `<name>_FILE` holds its path. */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles?.add(name, ref);
+  }
+
+  /** Lets pods matching `selector` call this service through its NetworkPolicy (a no-op when it is off). */
+  public allowClient(selector: Record<string, string>): void {
+    this.ingressPolicy?.allowClient(selector);
   }
 
   /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
@@ -192,8 +218,10 @@ export class StatelessService extends Construct {
     addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
   }
 
-  private render(spec: ResolvedStatelessService): void {
+  private render(spec: ResolvedStatelessService, policy: NetworkPolicyProps | undefined): void {
     const { labels, selector, name, container: inputs } = spec;
+    // Wiring may add Secret files after construction; they land in these same arrays before synth.
+    this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
     const http = k8s.IntOrString.fromString('http');
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }];
     if (spec.metricsPort && !spec.metricsBySidecar) ports.push({ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' });
@@ -273,11 +301,25 @@ export class StatelessService extends Construct {
         ...presetPlacement(spec.preset),
       }));
     }
+    if (policy) {
+      this.ingressPolicy = createIngressPolicy(this, 'network-policy', {
+        name, labels, selector, property: 'networkPolicy', props: policy,
+        ports: ['http'], metricsPorts: [spec.metricsPort ? 'metrics' : 'http'], exposedByIngress: spec.ingress !== undefined,
+      });
+      this.set('networkPolicy', this.ingressPolicy.policy);
+      if (this.migrationJob) {
+        // A migration serves nothing: deny all ingress.
+        this.set('migrationNetworkPolicy', createIngressPolicy(this, 'migration-network-policy', {
+          name: `${name}-migrate`, labels: spec.jobLabels, selector: selectorLabels(name, 'migration'),
+          property: 'networkPolicy', props: policy, ports: [], members: false,
+        }).policy);
+      }
+    }
     this.declareKnobs(spec.image, spec.ingress);
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
@@ -323,7 +365,7 @@ export class StatelessService extends Construct {
   private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
+    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {

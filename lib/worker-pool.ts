@@ -7,6 +7,9 @@ import { recordErrors } from './core/problems';
 import { createPdb } from './disruption';
 import { CompiledTrigger, QueueTrigger, createTriggerAuthentication } from './keda';
 import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
+import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
+import { SecretFiles } from './secret-files';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
 import { Presets } from './presets';
@@ -86,6 +89,18 @@ export interface WorkerPoolProps extends WorkloadContainerProps {
   readonly alerts?: boolean | WorkerAlertProps;
   /** PodDisruptionBudget (maxUnavailable 1). @default true */
   readonly disruptionBudget?: boolean;
+  /**
+   * How the kubelet tells a wedged worker (docs/workers.md): a heartbeat file the worker touches (`HEARTBEAT_FILE`,
+   * checked by an exec probe that needs `sh`, `date` and `stat` in the image), an HTTP health port (`HEALTH_PORT`),
+   * or a TCP check of `metricsPort`. `false` turns liveness off.
+   * @default heartbeat: /tmp/heartbeat, at most 60 s old, 120 s to the first beat
+   */
+  readonly liveness?: WorkerLivenessProps | false;
+  /**
+   * NetworkPolicy: workers serve nothing, so ingress is denied except scrapers on `metricsPort`; egress optional.
+   * @default true: scrapers from the `monitoring` namespace
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -114,8 +129,12 @@ export class WorkerPool extends Construct {
   public readonly triggers: readonly CompiledTrigger[];
   /** KEDA's floor while there is work (`minReplicaCount`), when KEDA scales the pool. */
   public readonly activeMinReplicas?: number;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly env: k8s.EnvVar[];
+  /** Undefined only when the props were refused (nothing is rendered then). */
+  private secretFiles?: SecretFiles;
 
   constructor(scope: Construct, id: string, props: WorkerPoolProps) {
     super(scope, id);
@@ -134,7 +153,12 @@ export class WorkerPool extends Construct {
       recordErrors(this, errors);
       return;
     }
-    this.render(spec);
+    this.render(spec, props.liveness, networkPolicyEnabled(props.networkPolicy));
+  }
+
+  /** Mounts a Secret key as a read-only file in the worker container; `<name>_FILE` holds its path (again: a no-op). */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles?.add(name, ref);
   }
 
   /**
@@ -150,19 +174,24 @@ export class WorkerPool extends Construct {
     addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
   }
 
-  private render(spec: ResolvedWorkerPool): void {
+  private render(spec: ResolvedWorkerPool, livenessProps: WorkerLivenessProps | false | undefined, policy: NetworkPolicyProps | undefined): void {
     const { name, labels, selector, container: inputs, scaler } = spec;
+    // Wiring may add Secret files after construction; they land in these same arrays before synth.
+    this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
+    const liveness = resolveWorkerLiveness(this, livenessProps, spec.metricsPort);
+    for (const [envName, value] of Object.entries(liveness.env)) this.addEnv(envName, value);
+    const ports: k8s.ContainerPort[] = [
+      ...(spec.metricsPort ? [{ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' }] : []),
+      ...liveness.ports,
+    ];
     const container: k8s.Container = {
       name: 'worker',
       image: spec.image,
       imagePullPolicy: 'IfNotPresent',
       ...(inputs.command ? { command: inputs.command } : {}),
       ...(inputs.args ? { args: inputs.args } : {}),
-      ...(spec.metricsPort ? {
-        ports: [{ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' }],
-        // A worker that stops serving its metrics port is wedged; there is no request path to probe.
-        livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      } : {}),
+      ...(ports.length ? { ports } : {}),
+      ...liveness.probes,
       env: this.env,
       ...(inputs.envFrom.length ? { envFrom: inputs.envFrom } : {}),
       resources: toResourceRequirements(spec.resources),
@@ -191,12 +220,18 @@ export class WorkerPool extends Construct {
         this.set('serviceMonitor', createServiceMonitor(this, 'service-monitor', { name, labels, selector, endpoints: [{ port: 'metrics' }] }));
       }
     }
+    if (policy) {
+      this.set('networkPolicy', createIngressPolicy(this, 'network-policy', {
+        name, labels, selector, property: 'networkPolicy', props: policy,
+        ports: [], members: false, metricsPorts: spec.metricsPort ? ['metrics'] : [],
+      }).policy);
+    }
     if (spec.alerts) this.set('prometheusRule', this.createAlerts(labels, spec, spec.alerts));
     this.declareKnobs(spec.image, scaler);
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
@@ -272,7 +307,7 @@ export class WorkerPool extends Construct {
   }
 
   private declareKnobs(image: string, scaler: WorkerScaler): void {
-    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule]
+    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     declareImageKnobs(this, image, [this.deployment], labelled, containerPath);

@@ -41,7 +41,7 @@ describe('RpcPool defaults', () => {
   const env = envOf(proxy);
 
   it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
     const hpa = find(objects, 'HorizontalPodAutoscaler');
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 20]);
     expect(find(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);

@@ -25,7 +25,10 @@ describe('WorkerPool defaults', () => {
   const objects = pool();
 
   it('runs APP_MODE=worker with queue, DLQ and delivery attempts, and no Service', () => {
-    expect(envOf(objects)).toEqual({ APP_MODE: 'worker', QUEUE_NAME: 'media-jobs', DEAD_LETTER_QUEUE: 'media-jobs-dlq', MAX_DELIVERY_ATTEMPTS: '5' });
+    expect(envOf(objects)).toEqual({
+      APP_MODE: 'worker', QUEUE_NAME: 'media-jobs', DEAD_LETTER_QUEUE: 'media-jobs-dlq', MAX_DELIVERY_ATTEMPTS: '5',
+      HEARTBEAT_FILE: '/tmp/heartbeat', HEARTBEAT_MAX_AGE_SECONDS: '60',
+    });
     expect(findAll(objects, 'Service')).toHaveLength(0);
     expect(container(find(objects, 'Deployment')).ports).toBeUndefined();
   });
@@ -101,7 +104,7 @@ describe('WorkerPool on KEDA', () => {
       ],
     });
     const env = container(find(objects, 'Deployment', 'media')).env.map((e: K8sObject) => e.name);
-    expect(env).toEqual(['APP_MODE', 'QUEUE_NAME', 'DEAD_LETTER_QUEUE', 'MAX_DELIVERY_ATTEMPTS', 'CONSUMER_GROUP', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD']);
+    expect(env).toEqual(['APP_MODE', 'QUEUE_NAME', 'DEAD_LETTER_QUEUE', 'MAX_DELIVERY_ATTEMPTS', 'CONSUMER_GROUP', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'HEARTBEAT_FILE', 'HEARTBEAT_MAX_AGE_SECONDS']);
     expect(envOf(objects)).toMatchObject({ CONSUMER_GROUP: 'media-workers', REDIS_MASTER_NAME: 'queue', REDIS_PASSWORD: { secretKeyRef: { name: 'queue-redis', key: 'password' } } });
     expect(JSON.stringify(objects)).not.toMatch(/password"\s*:\s*"[^"]/);
   });
@@ -206,7 +209,8 @@ describe('WorkerPool on KEDA', () => {
     const objects = pool({ metricsPort: 9100, serviceMonitor: true });
     expect(find(objects, 'Service', 'media-metrics').spec.ports).toEqual([{ name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' }]);
     expect(find(objects, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
-    expect(container(find(objects, 'Deployment')).livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    // Liveness follows the heartbeat contract by default (issue 18); the metrics port is opt-in (test/worker-liveness.test.ts).
+    expect(container(find(objects, 'Deployment')).livenessProbe.exec.command[0]).toBe('/bin/sh');
   });
 
   it('declares knobs for replicas and each trigger target', () => {
@@ -223,7 +227,7 @@ describe('WorkerPool on KEDA', () => {
     expect(knobs['scaling.cpuUtilization']).toBeUndefined();
     // The version label of every object follows image.tag, as for StatelessService.
     const labelled = knobs['image.tag'].targets.filter((t) => t.path.join('.') === 'metadata.labels.app.kubernetes.io/version').map((t) => t.object.kind);
-    expect(labelled).toEqual(['Deployment', 'ScaledObject', 'PodDisruptionBudget']);
+    expect(labelled).toEqual(['Deployment', 'ScaledObject', 'PodDisruptionBudget', 'NetworkPolicy']);
     expect(knobs['resources.requests.cpu'].lessOrEqualTo).toBe('resources.limits.cpu');
   });
 

@@ -305,6 +305,11 @@ export class RpcPool extends Construct {
     }
   }
 
+  /** Lets pods matching `selector` through the proxy's NetworkPolicy (connectRpc calls it). */
+  public allowClient(selector: Record<string, string>): void {
+    this.proxy.allowClient(selector);
+  }
+
   private exporterContainer(registry: string | undefined): k8s.Container {
     const image = checkImage(this, 'exporter image', withRegistry(RPC.exporterImage, registry));
     return {
