@@ -22,3 +22,4 @@ export * from './workload';
 export * from './keda';
 export * from './worker-pool';
 export * from './rpc/rpc-pool';
+export * from './check';
