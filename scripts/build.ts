@@ -40,6 +40,32 @@ function copyAssets(): number {
   return files.length;
 }
 
+/**
+ * Our declarations use only cdk8s-plus-28's generated L1 module (`k8s`), but importing it from the package root pulls
+ * every L2 declaration into the consumer's program, and those do not compile under `exactOptionalPropertyTypes` with
+ * `skipLibCheck: false`. The same module, imported by its own path, does; the types are identical (the root
+ * re-exports it as `k8s`). Any other import from cdk8s-plus-28 is left alone and would show in the strict consumer test.
+ */
+function narrowPlusImports(): number {
+  let count = 0;
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith('.d.ts')) {
+        const text = fs.readFileSync(full, 'utf8');
+        const narrowed = text.replace(/^import (type )?\{ k8s \} from 'cdk8s-plus-28';$/gm, "import $1* as k8s from 'cdk8s-plus-28/lib/imports/k8s';");
+        if (narrowed !== text) {
+          fs.writeFileSync(full, narrowed);
+          count++;
+        }
+      }
+    }
+  };
+  walk(BUILD);
+  return count;
+}
+
 /** One JSON: each definition once, each kind's root without `definitions`. Fails if two files disagree on one. */
 function writeSchemaBundle(manifest: SchemaManifest): { kinds: number; bytes: number } {
   const definitions: Record<string, Record<string, unknown>> = {};
@@ -72,11 +98,12 @@ async function main(): Promise<void> {
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), ...args], { stdio: 'inherit' });
   tsc();
   tsc('--declaration', '--emitDeclarationOnly', '--removeComments', 'false');
+  const narrowed = narrowPlusImports();
   const assets = copyAssets();
   await generateSchemas();
   const manifest = JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, MANIFEST_FILE), 'utf8')) as SchemaManifest;
   const bundle = writeSchemaBundle(manifest);
-  console.log(`build: build/ written in ${Date.now() - started} ms: ${assets} asset files, schema bundle ${bundle.kinds} kinds, ${(bundle.bytes / 1024).toFixed(0)} kB`);
+  console.log(`build: build/ written in ${Date.now() - started} ms: ${narrowed} .d.ts narrowed to cdk8s-plus-28's k8s module, ${assets} asset files, schema bundle ${bundle.kinds} kinds, ${(bundle.bytes / 1024).toFixed(0)} kB`);
 }
 
 if (require.main === module) {
