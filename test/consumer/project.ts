@@ -41,11 +41,6 @@ function resolveInRepo(from: string, dep: string): string | undefined {
   }
 }
 
-/** npm's os/cpu rule: a list of allowed values, or of `!excluded` ones. */
-const allows = (list: string[] | undefined, value: string): boolean =>
-  !list || (list.some((x) => !x.startsWith('!')) ? list.includes(value) : !list.includes(`!${value}`));
-const platformOk = (e: LockEntry): boolean => allows(e.os, process.platform) && allows(e.cpu, process.arch);
-
 /** The package-lock.json of a project with these dependencies (all as `dependencies`). */
 export function consumerLock(name: string, deps: Record<string, Dependency>, projectDir: string): { packageJsonDeps: Record<string, string>; lock: object } {
   const packages: Record<string, LockEntry> = {};
@@ -62,6 +57,7 @@ export function consumerLock(name: string, deps: Record<string, Dependency>, pro
     const optionalPeers = new Set(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, m]) => (m as LockEntry).optional).map(([k]) => k));
     const wanted = [
       ...Object.keys(entry.dependencies ?? {}),
+      // All platforms' optional packages (esbuild's): `npm ci` wants them in the lock, and skips the foreign ones.
       ...Object.keys(entry.optionalDependencies ?? {}),
       // A peer the consumer declares itself is satisfied by the consumer's copy: that is the point of peers.
       ...Object.keys(entry.peerDependencies ?? {}).filter((p) => !optionalPeers.has(p) && !rootNames.has(p)),
@@ -73,7 +69,6 @@ export function consumerLock(name: string, deps: Record<string, Dependency>, pro
         if ((entry.optionalDependencies ?? {})[dep]) continue;
         throw new Error(`consumer lock: ${repoPath || 'root'} needs ${dep}, not installed in the repo`);
       }
-      if (!platformOk(lock().packages[found]!)) continue;
       pending.push({ repoPath: found, consumerPath: toConsumer(found) });
     }
   };
