@@ -27,3 +27,4 @@ export * from './secrets-to-create';
 export * from './network-policy';
 export * from './worker-liveness';
 export * from './secret-files';
+export * from './check';
