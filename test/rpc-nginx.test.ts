@@ -28,8 +28,9 @@ async function fake(opts: Parameters<typeof startFakeUpstream>[0] = {}): Promise
   return f;
 }
 
+/** The nginx engine (HTTP status only), which Debian bookworm's nginx 1.22 runs; test/rpc-njs.test.ts covers njs. */
 function poolObjects(props: RpcPoolProps): K8sObject[] {
-  return synth((chart) => new RpcPool(chart, 'rpc', props), { namespace: 'chain' });
+  return synth((chart) => new RpcPool(chart, 'rpc', { engine: 'nginx', ...props }), { namespace: 'chain' });
 }
 
 afterEach(async () => {

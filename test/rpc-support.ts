@@ -20,7 +20,7 @@ export const NGINX_DIR = '/usr/sbin';
  */
 export function busyboxPath(nginx = join(NGINX_DIR, 'nginx')): string {
   const dir = makeTempDir('rpc-busybox-');
-  for (const applet of ['sh', 'awk', 'grep', 'sed', 'tr', 'date', 'mkdir', 'rm', 'cat', 'dirname']) symlinkSync('/usr/bin/busybox', join(dir, applet));
+  for (const applet of ['sh', 'awk', 'grep', 'sed', 'tr', 'date', 'mkdir', 'rm', 'cat', 'dirname', 'cp']) symlinkSync('/usr/bin/busybox', join(dir, applet));
   symlinkSync(nginx, join(dir, 'nginx'));
   return dir;
 }

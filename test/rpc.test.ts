@@ -49,7 +49,7 @@ describe('RpcPool defaults', () => {
   });
 
   it('runs the pinned unprivileged nginx as uid 101 through the entrypoint, hardened', () => {
-    expect(proxy.image).toBe(RPC.proxyImage);
+    expect(proxy.image).toBe(RPC.njsProxyImage);
     expect(proxy.image).toMatch(/^nginxinc\/nginx-unprivileged:\d+\.\d+\.\d+-alpine$/);
     expect(proxy.command).toEqual(['/bin/sh', '/etc/rpc/entrypoint.sh']);
     expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, runAsGroup: 101 });
@@ -113,7 +113,7 @@ describe('RpcPool defaults', () => {
     synth((chart) => { p = new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS }); });
     const keys = Knobs.of(p!.proxy).map((k) => k.key);
     expect(keys).toEqual(expect.arrayContaining(['image.tag', 'autoscaling.minReplicas', 'autoscaling.maxReplicas', 'resources.limits.cpu', 'resources.requests.memory']));
-    expect(Knobs.of(p!.proxy).find((k) => k.key === 'image.tag')!.default).toBe('1.28.0-alpine');
+    expect(Knobs.of(p!.proxy).find((k) => k.key === 'image.tag')!.default).toBe('1.26.3-alpine');
   });
 });
 
@@ -137,7 +137,7 @@ describe('RpcPool options', () => {
       new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS, monitoring: true });
     });
     const deployment = find(objects, 'Deployment');
-    expect(container(deployment, 'app').image).toBe(`registry.example.com/mirror/${RPC.proxyImage}`);
+    expect(container(deployment, 'app').image).toBe(`registry.example.com/mirror/${RPC.njsProxyImage}`);
     expect(container(deployment, 'app').resources.requests.cpu).toBe('250m');
     expect(container(deployment, 'metrics').image).toBe(`registry.example.com/mirror/${RPC.exporterImage}`);
   });
@@ -186,7 +186,7 @@ describe('RpcPool options', () => {
 
     const rules = find(objects, 'PrometheusRule').spec.groups[0].rules as K8sObject[];
     expect(rules.map((r) => [r.alert, r.labels.severity])).toEqual([['RpcUpstreamErrors', 'warning'], ['RpcAllUpstreamsDown', 'critical'], ['RpcGasPriceHigh', 'warning']]);
-    expect(rules[0].expr).toContain('rpc_upstream_attempts_total{job="rpc",namespace="chain",kind="http",code=~"5..|429"}');
+    expect(rules[0].expr).toContain('rpc_upstream_attempts_total{job="rpc",namespace="chain",kind="http",code=~"5..|429|rpc.*"}');
     expect(rules[0].expr).toMatch(/> 0\.1$/);
     expect(rules[1].expr).toContain('or vector(0)) == 0');
     expect(rules[2].expr).toBe('eth_gas_price_wei{chain="mainnet"} > 2 * avg_over_time(eth_gas_price_wei{chain="mainnet"}[1d])');

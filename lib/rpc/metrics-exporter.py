@@ -20,6 +20,7 @@ LISTEN_HOST, _, LISTEN_PORT = os.environ.get("RPC_METRICS_LISTEN", "0.0.0.0:9145
 # Address of a hop socket: /<dir>/hop-<upstream>.sock (JSON-RPC over HTTP) or ws-<upstream>.sock (WebSocket).
 HOP_ADDRESS = re.compile(r"/(hop|ws)-([a-z0-9-]+)\.sock$")
 KIND_BY_URI = {"/": "http", "/ws": "ws"}
+RPC_CODE = re.compile(r"rpc-?[0-9]{1,6}")
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 lock = threading.Lock()
@@ -50,7 +51,8 @@ def count(line):
     for address, code in zip(split_list(addresses), split_list(statuses)):
         hop = HOP_ADDRESS.search(address)
         # No hop address: nginx answered without an attempt (e.g. every upstream marked down: "no live upstreams").
-        if hop and code.isdigit():
+        # The njs engine reports a JSON-RPC error that counts against the upstream as rpc<code>, e.g. rpc-32005.
+        if hop and (code.isdigit() or RPC_CODE.fullmatch(code)):
             tries.append((hop.group(2), kind, code))
     with lock:
         requests[(kind, status)] = requests.get((kind, status), 0) + 1
@@ -72,7 +74,7 @@ def exposition():
         out += ['rpc_requests_total{kind="%s",code="%s"} %d' % (k, c, n) for (k, c), n in sorted(requests.items())]
         out += [
             "# HELP rpc_upstream_attempts_total Attempts per upstream by the status it answered; 502/504 also stand for"
-            " a refused connection or a timeout.",
+            " a refused connection or a timeout, rpc<code> for a JSON-RPC error that made the pool try another upstream.",
             "# TYPE rpc_upstream_attempts_total counter",
         ]
         out += [

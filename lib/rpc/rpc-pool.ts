@@ -17,6 +17,7 @@ import {
 } from '../pod';
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
+import { checkEngine, checkWrites } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
@@ -36,6 +37,11 @@ export interface RpcUpstreamProps {
   readonly wsUrlSecret?: SecretKeyRef;
   /** Round-robin weight, 1–100. @default 1 */
   readonly weight?: number;
+  /**
+   * May this upstream receive writes (`eth_sendRawTransaction` and the other send methods)? Set `false` for a
+   * provider you only read from. Needs the `njs` engine. @default true
+   */
+  readonly writes?: boolean;
 }
 
 /** A blockchain node run in the cluster, preferred by the pool (seed 000: "Self-hosted node preferred for hot workloads"). */
@@ -109,8 +115,26 @@ export interface RpcPoolProps {
   readonly name?: string;
   /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
   readonly partOf?: string;
-  /** Proxy image: an unprivileged nginx (≥ 1.27.3 to re-resolve provider names at run time) with a POSIX shell. @default `nginxinc/nginx-unprivileged:1.28.0-alpine` */
+  /**
+   * The proxy's logic. `njs` (default): rpc.js in nginx judges each answer by HTTP status and JSON-RPC error, skips
+   * upstreams whose head lags, backs off rate-limited ones, and never sends a write twice. `nginx`: HTTP status only.
+   * @default `njs`
+   */
+  readonly engine?: RpcEngine;
+  /**
+   * Proxy image: an unprivileged nginx with a POSIX shell (engine `njs`: with the njs module, which the official
+   * images carry; ≥ 1.27.3 re-resolves provider names at run time).
+   * @default `nginxinc/nginx-unprivileged:1.26.3-alpine` (engine `njs`), `nginxinc/nginx-unprivileged:1.28.0-alpine` (engine `nginx`)
+   */
   readonly image?: string;
+  /** Engine `njs`: blocks an upstream's head may trail the best upstream's before it gets no traffic, until it catches up. @default 10 */
+  readonly maxBlockLag?: number;
+  /** Engine `njs`: seconds between `eth_blockNumber` polls of every upstream (each pod polls). @default 5 */
+  readonly headPollIntervalSeconds?: number;
+  /** Engine `njs`: seconds a rate-limited upstream (JSON-RPC -32005, HTTP 429) is skipped. @default 10 */
+  readonly rateLimitBackoffSeconds?: number;
+  /** Engine `njs`: largest upstream answer read; a larger one fails that attempt. @default 16 MiB */
+  readonly maxResponseBytes?: number;
   /** Port of the proxy and its Service. @default 8545 */
   readonly port?: number;
   /** HPA settings, or `false` for a fixed count. @default minReplicas 3, maxReplicas 20, CPU 60 %, memory 75 % (seeds 000, 002) */
@@ -153,10 +177,18 @@ export interface ResolvedRpcUpstream {
   /** Where its URL comes from. */
   readonly source: 'url' | 'secret' | 'self-hosted';
   readonly webSocket: boolean;
+  /** Receives writes (`eth_sendRawTransaction` & co). */
+  readonly writes: boolean;
 }
 
+/** The proxy's logic: JSON-RPC-aware (`njs`) or HTTP status only (`nginx`). */
+export type RpcEngine = 'njs' | 'nginx';
+
 /** Files the proxy container runs, shipped in this folder and mounted from a ConfigMap at {@link CONFIG_DIR}. */
-export const RPC_PROXY_FILES = ['entrypoint.sh', 'nginx.conf.template', 'ws-location.conf.template', 'metrics-exporter.py'] as const;
+export const RPC_PROXY_FILES = [
+  'entrypoint.sh', 'nginx.conf.template', 'ws-location.conf.template', 'metrics-exporter.py',
+  'nginx-http.conf.template', 'nginx-front.conf.template', 'njs-http.conf.template', 'njs-front.conf.template', 'rpc.js',
+] as const;
 const CONFIG_DIR = '/etc/rpc';
 /** Where the exporter sidecar receives the proxy's access lines (UDP syslog on the pod's loopback). */
 const METRICS_SYSLOG = '127.0.0.1:5514';
@@ -197,12 +229,13 @@ export class RpcPool extends Construct {
     this.name = checkResourceName(this, 'name', props.name ?? id, 47);
     const port = checkPort(this, 'port', props.port ?? RPC.port);
     // Checked here too, so errors name the pool; the proxy's StatelessService applies the same registry and layers.
-    const image = checkImage(this, 'image', withRegistry(props.image ?? RPC.proxyImage, preset.imageRegistry));
+    const engine = checkEngine(this, props.engine);
+    const image = checkImage(this, 'image', withRegistry(props.image ?? (engine === 'njs' ? RPC.njsProxyImage : RPC.proxyImage), preset.imageRegistry));
     const resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
 
     const env: Record<string, string> = {};
     const secretEnv: Record<string, SecretKeyRef> = {};
-    const upstreams = resolveUpstreams(this, props, env, secretEnv);
+    const upstreams = resolveUpstreams(this, props, env, secretEnv, engine);
     let nodeWeight: number | undefined;
     if (props.selfHostedNode) {
       nodeWeight = checkInteger(this, 'selfHostedNode.weight', props.selfHostedNode.weight ?? RPC.selfHostedWeight, { min: 1, max: 100 });
@@ -222,7 +255,7 @@ export class RpcPool extends Construct {
       env[`RPC_UPSTREAM_${i}_URL`] = `http://${nodeService}:${node.httpPort ?? RPC.port}/`;
       env[`RPC_UPSTREAM_${i}_WEIGHT`] = String(nodeWeight);
       if (node.wsPort !== undefined) env[`RPC_UPSTREAM_${i}_WS_URL`] = `ws://${nodeService}:${node.wsPort}/`;
-      upstreams.push({ name: NODE_UPSTREAM, weight: nodeWeight!, source: 'self-hosted', webSocket: node.wsPort !== undefined });
+      upstreams.push({ name: NODE_UPSTREAM, weight: nodeWeight!, source: 'self-hosted', webSocket: node.wsPort !== undefined, writes: true });
     }
     this.upstreams = upstreams;
 
@@ -237,6 +270,25 @@ export class RpcPool extends Construct {
     const maxBody = tunable('maxRequestBodyBytes', RPC.maxRequestBodyBytes, 1024, 100 * 1024 * 1024);
     const wsTimeout = tunable('wsIdleTimeoutSeconds', RPC.wsIdleTimeoutSeconds, 1, 86_400);
     const monitoring = resolveMonitoring(this, props.monitoring);
+    if (engine === 'njs') {
+      Object.assign(env, {
+        RPC_MAX_LAG: String(tunable('maxBlockLag', RPC.maxBlockLag, 0, 100_000)),
+        RPC_HEAD_POLL_INTERVAL: String(tunable('headPollIntervalSeconds', RPC.headPollIntervalSeconds, 1, 3600)),
+        RPC_RATE_LIMIT_BACKOFF: String(tunable('rateLimitBackoffSeconds', RPC.rateLimitBackoffSeconds, 1, 3600)),
+        RPC_MAX_RESPONSE: `${Math.ceil(tunable('maxResponseBytes', RPC.maxResponseBytes, 64 * 1024, 1024 * 1024 * 1024) / 1024)}k`,
+        RPC_CONTROL_PORT: String(RPC.controlPort),
+      });
+      if (port === RPC.controlPort || (monitoring && port === RPC.exporterPort)) {
+        throw new ValidationError(this, 'port', port, `must differ from ${RPC.controlPort} (the proxy's control port)${monitoring ? ` and ${RPC.exporterPort} (metrics)` : ''}`);
+      }
+      if (!upstreams.some((u) => u.writes)) {
+        throw new ValidationError(this, 'upstreams', upstreams.map((u) => u.name), 'needs at least one upstream with writes: true, or eth_sendRawTransaction has nowhere to go');
+      }
+    } else {
+      for (const property of ['maxBlockLag', 'headPollIntervalSeconds', 'rateLimitBackoffSeconds', 'maxResponseBytes'] as const) {
+        if (props[property] !== undefined) throw new ValidationError(this, property, props[property], "needs engine: 'njs' (the nginx engine sees HTTP status only)");
+      }
+    }
 
     const files = loadProxyFiles();
     const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 8);
@@ -259,6 +311,7 @@ export class RpcPool extends Construct {
       RPC_MAX_BODY: `${Math.ceil(maxBody / 1024)}k`,
       RPC_WS_TIMEOUT: String(wsTimeout),
       RPC_UPSTREAM_COUNT: String(total),
+      RPC_ENGINE: engine,
       // One nginx worker per whole core of the CPU limit: `worker_processes auto` would count the node's cores.
       RPC_WORKER_PROCESSES: String(Math.max(1, Math.ceil(resources.limitMillicores / 1000))),
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
@@ -330,11 +383,11 @@ export class RpcPool extends Construct {
     const rules: AlertRule[] = [
       {
         alert: 'RpcUpstreamErrors',
-        expr: `sum by (upstream) (${attempts(',code=~"5..|429"')}) / sum by (upstream) (${attempts('')}) > ${monitoring.upstreamErrorRatio}`,
+        expr: `sum by (upstream) (${attempts(',code=~"5..|429|rpc.*"')}) / sum by (upstream) (${attempts('')}) > ${monitoring.upstreamErrorRatio}`,
         for: '10m',
         severity: 'warning',
         summary: `RPC upstream {{ $labels.upstream }} of ${this.name} fails more than ${Math.round(monitoring.upstreamErrorRatio * 1000) / 10} % of attempts`,
-        description: 'The pool fails over to the other upstreams meanwhile. Check the provider status, quota and API key.',
+        description: 'The pool fails over to the other upstreams meanwhile. code="rpc-32005" is a rate limit, other rpc codes JSON-RPC errors that mean the upstream failed. Check the provider status, quota and API key.',
       },
       {
         alert: 'RpcAllUpstreamsDown',
@@ -447,7 +500,7 @@ const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 function resolveUpstreams(
-  scope: Construct, props: RpcPoolProps, env: Record<string, string>, secretEnv: Record<string, SecretKeyRef>,
+  scope: Construct, props: RpcPoolProps, env: Record<string, string>, secretEnv: Record<string, SecretKeyRef>, engine: RpcEngine,
 ): ResolvedRpcUpstream[] {
   if (!Array.isArray(props.upstreams)) throw new ValidationError(scope, 'upstreams', props.upstreams, 'must be a list of upstreams');
   if (props.upstreams.length > MAX_UPSTREAMS) {
@@ -477,7 +530,9 @@ function resolveUpstreams(
       if (source.secret) secretEnv[`RPC_UPSTREAM_${i}_${suffix}`] = source.secret;
       else env[`RPC_UPSTREAM_${i}_${suffix}`] = source.url!;
     }
-    return { name, weight, source: http!.secret ? 'secret' : 'url', webSocket: ws !== undefined };
+    const writes = checkWrites(scope, `${at}.writes`, u.writes, engine);
+    if (!writes) env[`RPC_UPSTREAM_${i}_WRITES`] = 'false';
+    return { name, weight, source: http!.secret ? 'secret' : 'url', webSocket: ws !== undefined, writes };
   });
 }
 

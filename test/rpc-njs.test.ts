@@ -1,0 +1,277 @@
+/**
+ * RpcPool's njs engine for real: Debian trixie's nginx 1.26.3 + njs 0.8.9 (the shipped image's versions, installed by
+ * scripts/setup.d/rpc.sh) runs the synthesized ConfigMap's files through the same entrypoint with the Deployment's env,
+ * in front of fake JSON-RPC nodes on 127.0.19.x that the tests control (test/rpc-njs-support.ts).
+ */
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RpcPool, RpcPoolProps } from '../lib';
+import { K8sObject, synth } from './harness/synth';
+import {
+  NJS_MODULE, NJS_NGINX, RpcFake, call, isOk, load, njsAvailable, post, startRpcFake,
+} from './rpc-njs-support';
+import {
+  RunningPool, busyboxPath, freePort, httpGet, makeTempDir, parseMetrics, percentile, selfSignedCert, startPool, stopAll, waitFor,
+} from './rpc-support';
+
+const API_KEY = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6';
+const fakes: RpcFake[] = [];
+let pool: RunningPool | undefined;
+let controlPort = 0;
+
+async function fake(last: number, opts: Parameters<typeof startRpcFake>[1] = {}): Promise<RpcFake> {
+  const f = await startRpcFake(`127.0.19.${last}`, opts);
+  fakes.push(f);
+  return f;
+}
+
+const url = (f: RpcFake, path = '/'): string => `http://${f.host}:${f.port}${path}`;
+
+function objects(props: RpcPoolProps): K8sObject[] {
+  return synth((chart) => new RpcPool(chart, 'rpc', props), { namespace: 'chain' });
+}
+
+async function start(props: RpcPoolProps, secrets: Record<string, string> = {}, extraEnv: Record<string, string> = {}): Promise<RunningPool> {
+  controlPort = await freePort();
+  pool = await startPool(objects(props), secrets, {
+    PATH: busyboxPath(NJS_NGINX), RPC_NJS_MODULE: NJS_MODULE, RPC_CONTROL_PORT: String(controlPort), ...extraEnv,
+  });
+  return pool;
+}
+
+interface PoolState { best: number | null; upstreams: Record<string, { head: number | null; lag: number | null; lagging: boolean; backedOffMs: number }> }
+async function poolState(): Promise<PoolState> {
+  return JSON.parse((await httpGet(controlPort, '/_rpc_state')).body) as PoolState;
+}
+
+function summary(results: { ms: number }[]): string {
+  const ms = results.map((r) => r.ms);
+  return `p50 ${percentile(ms, 50).toFixed(2)} ms, p99 ${percentile(ms, 99).toFixed(2)} ms`;
+}
+
+beforeAll(() => {
+  if (!njsAvailable()) throw new Error(`nginx + njs missing at ${NJS_NGINX}: run scripts/setup.d/rpc.sh`);
+});
+afterEach(async () => {
+  await pool?.stop();
+  pool = undefined;
+  for (const f of fakes.splice(0)) await f.close();
+});
+afterAll(stopAll);
+
+describe('RpcPool njs engine: JSON-RPC errors (real nginx + njs)', () => {
+  it.each([
+    ['-32005 rate limit', { code: -32005, message: 'daily request count exceeded, request rate limited' }],
+    ['-32603 internal error', { code: -32603, message: 'internal error' }],
+  ])('1,000 calls with one upstream answering 200 + %s: 0 client errors, the bad upstream drops out', async (_label, error) => {
+    const [good1, good2, bad] = [await fake(11), await fake(12), await fake(13)];
+    bad.answer = () => ({ error });
+    await start({
+      upstreams: [{ name: 'good1', url: url(good1) }, { name: 'good2', url: url(good2) }, { name: 'bad', url: url(bad) }],
+      monitoring: true,
+    });
+    const results = await load(pool!.port, 1000, (i) => (i % 10 === 9
+      ? [call('eth_blockNumber', i), call('eth_chainId', i + 100_000)] // batches fail over too
+      : call('eth_blockNumber', i)));
+    const failed = results.filter((r) => !isOk(r));
+    const share = bad.total() / (good1.total() + good2.total() + bad.total());
+    console.log(`[rpc-njs] ${_label}: client errors ${failed.length}/1000, attempts good1 ${good1.total()} good2 ${good2.total()} bad ${bad.total()} (${(share * 100).toFixed(1)} %), ${summary(results)}`);
+    expect(failed.map((r) => r.body).slice(0, 3)).toEqual([]);
+    // Round-robin alone would give it a third; backoff (rate limit) or maxFails (internal error) take it out.
+    expect(bad.total()).toBeGreaterThan(0);
+    expect(share).toBeLessThan(0.05);
+
+    // The exporter sees the failed attempts as rpc<code>, which the RpcUpstreamErrors alert counts.
+    await waitFor(async () => {
+      const m = parseMetrics((await httpGet(pool!.metricsPort!, '/metrics')).body);
+      return (m.get(`rpc_upstream_attempts_total{upstream="bad",kind="http",code="rpc${error.code}"}`) ?? 0) >= 1
+        && (m.get('rpc_requests_total{kind="http",code="200"}') ?? 0) === 1000;
+    }, 5000, () => 'exporter did not count the JSON-RPC errors');
+    expect(pool!.accessLog()).toMatch(new RegExp(`upstream=\\S+/hop-bad\\.sock, \\S+/hop-good\\d\\.sock upstream_status=rpc${error.code}, 200`));
+  }, 60_000);
+
+  it('returns invalid params and execution reverted to the client from the first upstream, without retrying', async () => {
+    const fs = [await fake(21), await fake(22), await fake(23)];
+    for (const f of fs) {
+      f.answer = (c) => (c.method === 'eth_getBalance' ? { error: { code: -32602, message: 'invalid argument 0: hex string has length 3, want 40 for common.Address' } }
+        : c.method === 'eth_call' ? { error: { code: 3, message: 'execution reverted: not owner' } } : undefined);
+    }
+    await start({ upstreams: fs.map((f, i) => ({ name: `u${i}`, url: url(f) })) });
+    for (const [method, code] of [['eth_getBalance', -32602], ['eth_call', 3]] as const) {
+      for (let i = 0; i < 10; i++) {
+        const r = await post(pool!.port, call(method, i, ['0xabc', 'latest']));
+        expect(r.status).toBe(200);
+        expect((r.json as { error: { code: number } }).error.code).toBe(code);
+      }
+      // 10 calls, 10 attempts in all: none was retried on another upstream.
+      expect(fs.reduce((n, f) => n + f.total(method), 0)).toBe(10);
+    }
+    // Unparsable bodies are answered by the pool itself.
+    const bad = await post(pool!.port, 'a JSON string, not a call');
+    expect(bad.status).toBe(400);
+  }, 30_000);
+});
+
+describe('RpcPool njs engine: lagging upstreams', () => {
+  it('gives an upstream 50 blocks behind no eth_blockNumber or eth_call traffic, and readmits it once it catches up', async () => {
+    const [a, b, slow] = [await fake(31, { head: 20_000 }), await fake(32, { head: 20_000 }), await fake(33, { head: 19_950 })];
+    await start({
+      upstreams: [{ name: 'a', url: url(a) }, { name: 'b', url: url(b) }, { name: 'slow', url: url(slow) }],
+      headPollIntervalSeconds: 1,
+    });
+    await waitFor(async () => (await poolState()).upstreams.slow?.lagging === true, 5000, () => 'the poller never saw the lag');
+    const state = await poolState();
+    expect(state.best).toBe(20_000);
+    expect(state.upstreams.slow.lag).toBe(50);
+    for (const f of [a, b, slow]) f.reset();
+    const lagged = await load(pool!.port, 400, (i) => call(i % 2 ? 'eth_call' : 'eth_blockNumber', i, [{ to: '0x0' }, 'latest']));
+    expect(lagged.filter((r) => !isOk(r))).toEqual([]);
+    console.log(`[rpc-njs] lagging 50 blocks: slow got ${slow.total()} of 400 calls (a ${a.total()}, b ${b.total()}), polls ${slow.polls}`);
+    expect(slow.total('eth_blockNumber')).toBe(0);
+    expect(slow.total('eth_call')).toBe(0);
+
+    // Caught up: back in the rotation.
+    slow.head = 20_001;
+    await waitFor(async () => (await poolState()).upstreams.slow?.lagging === false, 5000, () => 'the poller never saw the catch-up');
+    // Only the poller's eth_blockNumber reached it meanwhile.
+    expect(slow.polls).toBeGreaterThan(0);
+    expect(slow.total()).toBe(0);
+    for (const f of [a, b, slow]) f.reset();
+    const back = await load(pool!.port, 300, (i) => call('eth_blockNumber', i));
+    expect(back.filter((r) => !isOk(r))).toEqual([]);
+    console.log(`[rpc-njs] caught up: slow got ${slow.total()} of 300 calls`);
+    expect(slow.total()).toBeGreaterThan(60);
+  }, 60_000);
+});
+
+describe('RpcPool njs engine: writes', () => {
+  it('sends each eth_sendRawTransaction once (counted at the fakes), moving on only when the provider never got it', async () => {
+    const [flaky, ok, readOnly] = [await fake(41), await fake(42), await fake(43)];
+    // A provider that receives the transaction and then fails: resending it elsewhere would broadcast it twice.
+    flaky.answer = (c) => (c.method === 'eth_sendRawTransaction' ? { error: { code: -32603, message: 'internal error' } } : undefined);
+    const refused = await freePort();
+    await start({
+      upstreams: [
+        { name: 'flaky', url: url(flaky) },
+        { name: 'ok', url: url(ok) },
+        { name: 'down', url: `http://127.0.19.44:${refused}/` },
+        { name: 'readonly', url: url(readOnly), writes: false },
+      ],
+      // Keep every upstream in the rotation: this test is about resends, not bans.
+      maxFails: 100,
+    });
+    const results = await load(pool!.port, 200, (i) => call('eth_sendRawTransaction', i, [`0x02f8${i.toString(16).padStart(6, '0')}`]), 4);
+    const received = [...flaky.rawTxs, ...ok.rawTxs, ...readOnly.rawTxs];
+    const perTx = new Map<string, number>();
+    for (const tx of received) perTx.set(tx, (perTx.get(tx) ?? 0) + 1);
+    const ok200 = results.filter(isOk).length;
+    const internal = results.filter((r) => (r.json as { error?: { code: number } })?.error?.code === -32603).length;
+    console.log(`[rpc-njs] 200 eth_sendRawTransaction: received flaky ${flaky.rawTxs.length} ok ${ok.rawTxs.length} readonly ${readOnly.rawTxs.length}; client: ${ok200} ok, ${internal} internal error (not resent)`);
+    expect(readOnly.rawTxs).toEqual([]);
+    expect(Math.max(...perTx.values())).toBe(1);
+    expect(perTx.size).toBe(200);
+    // The flaky provider's error goes back to the client: it may have broadcast the transaction.
+    expect(internal).toBe(flaky.rawTxs.length);
+    expect(ok200).toBe(ok.rawTxs.length);
+    expect(ok200 + internal).toBe(200);
+    // Calls that went first to the refusing provider were moved on (it never got a byte).
+    expect(pool!.accessLog()).toMatch(/upstream=\S+\/hop-down\.sock, \S+\/hop-(ok|flaky)\.sock upstream_status=502, /);
+    expect(flaky.rawTxs.length).toBeGreaterThan(30);
+    expect(ok.rawTxs.length).toBeGreaterThan(60);
+    // Reads still go everywhere, the read-only upstream included.
+    await load(pool!.port, 60, (i) => call('eth_blockNumber', i));
+    expect(readOnly.total('eth_blockNumber')).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('RpcPool njs engine: WebSocket and TLS', () => {
+  it('keeps 6 subscriptions alive when an upstream drops: the dropped clients reconnect and resubscribe on another', async () => {
+    const [a, b] = [await fake(51, { ws: true }), await fake(52, { ws: true })];
+    await start({ upstreams: [{ name: 'a', url: url(a), wsUrl: `ws://${a.host}:${a.port}/` }, { name: 'b', url: url(b), wsUrl: `ws://${b.host}:${b.port}/` }] });
+
+    interface Sub { socket?: WebSocket; messages: number; reconnects: number; closed: boolean }
+    const subs: Sub[] = Array.from({ length: 6 }, () => ({ messages: 0, reconnects: 0, closed: false }));
+    const open = (s: Sub): void => {
+      const socket = new WebSocket(`ws://127.0.0.1:${pool!.port}/ws`);
+      s.socket = socket;
+      socket.on('open', () => socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] })));
+      socket.on('message', (d) => { if (JSON.parse(d.toString()).method === 'eth_subscription') s.messages++; });
+      // What any WebSocket JSON-RPC client does: reconnect and resubscribe.
+      socket.on('close', () => { if (!s.closed) { s.reconnects++; setTimeout(() => open(s), 50); } });
+      socket.on('error', () => undefined);
+    };
+    subs.forEach(open);
+    await waitFor(async () => subs.every((s) => s.messages >= 3), 5000, () => 'subscriptions got no messages');
+    expect(a.sockets.size).toBeGreaterThan(0);
+    expect(b.sockets.size).toBeGreaterThan(0);
+
+    await a.close(); // upstream a drops every connection and refuses new ones
+    for (const s of subs) s.messages = 0;
+    await waitFor(async () => subs.every((s) => s.messages >= 5), 10_000, () => `not every subscription recovered: ${JSON.stringify(subs.map((s) => s.messages))}`);
+    const dropped = subs.filter((s) => s.reconnects > 0).length;
+    console.log(`[rpc-njs] WebSocket: ${dropped} of 6 subscriptions dropped with upstream a and resubscribed through the pool; b now holds ${b.sockets.size}`);
+    expect(dropped).toBeGreaterThan(0);
+    expect(b.sockets.size).toBe(6);
+    for (const s of subs) { s.closed = true; s.socket?.close(); }
+  }, 30_000);
+
+  it('TLS per upstream: SNI and the Secret path reach the provider; a certificate for another host is refused, 0 client errors', async () => {
+    const dir = makeTempDir('rpc-njs-tls-');
+    const good = selfSignedCert(dir, 'localhost');
+    const other = selfSignedCert(dir, 'other.example');
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, readFileSync(good.certFile, 'utf8') + readFileSync(other.certFile, 'utf8'), { mode: 0o644 });
+    // Both listen on 127.0.0.1 here: `localhost` must resolve to it.
+    const tls = await startRpcFake('127.0.0.1', { tls: { key: good.key, cert: good.cert } });
+    const wrong = await startRpcFake('127.0.0.1', { tls: { key: other.key, cert: other.cert } });
+    fakes.push(tls, wrong);
+    await start({
+      upstreams: [
+        { name: 'keyed', urlSecret: { secretName: 'rpc-urls', key: 'keyed' } },
+        { name: 'wrong-cert', urlSecret: { secretName: 'rpc-urls', key: 'wrong' } },
+      ],
+    }, {
+      'rpc-urls/keyed': `https://localhost:${tls.port}/v2/${API_KEY}`,
+      'rpc-urls/wrong': `https://localhost:${wrong.port}/v3/${API_KEY}`,
+    }, { RPC_CA_FILE: ca });
+    const results = await load(pool!.port, 100, (i) => call('eth_blockNumber', i));
+    expect(results.filter((r) => !isOk(r))).toEqual([]);
+    expect(tls.total()).toBe(100);
+    expect(tls.servernames).toEqual(new Set(['localhost']));
+    expect(new Set(tls.paths)).toEqual(new Set([`/v2/${API_KEY}`]));
+    // The handshake fails before any HTTP request: nothing reached the host with the wrong certificate.
+    expect(wrong.total()).toBe(0);
+    expect(pool!.accessLog()).not.toContain(API_KEY);
+  }, 30_000);
+});
+
+describe('RpcPool njs engine: added latency', () => {
+  it('adds little to a direct call (p50, p99 over 2,000 eth_blockNumber calls)', async () => {
+    const [a, b] = [await fake(61), await fake(62)];
+    await start({ upstreams: [{ name: 'a', url: url(a) }, { name: 'b', url: url(b) }] });
+    const make = (i: number): unknown => call('eth_blockNumber', i);
+    await loadDirect(a, 200); // warm-up, both ways
+    await load(pool!.port, 200, make, 4);
+    const direct = await loadDirect(a, 2000);
+    const proxied = await load(pool!.port, 2000, make, 4);
+    expect(proxied.filter((r) => !isOk(r))).toEqual([]);
+    const p = (rs: { ms: number }[], q: number): number => percentile(rs.map((r) => r.ms), q);
+    console.log(`[rpc-njs] latency, 4 in flight: direct ${summary(direct)}; through the pool ${summary(proxied)}; added p50 ${(p(proxied, 50) - p(direct, 50)).toFixed(2)} ms, p99 ${(p(proxied, 99) - p(direct, 99)).toFixed(2)} ms (shared 2-core machine: noisy)`);
+    // Bounds with margin for a loaded machine.
+    expect(p(proxied, 50) - p(direct, 50)).toBeLessThan(25);
+  }, 60_000);
+});
+
+async function loadDirect(f: RpcFake, count: number): ReturnType<typeof load> {
+  const results: Awaited<ReturnType<typeof load>> = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < count) {
+      const i = next++;
+      results.push(await post(f.port, call('eth_blockNumber', i), f.host));
+    }
+  }));
+  return results;
+}
