@@ -152,12 +152,34 @@ export function makeTempDir(prefix: string): string {
   return dir;
 }
 
-/** The proxy container's env, with Secret references filled from `secrets` (`"<secretName>/<key>"` → value). */
-export function containerEnv(c: K8sObject, secrets: Record<string, string>): Record<string, string> {
+/**
+ * The proxy container's env, with Secret references filled from `secrets` (`"<secretName>/<key>"` → value). With the
+ * `deployment`, Secret keys the container mounts from projected volumes are written to files in a temp dir (mode
+ * 0644: the test's nobody must read them, as the pod's fsGroup does) and env values pointing into such a mount are
+ * redirected there.
+ */
+export function containerEnv(c: K8sObject, secrets: Record<string, string>, deployment?: K8sObject): Record<string, string> {
   const env: Record<string, string> = {};
+  const files = new Map<string, string>(); // path in the pod → path here
+  if (deployment) {
+    const volumes = (deployment.spec.template.spec.volumes ?? []) as K8sObject[];
+    for (const m of (c.volumeMounts ?? []) as K8sObject[]) {
+      const projected = volumes.find((v) => v.name === m.name)?.projected;
+      if (!projected) continue;
+      const dir = makeTempDir('rpc-secret-files-');
+      for (const source of projected.sources as K8sObject[]) {
+        for (const item of source.secret?.items ?? []) {
+          const value = secrets[`${source.secret.name}/${item.key}`];
+          if (value === undefined) throw new Error(`test has no value for Secret ${source.secret.name} key ${item.key}`);
+          writeFileSync(join(dir, item.path), `${value}\n`, { mode: 0o644 });
+          files.set(`${m.mountPath}/${item.path}`, join(dir, item.path));
+        }
+      }
+    }
+  }
   for (const e of c.env as K8sObject[]) {
     if (e.value !== undefined) {
-      env[e.name] = e.value;
+      env[e.name] = files.get(e.value) ?? e.value;
     } else {
       const ref = e.valueFrom?.secretKeyRef;
       const value = ref && secrets[`${ref.name}/${ref.key}`];
@@ -200,7 +222,7 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
   if (RUN_AS) chownSync(renderDir, RUN_AS.uid, RUN_AS.gid);
 
   const port = await freePort();
-  const env = containerEnv(app, secrets);
+  const env = containerEnv(app, secrets, deployment);
   const withMetrics = env.RPC_METRICS_SYSLOG !== undefined;
   Object.assign(env, {
     RPC_LISTEN: `127.0.0.1:${port}`,

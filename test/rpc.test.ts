@@ -75,11 +75,26 @@ describe('RpcPool defaults', () => {
     expect(proxy.volumeMounts).toContainEqual({ name: volume.name, mountPath: '/etc/rpc', readOnly: true });
   });
 
-  it('passes each upstream as env: names, weights, plain URLs as values, Secret URLs as references', () => {
+  it('passes each upstream as env: names, weights, plain URLs as values; Secret URLs only as mounted files', () => {
     expect(env.RPC_UPSTREAM_COUNT.value).toBe('3');
     expect([1, 2, 3].map((i) => [env[`RPC_UPSTREAM_${i}_NAME`].value, env[`RPC_UPSTREAM_${i}_WEIGHT`].value])).toEqual([['alchemy', '1'], ['publicnode', '1'], ['ankr', '2']]);
-    expect(env.RPC_UPSTREAM_1_URL).toEqual({ name: 'RPC_UPSTREAM_1_URL', valueFrom: { secretKeyRef: { name: 'rpc-urls', key: 'alchemy' } } });
-    expect(env.RPC_UPSTREAM_1_WS_URL.valueFrom.secretKeyRef).toEqual({ name: 'rpc-urls', key: 'alchemy-ws' });
+    // Issue 18: keyed URLs never become env values, not even Secret references; they are files of a projected volume.
+    expect(env.RPC_UPSTREAM_1_URL).toBeUndefined();
+    expect(env.RPC_UPSTREAM_1_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-http');
+    expect(env.RPC_UPSTREAM_1_WS_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-ws');
+    expect(proxy.env.filter((e: K8sObject) => e.valueFrom)).toEqual([]);
+    const urls = deployment.spec.template.spec.volumes.find((v: K8sObject) => v.name === 'rpc-urls');
+    expect(urls.projected).toEqual({
+      defaultMode: 0o440,
+      sources: [
+        { secret: { name: 'rpc-urls', items: [{ key: 'alchemy', path: 'upstream-1-http' }] } },
+        { secret: { name: 'rpc-urls', items: [{ key: 'alchemy-ws', path: 'upstream-1-ws' }] } },
+        { secret: { name: 'rpc-urls', items: [{ key: 'ankr', path: 'upstream-3-http' }] } },
+      ],
+    });
+    expect(proxy.volumeMounts).toContainEqual({ name: 'rpc-urls', mountPath: '/etc/rpc-urls', readOnly: true });
+    // The pod's fsGroup (the nginx user's group) may read them; 0440 keeps everyone else out.
+    expect(deployment.spec.template.spec.securityContext.fsGroup).toBe(101);
     expect(env.RPC_UPSTREAM_2_URL.value).toBe('https://ethereum-rpc.publicnode.com');
     expect(env.RPC_UPSTREAM_2_WS_URL.value).toBe('wss://ethereum-rpc.publicnode.com');
     expect(env.RPC_UPSTREAM_3_WS_URL).toBeUndefined();
@@ -284,6 +299,47 @@ describe('RpcPool validation', () => {
   });
 });
 
+describe('RpcPool engines', () => {
+  it('runs the JSON-RPC-aware njs engine by default with the documented lag, poll, backoff and response settings', () => {
+    const env = envOf(container(find(pool(), 'Deployment', 'rpc'), 'app'));
+    const values = Object.fromEntries(Object.entries(env).map(([k, e]) => [k, e.value]));
+    expect(values).toMatchObject({
+      RPC_ENGINE: 'njs', RPC_MAX_LAG: '10', RPC_HEAD_POLL_INTERVAL: '5', RPC_RATE_LIMIT_BACKOFF: '10',
+      RPC_MAX_RESPONSE: '16384k', RPC_CONTROL_PORT: '18545',
+    });
+    expect(RPC_PROXY_FILES).toContain('rpc.js');
+  });
+
+  it('keeps the nginx engine as an option, on the nginx >= 1.27.3 image, without the njs settings', () => {
+    const objects = pool({ engine: 'nginx' });
+    const app = container(find(objects, 'Deployment', 'rpc'), 'app');
+    const env = envOf(app);
+    expect(app.image).toBe(RPC.proxyImage);
+    expect(env.RPC_ENGINE.value).toBe('nginx');
+    expect(env.RPC_MAX_LAG).toBeUndefined();
+  });
+
+  it('routes writes only to upstreams with writes: true, and marks the others in env', () => {
+    const objects = pool({ upstreams: [{ ...UPSTREAMS[0], writes: false }, ...UPSTREAMS.slice(1)] });
+    const env = envOf(container(find(objects, 'Deployment', 'rpc'), 'app'));
+    expect(env.RPC_UPSTREAM_1_WRITES.value).toBe('false');
+    expect(env.RPC_UPSTREAM_2_WRITES).toBeUndefined();
+  });
+
+  it('refuses a bad engine, njs settings on the nginx engine, no writable upstream, and the control port', () => {
+    invalid({ engine: 'erpc' as never }, 'engine', /'njs', 'nginx'/, 'erpc');
+    invalid({ engine: 'nginx', maxBlockLag: 5 }, 'maxBlockLag', /engine: 'njs'/, 5);
+    invalid({ engine: 'nginx', upstreams: [{ ...UPSTREAMS[0], writes: false }, ...UPSTREAMS.slice(1)] }, 'upstreams[0].writes', /engine: 'njs'/, false);
+    invalid({ upstreams: UPSTREAMS.map((u) => ({ ...u, writes: false })) }, 'upstreams', /writes: true/);
+    invalid({ upstreams: [{ ...UPSTREAMS[0], writes: 'no' as never }, ...UPSTREAMS.slice(1)] }, 'upstreams[0].writes', /true or false/, 'no');
+    invalid({ maxBlockLag: -1 }, 'maxBlockLag', /integer|0/, -1);
+    invalid({ headPollIntervalSeconds: 0 }, 'headPollIntervalSeconds', /1/, 0);
+    invalid({ rateLimitBackoffSeconds: Number.NaN }, 'rateLimitBackoffSeconds', /./);
+    invalid({ maxResponseBytes: 1000 }, 'maxResponseBytes', /65536/, 1000);
+    invalid({ port: 18545 }, 'port', /18545/, 18545);
+  });
+});
+
 describe('chain example', () => {
   it('wires the indexer to the pool through RpcConnectionInfo, keyed URLs from the Secret', () => {
     const objects = synthApp((app) => chain(app));
@@ -291,7 +347,9 @@ describe('chain example', () => {
     expect(indexer.CHAIN_RPC_URL.value).toBe('http://eth-rpc:8545/');
     expect(indexer.CHAIN_WS_URL.value).toBe('ws://eth-rpc:8545/ws');
     const proxy = envOf(container(find(objects, 'Deployment', 'eth-rpc'), 'app'));
-    expect(proxy.RPC_UPSTREAM_1_URL.valueFrom.secretKeyRef).toEqual({ name: 'eth-rpc-urls', key: 'alchemy' });
+    expect(proxy.RPC_UPSTREAM_1_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-http');
+    const urls = find(objects, 'Deployment', 'eth-rpc').spec.template.spec.volumes.find((v: K8sObject) => v.name === 'rpc-urls');
+    expect(urls.projected.sources[0]).toEqual({ secret: { name: 'eth-rpc-urls', items: [{ key: 'alchemy', path: 'upstream-1-http' }] } });
     expect(proxy.RPC_UPSTREAM_COUNT.value).toBe('3');
     expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
   });

@@ -16,9 +16,10 @@
 #   RPC_WS_TIMEOUT                      seconds a WebSocket connection may stay idle
 #   RPC_UPSTREAM_COUNT                  number of upstreams; for each i in 1..count:
 #     RPC_UPSTREAM_<i>_NAME             [a-z0-9-], unique
-#     RPC_UPSTREAM_<i>_URL              http(s) JSON-RPC URL (from a Secret when it carries an API key)
+#     RPC_UPSTREAM_<i>_URL              http(s) JSON-RPC URL without credentials, or
+#     RPC_UPSTREAM_<i>_URL_FILE         a file holding it (a Secret key mounted by the construct, for keyed URLs)
 #     RPC_UPSTREAM_<i>_WEIGHT           round-robin weight, 1..100
-#     RPC_UPSTREAM_<i>_WS_URL           optional ws(s) URL for subscriptions
+#     RPC_UPSTREAM_<i>_WS_URL           optional ws(s) URL for subscriptions (or RPC_UPSTREAM_<i>_WS_URL_FILE)
 #     RPC_UPSTREAM_<i>_WRITES           optional, true (default) or false: may receive eth_sendRawTransaction & co
 #   RPC_ENGINE                          njs (JSON-RPC-aware front, rpc.js) or nginx (HTTP status only)
 # With RPC_ENGINE=njs, also required:
@@ -169,6 +170,13 @@ parse_url() {
   [ "$port" = "$default_port" ] || host_header="$host:$port"
 }
 
+# read_url_file NAME PATH: the URL in the file PATH (a mounted Secret key); trailing newlines dropped.
+read_url_file() {
+  require_path "$1" "$2"
+  [ -r "$2" ] || fail "$1: cannot read $2"
+  cat "$2"
+}
+
 is_ip() { matches '^([0-9.]+|\[.*\])$' "$1"; }
 
 # remote_upstream ID HOST PORT KEEPALIVE: the upstream block one hop proxies to.
@@ -253,6 +261,17 @@ names=' '
 i=1
 while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
   eval "name=\${RPC_UPSTREAM_${i}_NAME:-} url=\${RPC_UPSTREAM_${i}_URL:-} ws_url=\${RPC_UPSTREAM_${i}_WS_URL:-}"
+  eval "url_file=\${RPC_UPSTREAM_${i}_URL_FILE:-} ws_url_file=\${RPC_UPSTREAM_${i}_WS_URL_FILE:-}"
+  # shellcheck disable=SC2154 # assigned by the eval above
+  if [ -n "$url_file" ]; then
+    [ -z "$url" ] || fail "give RPC_UPSTREAM_${i}_URL or RPC_UPSTREAM_${i}_URL_FILE, not both"
+    url=$(read_url_file "RPC_UPSTREAM_${i}_URL_FILE" "$url_file")
+  fi
+  # shellcheck disable=SC2154 # assigned by the eval above
+  if [ -n "$ws_url_file" ]; then
+    [ -z "$ws_url" ] || fail "give RPC_UPSTREAM_${i}_WS_URL or RPC_UPSTREAM_${i}_WS_URL_FILE, not both"
+    ws_url=$(read_url_file "RPC_UPSTREAM_${i}_WS_URL_FILE" "$ws_url_file")
+  fi
   # shellcheck disable=SC2154 # assigned by the eval above
   matches '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$' "$name" ||
     fail "RPC_UPSTREAM_${i}_NAME must be 1-32 of [a-z0-9-], got '$name'"

@@ -17,7 +17,7 @@ import {
 } from '../pod';
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
-import { checkEngine, checkWrites } from './engine';
+import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
@@ -234,6 +234,7 @@ export class RpcPool extends Construct {
     const resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
 
     const env: Record<string, string> = {};
+    // Secret-held URLs by env name; mounted as files below, not passed as env.
     const secretEnv: Record<string, SecretKeyRef> = {};
     const upstreams = resolveUpstreams(this, props, env, secretEnv, engine);
     let nodeWeight: number | undefined;
@@ -329,7 +330,6 @@ export class RpcPool extends Construct {
       resources: props.resources,
       probes: { readinessPath: '/healthz', livenessPath: '/healthz', startupTimeoutSeconds: 30 },
       env: sortedEnv(env),
-      secretEnv,
       configMounts: [{ configMap: this.configMap.name, mountPath: CONFIG_DIR }],
       command: ['/bin/sh', `${CONFIG_DIR}/entrypoint.sh`],
       runAsUser: RPC.proxyUser,
@@ -339,6 +339,8 @@ export class RpcPool extends Construct {
         serviceMonitor: { interval: monitoring.interval },
       } : {}),
     });
+
+    mountUrlFiles(this.proxy.deployment, secretEnv);
 
     const hasWebSocket = this.upstreams.some((u) => u.webSocket);
     this.connection = {
@@ -527,7 +529,11 @@ function resolveUpstreams(
       if (!source) continue;
       if (sources.has(source.key)) throw new ValidationError(scope, `${at}.${source.property}`, source.shown, 'is already used by another upstream');
       sources.add(source.key);
-      if (source.secret) secretEnv[`RPC_UPSTREAM_${i}_${suffix}`] = source.secret;
+      // Keyed URLs reach the proxy as files of a projected Secret volume, never as env values (issue 18).
+      if (source.secret) {
+        secretEnv[`RPC_UPSTREAM_${i}_${suffix}`] = source.secret;
+        env[`RPC_UPSTREAM_${i}_${suffix}_FILE`] = `${URL_FILES_DIR}/${urlFileName(i, suffix)}`;
+      }
       else env[`RPC_UPSTREAM_${i}_${suffix}`] = source.url!;
     }
     const writes = checkWrites(scope, `${at}.writes`, u.writes, engine);
