@@ -176,6 +176,8 @@ export const RPC = {
   maxResponseBytes: 16 * 1024 * 1024,
   /** Loopback-only control port of the njs engine (head polls, /_rpc_state). */
   controlPort: 18545,
+  /** Namespace whose pods may scrape the exporter through the NetworkPolicy (where Prometheus usually runs). */
+  metricsNamespace: 'monitoring',
   proxyUser: 101,
   /** Metrics exporter sidecar (standard library Python). */
   exporterImage: 'python:3.12.8-alpine3.21',

@@ -223,10 +223,13 @@ export function redisClientEnv(r: RedisConnectionInfo): { env: Record<string, st
 /** Anything that publishes JSON-RPC connection info (RpcPool). */
 export interface IRpcTarget extends IConstruct {
   readonly connection: RpcConnectionInfo;
+  /** Admits the workload's pods through the target's NetworkPolicy, when it has one. */
+  allowClient?(selector: Record<string, string>): void;
 }
 
 /** Wires `workload` to an RpcPool: `RPC_URL` and, when the pool has WebSocket upstreams, `RPC_WS_URL`. */
 export function connectRpc(workload: IConnectableWorkload, pool: IRpcTarget): void {
   workload.addEnv('RPC_URL', pool.connection.httpUrl);
+  pool.allowClient?.(workload.selector);
   if (pool.connection.wsUrl) workload.addEnv('RPC_WS_URL', pool.connection.wsUrl);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { k8s } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
-import { containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
+import { connectRpc, containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { chain } from '../examples/chain';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -40,8 +40,8 @@ describe('RpcPool defaults', () => {
   const proxy = container(deployment, 'app');
   const env = envOf(proxy);
 
-  it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+  it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap and NetworkPolicy', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
     const hpa = find(objects, 'HorizontalPodAutoscaler');
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 20]);
     expect(find(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
@@ -337,6 +337,56 @@ describe('RpcPool engines', () => {
     invalid({ rateLimitBackoffSeconds: Number.NaN }, 'rateLimitBackoffSeconds', /./);
     invalid({ maxResponseBytes: 1000 }, 'maxResponseBytes', /65536/, 1000);
     invalid({ port: 18545 }, 'port', /18545/, 18545);
+  });
+});
+
+describe('RpcPool NetworkPolicy (issue 18)', () => {
+  const tcp = (port: number): K8sObject => ({ protocol: 'TCP', port });
+
+  it('is on by default and admits no client until one is wired: an empty `from` would admit every pod', () => {
+    const policy = find(pool(), 'NetworkPolicy');
+    expect(policy.spec).toEqual({ podSelector: { matchLabels: find(pool(), 'Deployment').spec.selector.matchLabels }, policyTypes: ['Ingress'], ingress: [] });
+  });
+
+  it('admits the workloads wired with connectRpc on the proxy port, and scrapers from the monitoring namespace on the exporter port', () => {
+    const objects = synth((chart) => {
+      const rpc = new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS, monitoring: true });
+      const api = new StatelessService(chart, 'api', { image: 'ghcr.io/example/api:1.0.0' });
+      const indexer = new StatelessService(chart, 'indexer', { image: 'ghcr.io/example/indexer:1.0.0' });
+      connectRpc(api, rpc);
+      connectRpc(indexer, rpc);
+      rpc.allowClient(indexer.selector); // admitting twice adds no second peer
+    }, { namespace: 'chain' });
+    const policy = find(objects, 'NetworkPolicy', 'rpc');
+    const selectorOf = (name: string): K8sObject => find(objects, 'Deployment', name).spec.selector.matchLabels;
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: selectorOf('api') } }, { podSelector: { matchLabels: selectorOf('indexer') } }], ports: [tcp(8545)] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [tcp(9145)] },
+    ]);
+  });
+
+  it('takes extra client labels and a scraper selector, lets only the proxy reach the self-hosted node, and can be turned off', () => {
+    const objects = pool({
+      selfHostedNode: NODE,
+      monitoring: true,
+      networkPolicy: { clientLabels: { 'app.kubernetes.io/part-of': 'chain' }, metricsNamespace: 'observability', metricsPodLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    });
+    const policy = find(objects, 'NetworkPolicy', 'rpc');
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'chain' } } }], ports: [tcp(8545)] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [tcp(9145)] },
+    ]);
+    const node = find(objects, 'NetworkPolicy', 'rpc-node');
+    expect(node.spec.podSelector.matchLabels).toEqual(find(objects, 'StatefulSet').spec.selector.matchLabels);
+    expect(node.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: find(objects, 'Deployment', 'rpc').spec.selector.matchLabels } }], ports: [tcp(8545), tcp(8546)] }]);
+    expect(findAll(pool({ networkPolicy: false }), 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('refuses empty or malformed selectors and namespaces', () => {
+    invalid({ networkPolicy: { clientLabels: {} } }, 'networkPolicy.clientLabels', /at least one label/);
+    invalid({ networkPolicy: { metricsPodLabels: { 'bad key!': 'x' } } }, 'networkPolicy.metricsPodLabels.bad key!', /label key/);
+    invalid({ networkPolicy: { metricsNamespace: 'Monitoring' } }, 'networkPolicy.metricsNamespace', /namespace/, 'Monitoring');
+    invalid({ networkPolicy: 'on' as never }, 'networkPolicy', /true, false/, 'on');
   });
 });
 

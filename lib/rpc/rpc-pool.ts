@@ -17,6 +17,7 @@ import {
 } from '../pod';
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
+import { RpcNetworkPolicyProps, ResolvedRpcNetworkPolicy, RpcPoolNetworkPolicy, nodeNetworkPolicy, resolveNetworkPolicy } from './network-policy';
 import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 
@@ -161,6 +162,13 @@ export interface RpcPoolProps {
   readonly wsIdleTimeoutSeconds?: number;
   /** Metrics exporter sidecar, ServiceMonitor and PrometheusRule (need the Prometheus Operator CRDs). @default false */
   readonly monitoring?: boolean | RpcMonitoringProps;
+  /**
+   * Ingress NetworkPolicy of the proxy (and of the self-hosted node: only the proxy reaches it). Clients wired with
+   * `connectRpc` are allowed on the proxy port; metrics scrapers from `metricsNamespace` on the exporter port;
+   * nothing else. `false` opts out.
+   * @default true, scrapers from namespace `monitoring`
+   */
+  readonly networkPolicy?: boolean | RpcNetworkPolicyProps;
 }
 
 /** Objects of the self-hosted node. */
@@ -168,6 +176,8 @@ export interface SelfHostedNodeObjects {
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly service: k8s.KubeService;
   readonly pdb: k8s.KubePodDisruptionBudget;
+  /** Only the proxy reaches the node (when `networkPolicy` is on). */
+  readonly networkPolicy?: k8s.KubeNetworkPolicy;
 }
 
 /** An upstream after validation. */
@@ -222,6 +232,10 @@ export class RpcPool extends Construct {
   /** The self-hosted node's objects, when `selfHostedNode` is given. */
   public readonly selfHostedNode?: SelfHostedNodeObjects;
   public readonly prometheusRule?: ApiObject;
+  /** The proxy's ingress policy (`networkPolicy`, on by default). */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  private readonly policy?: RpcPoolNetworkPolicy;
+  private readonly networkPolicySettings?: ResolvedRpcNetworkPolicy;
 
   constructor(scope: Construct, id: string, props: RpcPoolProps) {
     super(scope, id);
@@ -233,6 +247,7 @@ export class RpcPool extends Construct {
     const image = checkImage(this, 'image', withRegistry(props.image ?? (engine === 'njs' ? RPC.njsProxyImage : RPC.proxyImage), preset.imageRegistry));
     const resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
 
+    this.networkPolicySettings = resolveNetworkPolicy(this, props.networkPolicy);
     const env: Record<string, string> = {};
     // Secret-held URLs by env name; mounted as files below, not passed as env.
     const secretEnv: Record<string, SecretKeyRef> = {};
@@ -341,6 +356,13 @@ export class RpcPool extends Construct {
     });
 
     mountUrlFiles(this.proxy.deployment, secretEnv);
+    if (this.networkPolicySettings) {
+      this.policy = new RpcPoolNetworkPolicy(this, {
+        name: this.name, labels, selector: this.proxy.selector, port,
+        metricsPort: monitoring ? RPC.exporterPort : undefined, settings: this.networkPolicySettings,
+      });
+      this.networkPolicy = this.policy.policy;
+    }
 
     const hasWebSocket = this.upstreams.some((u) => u.webSocket);
     this.connection = {
@@ -489,7 +511,18 @@ export class RpcPool extends Construct {
       },
     });
     const pdb = createPdb(this, 'node-pdb', { name, labels, selector });
-    return { statefulSet, service, pdb };
+    const networkPolicy = this.networkPolicySettings
+      ? nodeNetworkPolicy(this, { name, labels, selector, proxySelector: selectorLabels(this.name, 'rpc-proxy'), ports: ports.map((p) => p.containerPort) })
+      : undefined;
+    return { statefulSet, service, pdb, ...(networkPolicy ? { networkPolicy } : {}) };
+  }
+
+  /**
+   * Lets pods matching `selector` call the proxy through its NetworkPolicy (a no-op when the policy is off).
+   * `connectRpc` calls it for every wired workload.
+   */
+  public allowClient(selector: Record<string, string>): void {
+    this.policy?.allowClient(selector);
   }
 }
 
@@ -671,3 +704,4 @@ function requireResources(scope: Construct, property: string, given: ResourcePro
 function sortedEnv(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
 }
+export type { RpcNetworkPolicyProps } from './network-policy';
