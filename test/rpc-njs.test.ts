@@ -114,6 +114,27 @@ describe('RpcPool njs engine: JSON-RPC errors (real nginx + njs)', () => {
   }, 30_000);
 });
 
+describe('RpcPool njs engine: the error table', () => {
+  it('retries -32601 method not found and -32000 "header not found" on another upstream; -32000 "nonce too low" goes back', async () => {
+    const [partial, full] = [await fake(71), await fake(72)];
+    partial.answer = (c) => (c.method === 'debug_traceTransaction' ? { error: { code: -32601, message: 'the method debug_traceTransaction does not exist/is not available' } }
+      : c.method === 'eth_getBlockByNumber' ? { error: { code: -32000, message: 'header not found' } }
+        : c.method === 'eth_estimateGas' ? { error: { code: -32000, message: 'nonce too low: next nonce 5, tx nonce 4' } } : undefined);
+    full.answer = (c) => (c.method === 'eth_estimateGas' ? { error: { code: -32000, message: 'nonce too low: next nonce 5, tx nonce 4' } } : undefined);
+    // maxFails 100: "header not found" counts as a failure, but this test is about retries, not bans.
+    await start({ upstreams: [{ name: 'partial', url: url(partial) }, { name: 'full', url: url(full) }], maxFails: 100 });
+    for (const method of ['debug_traceTransaction', 'eth_getBlockByNumber']) {
+      const results = await load(pool!.port, 20, (i) => call(method, i, ['0x1']), 2);
+      expect(results.filter((r) => !isOk(r)), method).toEqual([]);
+      expect(full.total(method)).toBe(20);
+      expect(partial.total(method)).toBeGreaterThan(0); // round-robin sent some there first
+    }
+    const results = await load(pool!.port, 20, (i) => call('eth_estimateGas', i, [{}]), 2);
+    expect(results.every((r) => (r.json as { error?: { message: string } }).error?.message.startsWith('nonce too low'))).toBe(true);
+    expect(partial.total('eth_estimateGas') + full.total('eth_estimateGas')).toBe(20);
+  }, 30_000);
+});
+
 describe('RpcPool njs engine: lagging upstreams', () => {
   it('gives an upstream 50 blocks behind no eth_blockNumber or eth_call traffic, and readmits it once it catches up', async () => {
     const [a, b, slow] = [await fake(31, { head: 20_000 }), await fake(32, { head: 20_000 }), await fake(33, { head: 19_950 })];

@@ -80,8 +80,9 @@ function judge(status, text) {
       worstCode = String(item.error.code);
     }
   }
-  // Metrics: an HTTP status, or rpc<code> for a JSON-RPC error that counts against the upstream.
-  if (worst === 'ok' || worst === 'client') return { kind: worst, code: String(status) };
+  // Metrics: an HTTP status, or rpc<code> for a JSON-RPC error that counts against the upstream ('other', e.g. a
+  // method this provider lacks, is no fault of the upstream and keeps the status).
+  if (worst === 'ok' || worst === 'client' || worst === 'other') return { kind: worst, code: String(status) };
   return { kind: worst, code: `rpc${worstCode}` };
 }
 
@@ -226,8 +227,8 @@ async function handle(r) {
   }
   r.variables.rpc_tried = tried.join(', ');
   r.variables.rpc_codes = codes.join(', ');
-  if (last.verdict.code.indexOf('rpc') === 0) {
-    // Every attempt got a JSON-RPC error: the last one is the most useful answer.
+  if (last.verdict.code.indexOf('rpc') === 0 || last.verdict.kind === 'other') {
+    // The last attempt got a JSON-RPC error: the most useful answer.
     reply(r, last.status, last.text);
   } else {
     reply(r, last.status === 504 ? 504 : 502, rpcError(firstId, -32603, `no upstream answered (${codes.join(', ')})`));
