@@ -116,14 +116,16 @@ export async function startRpcFake(host: string, opts: { head?: number; ws?: boo
         const call = JSON.parse(data.toString()) as { id: number; method: string };
         if (call.method !== 'eth_subscribe') return;
         socket.send(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: '0xcafe' }));
-        // A new head every 25 ms for as long as the connection lives.
+        // A "new head" every 25 ms for as long as the connection lives (the fake's own head, which the pool polls,
+        // stays where the test put it).
+        let block = fake.head;
         const timer = setInterval(() => {
           if (socket.readyState !== socket.OPEN) {
             clearInterval(timer);
             return;
           }
-          fake.head++;
-          socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: '0xcafe', result: { number: `0x${fake.head.toString(16)}`, from: host } } }));
+          block++;
+          socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: '0xcafe', result: { number: `0x${block.toString(16)}`, from: host } } }));
         }, 25);
       });
     });

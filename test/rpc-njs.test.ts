@@ -238,6 +238,32 @@ describe('RpcPool njs engine: WebSocket and TLS', () => {
     for (const s of subs) { s.closed = true; s.socket?.close(); }
   }, 30_000);
 
+  it('opens new subscriptions only on upstreams in sync: a WebSocket upstream 50 blocks behind gets none until it catches up', async () => {
+    const [a, slow] = [await fake(53, { ws: true, head: 20_000 }), await fake(54, { ws: true, head: 19_950 })];
+    await start({
+      upstreams: [{ name: 'a', url: url(a), wsUrl: `ws://${a.host}:${a.port}/` }, { name: 'slow', url: url(slow), wsUrl: `ws://${slow.host}:${slow.port}/` }],
+      headPollIntervalSeconds: 1,
+    });
+    await waitFor(async () => (await poolState()).upstreams.slow?.lagging === true, 5000, () => 'the poller never saw the lag');
+    const subscribe = async (): Promise<WebSocket> => {
+      const socket = new WebSocket(`ws://127.0.0.1:${pool!.port}/ws`);
+      await new Promise<void>((resolve, reject) => {
+        socket.on('open', () => socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] })));
+        socket.on('message', (d) => { if (JSON.parse(d.toString()).method === 'eth_subscription') resolve(); });
+        socket.on('error', reject);
+      });
+      return socket;
+    };
+    const first = await Promise.all(Array.from({ length: 6 }, subscribe));
+    expect([a.sockets.size, slow.wsConnections]).toEqual([6, 0]);
+    slow.head = 20_001;
+    await waitFor(async () => (await poolState()).upstreams.slow?.lagging === false, 5000, () => 'the poller never saw the catch-up');
+    const second = await Promise.all(Array.from({ length: 6 }, subscribe));
+    console.log(`[rpc-njs] WebSocket lag: 6 subscriptions while lagging -> a ${6}, slow 0; 6 after catch-up -> slow ${slow.wsConnections}`);
+    expect(slow.wsConnections).toBeGreaterThan(0);
+    for (const s of [...first, ...second]) s.close();
+  }, 30_000);
+
   it('TLS per upstream: SNI and the Secret path reach the provider; a certificate for another host is refused, 0 client errors', async () => {
     const dir = makeTempDir('rpc-njs-tls-');
     const good = selfSignedCert(dir, 'localhost');

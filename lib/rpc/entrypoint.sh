@@ -254,6 +254,7 @@ generated="$out/upstreams.conf"
 
 http_pool=''
 ws_pool=''
+ws_names=''
 njs_upstreams=''
 hop_locations=''
 poll_locations=''
@@ -291,9 +292,11 @@ while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
   eval "writes=\${RPC_UPSTREAM_${i}_WRITES:-true}"
   # shellcheck disable=SC2154 # assigned by the eval above
   case "$writes" in true | false) ;; *) fail "RPC_UPSTREAM_${i}_WRITES must be true or false, got '$writes'" ;; esac
+  has_ws=false
+  [ -z "$ws_url" ] || has_ws=true
   if [ "$engine" = njs ]; then
     printf 'upstream hop_%s {\n    server unix:%s/hop-%s.sock;\n    keepalive 16;\n}\n' "$name" "$out" "$name" >>"$generated"
-    njs_upstreams="$njs_upstreams${njs_upstreams:+,}{\"name\":\"$name\",\"weight\":$weight,\"writes\":$writes}"
+    njs_upstreams="$njs_upstreams${njs_upstreams:+,}{\"name\":\"$name\",\"weight\":$weight,\"writes\":$writes,\"ws\":$has_ws}"
     hop_locations="${hop_locations}location = /_rpc_hop/$name {\n    internal;\n    proxy_pass http://hop_$name/;\n    include hop-location.conf;\n}\n"
     poll_locations="${poll_locations}location = /_rpc_poll/$name {\n    proxy_pass http://hop_$name/;\n    include hop-location.conf;\n}\n"
   fi
@@ -306,6 +309,7 @@ while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
       hop_server ws "$name" "remote_ws_$name" "$RPC_WS_TIMEOUT"
     } >>"$generated"
     ws_pool="$ws_pool    server unix:$out/ws-$name.sock $health;$NL"
+    ws_names="$ws_names $name"
   fi
   i=$((i + 1))
 done
@@ -314,11 +318,29 @@ done
   # Keepalive to the hops saves a local connect per request.
   printf 'upstream rpc_http {\n%s    keepalive 32;\n}\n' "$http_pool"
   [ -z "$ws_pool" ] || printf 'upstream rpc_ws {\n%s}\n' "$ws_pool"
+  # njs engine: rpc.js picks the WebSocket upstream (in sync, not backed off) by naming one of these groups; the
+  # others are its backups, tried when the chosen one's handshake fails.
+  if [ "$engine" = njs ]; then
+    for primary in $ws_names; do
+      printf 'upstream ws_pref_%s {\n' "$primary"
+      for other in $ws_names; do
+        if [ "$other" = "$primary" ]; then
+          printf '    server unix:%s/ws-%s.sock max_fails=%s fail_timeout=%ss;\n' "$out" "$other" "$RPC_MAX_FAILS" "$RPC_FAIL_TIMEOUT"
+        else
+          printf '    server unix:%s/ws-%s.sock backup;\n' "$out" "$other"
+        fi
+      done
+      printf '}\n'
+    done
+  fi
 } >>"$generated"
+export RPC_WS_PASS=rpc_ws
+# shellcheck disable=SC2016 # an nginx variable, set by rpc.js
+[ "$engine" != njs ] || RPC_WS_PASS='$rpc_ws_group'
 
 # ${RPC_*} placeholders of the templates; any other placeholder is a bug in the template.
 render() {
-  awk -v names='RPC_LISTEN RPC_LISTEN_IPV6 RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT RPC_CONTROL_PORT RPC_HEAD_POLL_INTERVAL RPC_MAX_RESPONSE' '
+  awk -v names='RPC_LISTEN RPC_LISTEN_IPV6 RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT RPC_CONTROL_PORT RPC_HEAD_POLL_INTERVAL RPC_MAX_RESPONSE RPC_WS_PASS' '
     BEGIN { n = split(names, list, " "); for (k = 1; k <= n; k++) known[list[k]] = 1 }
     {
       line = $0; done = ""

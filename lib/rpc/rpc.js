@@ -235,6 +235,20 @@ async function handle(r) {
   }
 }
 
+// js_set $rpc_ws_group: the upstream group for a new WebSocket connection, ws_pref_<name> of the first candidate
+// with a WebSocket URL (lagging and backed-off upstreams excluded, as for calls); its group lists the others as backups.
+function wsGroup(r) {
+  const conf = rpc_conf; // eslint-disable-line no-undef
+  const order = candidates(conf, false, Date.now());
+  for (let i = 0; i < order.length; i++) {
+    if (order[i].ws) return `ws_pref_${order[i].name}`;
+  }
+  for (let i = 0; i < conf.upstreams.length; i++) {
+    if (conf.upstreams[i].ws) return `ws_pref_${conf.upstreams[i].name}`;
+  }
+  return 'rpc_ws';
+}
+
 const POLL_BODY = '{"jsonrpc":"2.0","id":"rpc-pool-head","method":"eth_blockNumber","params":[]}';
 
 async function pollOne(conf, name) {
@@ -284,4 +298,4 @@ function status(r) {
   reply(r, 200, JSON.stringify({ best: h.best === undefined ? null : h.best, upstreams: out }));
 }
 
-export default { handle, poll, status, judge, errorVerdict };
+export default { handle, poll, status, wsGroup, judge, errorVerdict };
