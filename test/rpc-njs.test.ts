@@ -71,6 +71,8 @@ describe('RpcPool njs engine: JSON-RPC errors (real nginx + njs)', () => {
     await start({
       upstreams: [{ name: 'good1', url: url(good1) }, { name: 'good2', url: url(good2) }, { name: 'bad', url: url(bad) }],
       monitoring: true,
+      // Longer than the test, even on a loaded machine: the back-off gauge is checked at the end.
+      rateLimitBackoffSeconds: 120,
     });
     const results = await load(pool!.port, 1000, (i) => (i % 10 === 9
       ? [call('eth_blockNumber', i), call('eth_chainId', i + 100_000)] // batches fail over too
@@ -90,6 +92,11 @@ describe('RpcPool njs engine: JSON-RPC errors (real nginx + njs)', () => {
         && (m.get('rpc_requests_total{kind="http",code="200"}') ?? 0) === 1000;
     }, 5000, () => 'exporter did not count the JSON-RPC errors');
     expect(pool!.accessLog()).toMatch(new RegExp(`upstream=\\S+/hop-bad\\.sock, \\S+/hop-good\\d\\.sock upstream_status=rpc${error.code}, 200`));
+    // State gauges: the rate-limited upstream shows as backed off (the -32603 one may have served its ban by now).
+    const m = parseMetrics((await httpGet(pool!.metricsPort!, '/metrics')).body);
+    expect(m.get('rpc_state_up')).toBe(1);
+    expect(m.get('rpc_upstream_lagging{upstream="bad"}')).toBe(0);
+    if (error.code === -32005) expect(m.get('rpc_upstream_backed_off{upstream="bad"}')).toBe(1);
   }, 60_000);
 
   it('returns invalid params and execution reverted to the client from the first upstream, without retrying', async () => {

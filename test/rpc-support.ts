@@ -242,7 +242,11 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
     const sidecar = container(deployment, 'metrics');
     metricsPort = await freePort();
     const exporter = spawn('python3', [join(configDir, 'metrics-exporter.py')], {
-      env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1', RPC_METRICS_SYSLOG: env.RPC_METRICS_SYSLOG, RPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
+      env: {
+        PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1', RPC_METRICS_SYSLOG: env.RPC_METRICS_SYSLOG, RPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        // The njs engine's state URL, on the control port this test gave the proxy.
+        ...(stateUrl(sidecar, env.RPC_CONTROL_PORT)),
+      },
       stdio: ['ignore', 'ignore', 'pipe'], ...RUN_AS,
     });
     expectCommand(sidecar.command, ['python3', '/etc/rpc/metrics-exporter.py']);
@@ -266,6 +270,12 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+function stateUrl(sidecar: K8sObject, controlPort: string | undefined): Record<string, string> {
+  const url = (sidecar.env as K8sObject[]).find((e) => e.name === 'RPC_METRICS_STATE_URL')?.value as string | undefined;
+  if (!url) return {};
+  return { RPC_METRICS_STATE_URL: controlPort ? url.replace(/:\d+\//, `:${controlPort}/`) : url };
 }
 
 function expectCommand(actual: unknown, expected: string[]): void {

@@ -187,7 +187,7 @@ describe('RpcPool options', () => {
     invalid({ upstreams: [], selfHostedNode: NODE }, 'upstreams', /at least 2 upstreams, counting selfHostedNode/, 1);
   });
 
-  it('with monitoring: an exporter sidecar serving the metrics port, a ServiceMonitor and three alerts', () => {
+  it('with monitoring: an exporter sidecar serving the metrics port, a ServiceMonitor and four alerts', () => {
     const objects = pool({ monitoring: { gasPrice: { metric: 'eth_gas_price_wei{chain="mainnet"}' } } });
     const deployment = find(objects, 'Deployment');
     const exporter = container(deployment, 'metrics');
@@ -200,7 +200,13 @@ describe('RpcPool options', () => {
     expect(find(objects, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
 
     const rules = find(objects, 'PrometheusRule').spec.groups[0].rules as K8sObject[];
-    expect(rules.map((r) => [r.alert, r.labels.severity])).toEqual([['RpcUpstreamErrors', 'warning'], ['RpcAllUpstreamsDown', 'critical'], ['RpcGasPriceHigh', 'warning']]);
+    expect(rules.map((r) => [r.alert, r.labels.severity])).toEqual([['RpcUpstreamErrors', 'warning'], ['RpcAllUpstreamsDown', 'critical'], ['RpcGasPriceHigh', 'warning'], ['RpcUpstreamLagging', 'warning']]);
+    expect(rules[3].expr).toBe('max by (upstream) (rpc_upstream_lagging{job="rpc",namespace="chain"}) == 1');
+    expect(envOf(exporter).RPC_METRICS_STATE_URL.value).toBe('http://127.0.0.1:18545/_rpc_state');
+    // The nginx engine has no lag state: no gauge source, no lag alert.
+    const plain = pool({ engine: 'nginx', monitoring: true });
+    expect(find(plain, 'PrometheusRule').spec.groups[0].rules.map((r: K8sObject) => r.alert)).toEqual(['RpcUpstreamErrors', 'RpcAllUpstreamsDown']);
+    expect(envOf(container(find(plain, 'Deployment'), 'metrics')).RPC_METRICS_STATE_URL).toBeUndefined();
     expect(rules[0].expr).toContain('rpc_upstream_attempts_total{job="rpc",namespace="chain",kind="http",code=~"5..|429|rpc.*"}');
     expect(rules[0].expr).toMatch(/> 0\.1$/);
     expect(rules[1].expr).toContain('or vector(0)) == 0');

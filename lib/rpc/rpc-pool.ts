@@ -350,7 +350,7 @@ export class RpcPool extends Construct {
       runAsUser: RPC.proxyUser,
       ...(monitoring ? {
         metricsPort: RPC.exporterPort,
-        sidecars: [this.exporterContainer(preset.imageRegistry)],
+        sidecars: [this.exporterContainer(preset.imageRegistry, engine)],
         serviceMonitor: { interval: monitoring.interval },
       } : {}),
     });
@@ -372,12 +372,12 @@ export class RpcPool extends Construct {
 
     if (monitoring?.alerts) {
       this.prometheusRule = createPrometheusRule(this, 'alerts', {
-        name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring),
+        name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring, engine),
       });
     }
   }
 
-  private exporterContainer(registry: string | undefined): k8s.Container {
+  private exporterContainer(registry: string | undefined, engine: RpcEngine): k8s.Container {
     const image = checkImage(this, 'exporter image', withRegistry(RPC.exporterImage, registry));
     return {
       name: 'metrics',
@@ -387,6 +387,8 @@ export class RpcPool extends Construct {
       env: [
         { name: 'RPC_METRICS_SYSLOG', value: METRICS_SYSLOG },
         { name: 'RPC_METRICS_LISTEN', value: `0.0.0.0:${RPC.exporterPort}` },
+        // Head, lag and back-off gauges from the proxy's loopback control server.
+        ...(engine === 'njs' ? [{ name: 'RPC_METRICS_STATE_URL', value: `http://127.0.0.1:${RPC.controlPort}/_rpc_state` }] : []),
         { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
         { name: 'PYTHONUNBUFFERED', value: '1' },
       ],
@@ -400,7 +402,7 @@ export class RpcPool extends Construct {
     };
   }
 
-  private alertRules(monitoring: ResolvedMonitoring): AlertRule[] {
+  private alertRules(monitoring: ResolvedMonitoring, engine: RpcEngine): AlertRule[] {
     const namespace = Chart.of(this).namespace;
     const sel = `job="${this.name}"${namespace ? `,namespace="${namespace}"` : ''}`;
     const attempts = (extra: string): string => `rate(rpc_upstream_attempts_total{${sel},kind="http"${extra}}[5m])`;
@@ -430,6 +432,16 @@ export class RpcPool extends Construct {
         severity: 'warning',
         summary: `Gas price is above ${gas.factor}x its ${gas.baselineWindow} average`,
         description: 'Seed 000: bulk operations should retry with an EIP-1559 fee bump; defer what can wait.',
+      });
+    }
+    if (engine === 'njs') {
+      rules.push({
+        alert: 'RpcUpstreamLagging',
+        expr: `max by (upstream) (rpc_upstream_lagging{${sel}}) == 1`,
+        for: '15m',
+        severity: 'warning',
+        summary: `RPC upstream {{ $labels.upstream }} of ${this.name} lags the best head by more than the allowed blocks`,
+        description: 'It gets no traffic meanwhile (rpc_upstream_lag_blocks shows by how much). Check the provider or node sync status.',
       });
     }
     return rules;
