@@ -7,7 +7,10 @@ import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { Chart, Testing } from 'cdk8s';
 import { RpcPool, RpcPoolProps } from '../lib';
+import { writeHelmChart } from '../lib/helm';
+import { renderChart } from './harness/helm';
 import { K8sObject, synth } from './harness/synth';
 import {
   NJS_MODULE, NJS_NGINX, RpcFake, call, isOk, load, njsAvailable, post, startRpcFake,
@@ -300,6 +303,41 @@ describe('RpcPool njs engine: WebSocket and TLS', () => {
     expect(pool!.accessLog()).not.toContain(API_KEY);
   }, 30_000);
 });
+
+describe('RpcPool upstream list as a chart value', () => {
+  it('helm template --set-json <pool>.upstreams=[...]: the rendered pod runs against the new list (names, weights, URL, Secret key)', async () => {
+    const [old, fresh, keyed] = [await fake(81), await fake(82), await fake(83)];
+    const app = Testing.app();
+    const chart = new Chart(app, 'chain', { namespace: 'chain' });
+    new RpcPool(chart, 'eth-rpc', {
+      upstreams: [{ name: 'old', url: url(old) }, { name: 'keyed', urlSecret: { secretName: 'rpc-urls', key: 'first' } }],
+    });
+    const dir = makeTempDir('rpc-chart-');
+    writeHelmChart(app, join(dir, 'chart'));
+    const objects = await renderChart(join(dir, 'chart'), 'rel', {
+      namespace: 'chain',
+      values: { 'ethRpc.upstreams': [{ name: 'fresh', weight: 3, url: url(fresh) }, { name: 'keyed', weight: 1, urlSecret: { secretName: 'other-urls', key: 'second' } }] },
+    });
+    // The rendered Deployment mounts the other Secret key; the test fills it with the keyed fake's URL.
+    await startPoolFrom(objects, { 'other-urls/second': url(keyed, `/v2/${API_KEY}`) });
+    const results = await load(pool!.port, 400, (i) => call('eth_blockNumber', i));
+    expect(results.filter((r) => !isOk(r))).toEqual([]);
+    console.log(`[rpc-njs] chart value: old ${old.total()}, fresh ${fresh.total()}, keyed ${keyed.total()} of 400`);
+    expect(old.total()).toBe(0);
+    expect(fresh.total()).toBe(300);
+    expect(keyed.total()).toBe(100);
+    expect(new Set(keyed.paths.filter((p) => p !== '/'))).toEqual(new Set([`/v2/${API_KEY}`]));
+    // A plain entry can't be turned into a keyed one (or back) by values: the layout is fixed at synth.
+    await expect(renderChart(join(dir, 'chart'), 'rel', {
+      namespace: 'chain', values: { 'ethRpc.upstreams': [{ name: 'a', weight: 1, urlSecret: { secretName: 's', key: 'k' } }, { name: 'b', weight: 1, url: 'https://x.example' }] },
+    })).rejects.toThrow(/upstreams\[0\]\.url: this entry takes a plain URL/);
+  }, 60_000);
+});
+
+async function startPoolFrom(objects: K8sObject[], secrets: Record<string, string>): Promise<void> {
+  controlPort = await freePort();
+  pool = await startPool(objects, secrets, { PATH: busyboxPath(NJS_NGINX), RPC_NJS_MODULE: NJS_MODULE, RPC_CONTROL_PORT: String(controlPort) });
+}
 
 describe('RpcPool njs engine: added latency', () => {
   it('adds little to a direct call (p50, p99 over 2,000 eth_blockNumber calls)', async () => {

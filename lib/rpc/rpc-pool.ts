@@ -18,6 +18,7 @@ import {
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
 import { RpcNetworkPolicyProps, ResolvedRpcNetworkPolicy, RpcPoolNetworkPolicy, nodeNetworkPolicy, resolveNetworkPolicy } from './network-policy';
+import { declareUpstreamsKnob } from './upstream-knob';
 import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 
@@ -356,6 +357,14 @@ export class RpcPool extends Construct {
     });
 
     mountUrlFiles(this.proxy.deployment, secretEnv);
+    declareUpstreamsKnob(this, this.proxy.deployment, props.upstreams.map((u, i) => ({
+      name: upstreams[i].name,
+      weight: upstreams[i].weight,
+      ...(u.url !== undefined ? { url: u.url } : {}),
+      ...(u.urlSecret !== undefined ? { urlSecret: { secretName: u.urlSecret.secretName, key: u.urlSecret.key } } : {}),
+      ...(u.wsUrl !== undefined ? { wsUrl: u.wsUrl } : {}),
+      ...(u.wsUrlSecret !== undefined ? { wsUrlSecret: { secretName: u.wsUrlSecret.secretName, key: u.wsUrlSecret.key } } : {}),
+    })));
     if (this.networkPolicySettings) {
       this.policy = new RpcPoolNetworkPolicy(this, {
         name: this.name, labels, selector: this.proxy.selector, port,
