@@ -22,3 +22,5 @@ export * from './workload';
 export * from './keda';
 export * from './worker-pool';
 export * from './rpc/rpc-pool';
+export * from './ephemeral-storage';
+export * from './secrets-to-create';

@@ -4,7 +4,8 @@ import type { RedisConnectionInfo, RpcConnectionInfo, SecretKeyRef } from './con
 import { DB_POOL } from './defaults';
 import { ValidationError } from './errors';
 import type { PostgresCluster } from './postgres';
-import { checkInteger } from './validate';
+import { Problems, addDeferredCheck, recordErrors } from './core/problems';
+import { integerRule } from './core/rules';
 
 /**
  * A workload that datastores can be wired into: StatelessService and WorkerPool.
@@ -71,25 +72,28 @@ const POSTGRES_CLIENTS = new WeakMap<PostgresCluster, PostgresClient[]>();
  */
 export function connectPostgres(workload: IConnectableWorkload, cluster: PostgresCluster, options: PostgresConnectOptions = {}): void {
   const c = cluster.connection;
+  const p = new Problems(workload);
   const via = options.via ?? 'pooler';
-  if (via !== 'pooler' && via !== 'direct') {
-    throw new ValidationError(workload, 'connectPostgres.via', via, 'must be "pooler" or "direct"');
-  }
-  if (options.poolSize !== undefined) checkInteger(workload, 'connectPostgres.poolSize', options.poolSize, { min: 1 });
-  if (options.readPoolSize !== undefined) checkInteger(workload, 'connectPostgres.readPoolSize', options.readPoolSize, { min: 1 });
+  if (via !== 'pooler' && via !== 'direct') p.add('connectPostgres.via', via, 'must be "pooler" or "direct"', typeof via !== 'string');
+  if (options.poolSize !== undefined) p.check('connectPostgres.poolSize', options.poolSize, integerRule({ min: 1 }));
+  if (options.readPoolSize !== undefined) p.check('connectPostgres.readPoolSize', options.readPoolSize, integerRule({ min: 1 }));
+  if (options.readReplicas !== undefined && typeof options.readReplicas !== 'boolean') p.add('connectPostgres.readReplicas', options.readReplicas, 'must be true or false', true);
   const reads = options.readReplicas ?? c.readOnlyHost !== undefined;
   if (reads && !c.readOnlyHost) {
-    throw new ValidationError(workload, 'connectPostgres.readReplicas', true, `${cluster.node.path} has no read replicas; set replicas ≥ 1 or readReplicas: false`);
+    p.add('connectPostgres.readReplicas', true, `${cluster.node.path} has no read replicas; set replicas ≥ 1 or readReplicas: false`);
   }
   let clients = POSTGRES_CLIENTS.get(cluster);
+  if (clients?.some((x) => x.workload === workload)) p.add('connectPostgres', cluster.node.path, 'is already connected to this workload');
+  if (!p.ok) {
+    // Reported at synth with every other error; a refused connection is not wired.
+    recordErrors(workload, p.errors);
+    return;
+  }
   if (!clients) {
     clients = [];
     POSTGRES_CLIENTS.set(cluster, clients);
     // Checked once every workload of the chart is connected, whatever the order of the calls.
-    cluster.node.addValidation({ validate: () => { checkPostgresBudget(cluster); return []; } });
-  }
-  if (clients.some((x) => x.workload === workload)) {
-    throw new ValidationError(workload, 'connectPostgres', cluster.node.path, 'is already connected to this workload');
+    addDeferredCheck(cluster, () => checkPostgresBudget(cluster));
   }
   const client: PostgresClient = { workload, via, poolSize: options.poolSize, reads, readPoolSize: options.readPoolSize };
   clients.push(client);

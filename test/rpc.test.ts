@@ -169,7 +169,7 @@ describe('RpcPool options', () => {
     expect(node.args).toEqual(NODE.args);
     expect(node.ports).toEqual([{ name: 'http', containerPort: 8545, protocol: 'TCP' }, { name: 'ws', containerPort: 8546, protocol: 'TCP' }]);
     expect(node.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
-    expect(node.resources).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '8', memory: '32Gi' } });
+    expect(node.resources).toEqual({ requests: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '8', memory: '32Gi', 'ephemeral-storage': '512Mi' } });
     expect(find(objects, 'Service', 'rpc-node').spec.ports.map((x: K8sObject) => x.port)).toEqual([8545, 8546]);
     expect(find(objects, 'PodDisruptionBudget', 'rpc-node').spec.maxUnavailable).toBe(1);
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Knobs, PostgresCluster, Presets, RedisHA, WORKERS, WorkerPool, WorkerPoolProps, connectPostgres, connectRedis, kedaDesiredReplicas,
 } from '../lib';
+import { throwIfInvalid } from '../lib/core/problems';
 import { expectValidationError } from './harness/errors';
 import { build, container, find, findAll, K8sObject, synth } from './harness/synth';
 
@@ -37,15 +38,15 @@ describe('WorkerPool defaults', () => {
     expect(findAll(objects, 'TriggerAuthentication')).toHaveLength(0);
   });
 
-  it('gives in-flight jobs 120 s, leaves replicas to the scaler, is hardened, spread and has a PDB', () => {
+  it('gives in-flight jobs 120 s, starts at the scaler floor, is hardened, spread and has a PDB', () => {
     const d = find(objects, 'Deployment', 'media');
     const pod = d.spec.template.spec;
-    expect(d.spec.replicas).toBeUndefined();
+    expect(d.spec.replicas).toBe(1);
     expect(pod.terminationGracePeriodSeconds).toBe(120);
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(container(d).lifecycle).toBeUndefined();
     expect(container(d).securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
     expect(pod.topologySpreadConstraints.map((c: K8sObject) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
     expect(find(objects, 'PodDisruptionBudget', 'media').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     expect(d.metadata.labels['app.kubernetes.io/component']).toBe('worker');
@@ -250,6 +251,7 @@ describe('WorkerPool validation', () => {
   const make = (props: Partial<WorkerPoolProps>, opts: { namespace?: string } = { namespace: 'default' }) => () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: opts.namespace });
     new WorkerPool(chart, 'media', { image: IMAGE, queue: 'jobs', ...props });
+    throwIfInvalid(chart);
     Testing.synth(chart);
   };
   const streams = { type: 'redis-streams', address: REDIS_ADDRESS, consumerGroup: 'g' } as const;
@@ -309,9 +311,12 @@ describe('WorkerPool validation', () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: 'default' });
     const a = new RedisHA(chart, 'a', { passwordSecret: { secretName: 'a', key: 'p' } });
     const b = new RedisHA(chart, 'b', { passwordSecret: { secretName: 'b', key: 'p' } });
-    expectValidationError(() => new WorkerPool(chart, 'media', {
-      image: IMAGE, queue: 'jobs', scaling: { triggers: [{ type: 'redis-list', redis: a.connection }, { type: 'redis-list', redis: b.connection, list: 'other' }] },
-    }), { path: 'test/media', property: 'env.REDIS_SENTINELS', allowed: /conflicts/ });
+    expectValidationError(() => {
+      new WorkerPool(chart, 'media', {
+        image: IMAGE, queue: 'jobs', scaling: { triggers: [{ type: 'redis-list', redis: a.connection }, { type: 'redis-list', redis: b.connection, list: 'other' }] },
+      });
+      throwIfInvalid(chart); // errors are reported at synth, all together
+    }, { path: 'test/media', property: 'env.REDIS_SENTINELS', allowed: /conflicts/ });
   });
   it('a non-worker app mode, bad names, a ServiceMonitor without a metrics port, a taken env name, a bad preStop', () => {
     expectValidationError(make({ appMode: 'api' }), { path: 'test/media', property: 'appMode', value: 'api' });

@@ -21,6 +21,7 @@ import { RpcNetworkPolicyProps, ResolvedRpcNetworkPolicy, RpcPoolNetworkPolicy, 
 import { declareUpstreamsKnob } from './upstream-knob';
 import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
 export interface RpcUpstreamProps {
@@ -334,6 +335,10 @@ export class RpcPool extends Construct {
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
     });
 
+    if (monitoring && port === RPC.exporterPort) {
+      // The exporter sidecar serves /metrics there; the proxy would otherwise be blamed for a metricsPort it was never given.
+      throw new ValidationError(this, 'port', port, `must differ from ${RPC.exporterPort}, the port of the metrics exporter sidecar`);
+    }
     this.proxy = new StatelessService(this, 'proxy', {
       name: this.name,
       partOf: props.partOf,
@@ -498,7 +503,7 @@ export class RpcPool extends Construct {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels, ...(Object.keys(podAnnotations).length ? { annotations: podAnnotations } : {}) },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser }),
             // Clients flush their database on shutdown; a kill mid-write can cost a long resync.
@@ -519,7 +524,7 @@ export class RpcPool extends Construct {
             }],
             volumes: [TMP_VOLUME],
             ...presetPlacement(preset),
-          },
+          }),
         },
         volumeClaimTemplates: [{
           metadata: { name: 'data' },
