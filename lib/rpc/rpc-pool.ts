@@ -296,8 +296,8 @@ export class RpcPool extends Construct {
         RPC_MAX_RESPONSE: `${Math.ceil(tunable('maxResponseBytes', RPC.maxResponseBytes, 64 * 1024, 1024 * 1024 * 1024) / 1024)}k`,
         RPC_CONTROL_PORT: String(RPC.controlPort),
       });
-      if (port === RPC.controlPort || (monitoring && port === RPC.exporterPort)) {
-        throw new ValidationError(this, 'port', port, `must differ from ${RPC.controlPort} (the proxy's control port)${monitoring ? ` and ${RPC.exporterPort} (metrics)` : ''}`);
+      if (port === RPC.controlPort) {
+        throw new ValidationError(this, 'port', port, `must differ from ${RPC.controlPort}, the njs engine's loopback control port`);
       }
       if (!upstreams.some((u) => u.writes)) {
         throw new ValidationError(this, 'upstreams', upstreams.map((u) => u.name), 'needs at least one upstream with writes: true, or eth_sendRawTransaction has nowhere to go');
