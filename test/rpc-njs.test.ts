@@ -124,6 +124,37 @@ describe('RpcPool njs engine: JSON-RPC errors (real nginx + njs)', () => {
   }, 30_000);
 });
 
+describe('RpcPool njs engine: dead and hanging upstreams', () => {
+  it('answers 502 with a JSON-RPC error when every upstream is down, and the exporter sees no successful attempt', async () => {
+    const ports = [await freePort(), await freePort()];
+    await start({ upstreams: ports.map((p, i) => ({ name: `down${i}`, url: `http://127.0.19.9${i}:${p}/` })), monitoring: true });
+    const results = await load(pool!.port, 20, (i) => call('eth_blockNumber', i), 2);
+    const ms = results.map((r) => r.ms);
+    console.log(`[rpc-njs] all down: 20 calls, statuses ${[...new Set(results.map((r) => r.status))]}, p50 ${percentile(ms, 50).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms`);
+    for (const r of results) {
+      expect(r.status).toBe(502);
+      expect((r.json as { error: { code: number; message: string } }).error).toMatchObject({ code: -32603, message: expect.stringMatching(/^no upstream answered/) });
+    }
+    await waitFor(async () => (parseMetrics((await httpGet(pool!.metricsPort!, '/metrics')).body).get('rpc_requests_total{kind="http",code="502"}') ?? 0) === 20,
+      5000, () => 'exporter did not count the 502s');
+    const m = parseMetrics((await httpGet(pool!.metricsPort!, '/metrics')).body);
+    expect([...m.keys()].filter((k) => k.startsWith('rpc_upstream_attempts_total') && /code="2/.test(k))).toEqual([]);
+  }, 30_000);
+
+  it('moves on from an upstream that hangs after its read timeout, then backs it off', async () => {
+    const [hang, ok] = [await fake(93), await fake(94)];
+    hang.answer = () => 'hang';
+    await start({ upstreams: [{ name: 'hang', url: url(hang) }, { name: 'ok', url: url(ok) }], readTimeoutSeconds: 1 });
+    const results = await load(pool!.port, 40, (i) => call('eth_blockNumber', i), 2);
+    const ms = results.map((r) => r.ms);
+    console.log(`[rpc-njs] one hanging upstream (read timeout 1 s): 40 calls ok ${results.filter(isOk).length}, hang got ${hang.total()}, max ${Math.max(...ms).toFixed(0)} ms, p50 ${percentile(ms, 50).toFixed(1)} ms`);
+    expect(results.filter((r) => !isOk(r))).toEqual([]);
+    // maxFails 2: two timeouts, then it is skipped for failTimeoutSeconds.
+    expect(hang.total()).toBeLessThanOrEqual(3);
+    expect(Math.max(...ms)).toBeLessThan(5000);
+  }, 30_000);
+});
+
 describe('RpcPool njs engine: the error table', () => {
   it('retries -32601 method not found and -32000 "header not found" on another upstream; -32000 "nonce too low" goes back', async () => {
     const [partial, full] = [await fake(71), await fake(72)];
