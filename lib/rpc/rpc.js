@@ -10,7 +10,8 @@
 //   ban:<name>                  ms until which the upstream is skipped (rate limit, or maxFails failures)
 //   fails:<name>, failsAt:<name> failures in the current failTimeout window and when it started
 //   rr                          round-robin counter
-// Settings come from rpc-conf.json (js_preload_object rpc_conf), written by entrypoint.sh.
+// Settings come from rpc-conf.json, written by entrypoint.sh and loaded once as the read-only global `rpc_conf`
+// (js_preload_object), so no call re-reads or re-parses it.
 //
 // Only ES5 plus let/const, arrow functions, template literals and async/await: what njs runs.
 
@@ -168,7 +169,7 @@ function rpcError(id, code, message) {
 }
 
 async function handle(r) {
-  const conf = rpc_conf; // eslint-disable-line no-undef
+  const conf = rpc_conf;
   if (r.method !== 'POST') {
     r.headersOut.Allow = 'POST';
     reply(r, 405, rpcError(null, -32600, 'JSON-RPC takes POST'));
@@ -238,7 +239,7 @@ async function handle(r) {
 // js_set $rpc_ws_group: the upstream group for a new WebSocket connection, ws_pref_<name> of the first candidate
 // with a WebSocket URL (lagging and backed-off upstreams excluded, as for calls); its group lists the others as backups.
 function wsGroup(r) {
-  const conf = rpc_conf; // eslint-disable-line no-undef
+  const conf = rpc_conf;
   const order = candidates(conf, false, Date.now());
   for (let i = 0; i < order.length; i++) {
     if (order[i].ws) return `ws_pref_${order[i].name}`;
@@ -270,7 +271,7 @@ async function pollOne(conf, name) {
 
 // js_periodic: every upstream's head block, in parallel.
 async function poll() {
-  const conf = rpc_conf; // eslint-disable-line no-undef
+  const conf = rpc_conf;
   // The preloaded object is read-only and its arrays lack map(): loop.
   const polls = [];
   for (let i = 0; i < conf.upstreams.length; i++) polls.push(pollOne(conf, conf.upstreams[i].name));
@@ -279,7 +280,7 @@ async function poll() {
 
 // GET /_rpc_state on the pod's loopback: heads, lag and back-offs, for tests and debugging.
 function status(r) {
-  const conf = rpc_conf; // eslint-disable-line no-undef
+  const conf = rpc_conf;
   const d = state();
   const now = Date.now();
   const h = heads(conf, now);
