@@ -176,6 +176,28 @@ describe('RpcPool njs engine: the error table', () => {
   }, 30_000);
 });
 
+describe('RpcPool njs engine: batches', () => {
+  it('resends only the calls of a batch that failed, and answers in the client\'s order', async () => {
+    const [partial, full] = [await fake(75), await fake(76)];
+    partial.answer = (c) => (c.method === 'eth_getBlockByNumber' ? { error: { code: -32000, message: 'header not found' } } : undefined);
+    await start({ upstreams: [{ name: 'partial', url: url(partial) }, { name: 'full', url: url(full) }], maxFails: 100 });
+    const methods = ['eth_blockNumber', 'eth_getBlockByNumber', 'eth_chainId', 'eth_gasPrice'];
+    const results = await load(pool!.port, 40, (i) => methods.map((m, j) => call(m, i * 10 + j, ['0x1', false])), 2);
+    expect(results.filter((r) => !isOk(r))).toEqual([]);
+    for (const r of results) {
+      const ids = (r.json as Array<{ id: number }>).map((e) => e.id % 10);
+      expect(ids).toEqual([0, 1, 2, 3]);
+    }
+    const received = (m: string): number => partial.total(m) + full.total(m);
+    console.log(`[rpc-njs] 40 batches of 4, header not found on partial: partial got ${partial.total('eth_getBlockByNumber')} getBlockByNumber; calls received per method ${methods.map((m) => received(m)).join('/')}`);
+    // Only the failed call was resent: the others reached a provider exactly once per batch.
+    for (const m of ['eth_blockNumber', 'eth_chainId', 'eth_gasPrice']) expect(received(m)).toBe(40);
+    expect(full.total('eth_getBlockByNumber')).toBe(40);
+    expect(partial.total('eth_getBlockByNumber')).toBeGreaterThan(0);
+    expect(received('eth_getBlockByNumber')).toBe(40 + partial.total('eth_getBlockByNumber'));
+  }, 30_000);
+});
+
 describe('RpcPool njs engine: lagging upstreams', () => {
   it('gives an upstream 50 blocks behind no eth_blockNumber or eth_call traffic, and readmits it once it catches up', async () => {
     const [a, b, slow] = [await fake(31, { head: 20_000 }), await fake(32, { head: 20_000 }), await fake(33, { head: 19_950 })];

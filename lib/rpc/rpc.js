@@ -199,6 +199,10 @@ async function handle(r) {
     reply(r, 503, rpcError(firstId, -32603, isWrite ? 'no upstream of the pool takes writes' : 'no upstream is in sync'));
     return;
   }
+  if (Array.isArray(call) && !isWrite && batchIds(calls)) {
+    await batch(r, conf, calls, order, start);
+    return;
+  }
   const tried = [];
   const codes = [];
   let last;
@@ -234,6 +238,90 @@ async function handle(r) {
   } else {
     reply(r, last.status === 504 ? 504 : 502, rpcError(firstId, -32603, `no upstream answered (${codes.join(', ')})`));
   }
+}
+
+// Keys of a batch's calls by id, or undefined when an id is missing or repeated (notifications get no answer, and
+// answers are matched by id): such batches are retried whole.
+function batchIds(calls) {
+  const seen = {};
+  for (let i = 0; i < calls.length; i++) {
+    const c = calls[i];
+    if (!c || typeof c !== 'object' || c.id === undefined || c.id === null) return undefined;
+    const key = JSON.stringify(c.id);
+    if (seen[key]) return undefined;
+    seen[key] = true;
+  }
+  return seen;
+}
+
+// A batch without writes: after each attempt, only the calls that got a retryable error (or no answer) go to the
+// next upstream; answers are put back in the client's order.
+async function batch(r, conf, calls, order, start) {
+  const answers = new Array(calls.length);
+  const lastErrors = new Array(calls.length);
+  let pending = [];
+  for (let k = 0; k < calls.length; k++) pending.push(k);
+  const tried = [];
+  const codes = [];
+  let lastStatus = 502;
+  let attempts = 0;
+  for (let i = 0; i < order.length && attempts < conf.tries && pending.length > 0; i++) {
+    if (attempts > 0 && Date.now() - start > conf.retryTimeoutMs) break;
+    const u = order[i];
+    attempts++;
+    const sent = pending.map((k) => calls[k]);
+    const res = await r.subrequest(`/_rpc_hop/${u.name}`, { method: 'POST', body: JSON.stringify(sent) });
+    const text = res.responseText || '';
+    const verdict = judge(res.status, text);
+    tried.push(`${conf.hopDir}/hop-${u.name}.sock`);
+    codes.push(verdict.code);
+    lastStatus = res.status;
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      body = undefined;
+    }
+    if (!Array.isArray(body) || res.status >= 500 || res.status === 429) {
+      // Not a batch answer (an HTTP failure, or one error object for the whole batch): everything stays pending.
+      penalize(conf, u.name, verdict.kind === 'ok' || verdict.kind === 'client' ? 'fail' : verdict.kind, Date.now());
+      continue;
+    }
+    const byId = {};
+    for (let j = 0; j < body.length; j++) {
+      const el = body[j];
+      if (el && typeof el === 'object' && el.id !== undefined) byId[JSON.stringify(el.id)] = el;
+    }
+    const still = [];
+    for (let j = 0; j < pending.length; j++) {
+      const k = pending[j];
+      const el = byId[JSON.stringify(calls[k].id)];
+      const v = !el ? 'fail' : el.error === undefined || el.error === null ? 'ok' : errorVerdict(el.error);
+      if (v === 'ok' || v === 'client') {
+        answers[k] = el;
+      } else {
+        if (el) lastErrors[k] = el;
+        still.push(k);
+      }
+    }
+    if (verdict.kind === 'ok' || verdict.kind === 'client') {
+      if (state().get(`fails:${u.name}`) !== undefined) state().delete(`fails:${u.name}`);
+    } else {
+      penalize(conf, u.name, verdict.kind, Date.now());
+    }
+    pending = still;
+  }
+  r.variables.rpc_tried = tried.join(', ');
+  r.variables.rpc_codes = codes.join(', ');
+  let answered = false;
+  for (let k = 0; k < calls.length; k++) if (answers[k] || lastErrors[k]) answered = true;
+  if (!answered) {
+    reply(r, lastStatus === 504 ? 504 : 502, rpcError(calls[0].id, -32603, `no upstream answered (${codes.join(', ')})`));
+    return;
+  }
+  const out = calls.map((c, k) => answers[k] || lastErrors[k]
+    || { jsonrpc: '2.0', id: c.id, error: { code: -32603, message: `no upstream answered (${codes.join(', ')})` } });
+  reply(r, 200, JSON.stringify(out));
 }
 
 // js_set $rpc_ws_group: the upstream group for a new WebSocket connection, ws_pref_<name> of the first candidate
