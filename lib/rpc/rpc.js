@@ -66,7 +66,8 @@ function judge(status, text) {
     return { kind: 'fail', code: status >= 200 && status < 300 ? '502' : String(status || 502) };
   }
   if (status === 429) return { kind: 'rate', code: '429' };
-  if (status >= 500) return { kind: 'fail', code: String(status) };
+  // A bad key (401/403), a wrong path (404) or a timeout (408) is the upstream's fault, whatever its body says.
+  if (status >= 500 || status === 401 || status === 403 || status === 404 || status === 408) return { kind: 'fail', code: String(status) };
   const items = Array.isArray(body) ? body : [body];
   let worst = 'ok';
   let worstCode = '';
@@ -103,7 +104,7 @@ function heads(conf, now) {
   return { of: out, best };
 }
 
-// Upstreams to try, in order: lagging ones never (while they lag); backed-off ones only when nothing else is left.
+// Upstreams to try, in order: lagging ones never (while they lag); backed-off ones last, soonest-free first.
 function candidates(conf, isWrite, now) {
   const d = state();
   const h = heads(conf, now);
@@ -118,11 +119,11 @@ function candidates(conf, isWrite, now) {
     if (until > now) benched.push({ u, until });
     else ready.push(u);
   }
-  if (ready.length === 0) {
-    // Every admissible upstream is backed off: try them anyway, soonest-free first, rather than fail at once.
-    benched.sort((a, b) => a.until - b.until);
-    return benched.map((b) => b.u);
-  }
+  // Backed-off upstreams come after the others: when those fail too, or none is left, a back-off is a guess worth
+  // testing rather than failing the call.
+  benched.sort((a, b) => a.until - b.until);
+  const rest = benched.map((b) => b.u);
+  if (ready.length === 0) return rest;
   // Weighted round-robin: the counter picks the first upstream in proportion to its weight; the rest follow in order.
   let total = 0;
   for (let i = 0; i < ready.length; i++) total += ready[i].weight;
@@ -133,7 +134,7 @@ function candidates(conf, isWrite, now) {
     if (pos < ready[first].weight) break;
     pos -= ready[first].weight;
   }
-  return ready.slice(first).concat(ready.slice(0, first));
+  return ready.slice(first).concat(ready.slice(0, first), rest);
 }
 
 function penalize(conf, name, kind, now) {
