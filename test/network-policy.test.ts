@@ -12,7 +12,7 @@ interface Pod { readonly namespace: string; readonly labels: Record<string, stri
 const matches = (sel: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
   Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 
-function allowed(policies: K8sObject[], policyNamespace: string, target: Record<string, string>, port: string, from: Pod): boolean {
+function allowed(policies: K8sObject[], policyNamespace: string, target: Record<string, string>, port: string | number, from: Pod): boolean {
   const selecting = policies.filter((p) => p.spec.policyTypes.includes('Ingress') && matches(p.spec.podSelector, target));
   if (selecting.length === 0) return true;
   return selecting.some((p) => (p.spec.ingress ?? []).some((rule: K8sObject) =>
@@ -120,10 +120,14 @@ describe('NetworkPolicy of StatelessService (on by default)', () => {
       const indexer = new StatelessService(chart, 'indexer', { image: IMAGE });
       connectRpc(indexer, rpc);
     }, { namespace: 'shop' });
-    const proxy = find(objs, 'Deployment', 'rpc').spec.template.metadata.labels;
+    const deployment = find(objs, 'Deployment', 'rpc');
+    const proxy = deployment.spec.template.metadata.labels;
+    // The pool's own policy names the proxy port by number; the proxy's StatelessService adds none of its own.
+    const port = deployment.spec.template.spec.containers[0].ports.find((p: K8sObject) => p.name === 'http').containerPort;
     const pols = findAll(objs, 'NetworkPolicy');
-    expect(allowed(pols, 'shop', proxy, 'http', podOf(find(objs, 'Deployment', 'indexer')))).toBe(true);
-    expect(allowed(pols, 'shop', proxy, 'http', { namespace: 'shop', labels: { app: 'other' } })).toBe(false);
+    expect(pols.filter((p) => matches(p.spec.podSelector, proxy))).toHaveLength(1);
+    expect(allowed(pols, 'shop', proxy, port, podOf(find(objs, 'Deployment', 'indexer')))).toBe(true);
+    expect(allowed(pols, 'shop', proxy, port, { namespace: 'shop', labels: { app: 'other' } })).toBe(false);
   });
 
   it('refuses peers that would admit everything or are not valid selectors', () => {
