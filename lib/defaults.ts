@@ -134,6 +134,8 @@ export const REDIS = {
   failoverTimeoutMilliseconds: 10_000,
   /** Redis' own default: replicas resync with a new master one at a time, the others keep serving reads. */
   parallelSyncs: 1,
+  /** Ours: bound of the master's preStop switchover (pause writes, SENTINEL FAILOVER, a replica answers as master); measured ~1-2 s. */
+  switchoverTimeoutSeconds: 10,
   /** Ours: a master cut off from every replica stops taking writes after min-replicas-max-lag (10 s). */
   minReplicasToWrite: 1,
   /** Ours: persistent volume = 3 x memory limit (AOF base + growth until rewrite + rewrite temp), at least 1 GiB. */

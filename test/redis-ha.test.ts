@@ -286,7 +286,7 @@ describe('RedisHA options', () => {
 describe('RedisHA scripts', () => {
   it('pass shellcheck as POSIX sh', () => {
     const scripts = REDIS_HA_FILES.filter((f) => f.endsWith('.sh')).map((f) => join(SCRIPTS_DIR, f));
-    expect(scripts).toHaveLength(4);
+    expect(scripts).toHaveLength(6);
     const result = spawnSync('shellcheck', ['--shell=sh', '--external-sources', `--source-path=${SCRIPTS_DIR}`, ...scripts], { encoding: 'utf8' });
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr).toBe('');
@@ -294,7 +294,7 @@ describe('RedisHA scripts', () => {
   });
 
   it('start with a POSIX shebang and set -eu', () => {
-    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh']) {
+    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh']) {
       const text = readFileSync(join(SCRIPTS_DIR, f), 'utf8');
       expect(text.startsWith('#!/bin/sh\n')).toBe(true);
       expect(text).toMatch(/^set -eu$/m);

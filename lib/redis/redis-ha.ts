@@ -25,7 +25,9 @@ export const MAXMEMORY_POLICIES = [
 export type MaxmemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
 
 /** Files shipped in `lib/redis/` and mounted from one ConfigMap into every Redis and Sentinel pod. */
-export const REDIS_HA_FILES = ['redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'sentinel-start.sh', 'probe.sh'] as const;
+export const REDIS_HA_FILES = [
+  'redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'redis-agent.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh',
+] as const;
 
 let fileCache: Record<string, string> | undefined;
 /** The config templates and scripts, read once per process. */
@@ -115,6 +117,18 @@ export interface RedisHAProps {
   readonly metrics?: RedisMetricsProps | boolean;
   /** Cluster DNS domain used in the pods' stable host names. @default `cluster.local` */
   readonly clusterDomain?: string;
+  /**
+   * Cold start (no live master anywhere): seconds the pods that are up wait for the missing ones before a majority
+   * of them (or the Sentinels' last master alone) elects the newest among them. With every pod up they agree at once.
+   * @default downAfterMilliseconds + 2 × failoverTimeoutMilliseconds + 10 s (35 s): a failover that can still happen comes first
+   */
+  readonly coldStartWaitSeconds?: number;
+  /**
+   * Seconds the master's preStop hook waits for a planned switchover (writes paused, a replica promoted by
+   * SENTINEL FAILOVER) before it gives up and lets the pod stop the old way.
+   * @default 10
+   */
+  readonly switchoverTimeoutSeconds?: number;
 }
 
 /**
@@ -172,6 +186,9 @@ export class RedisHA extends Construct {
     const parallelSyncs = checkInteger(this, 'parallelSyncs', props.parallelSyncs ?? REDIS.parallelSyncs, { min: 1, max: replicas });
     const minReplicasToWrite = checkInteger(this, 'minReplicasToWrite', props.minReplicasToWrite ?? REDIS.minReplicasToWrite, { min: 0, max: replicas });
     const maxmemoryPolicy = checkOneOf(this, 'maxmemoryPolicy', props.maxmemoryPolicy ?? REDIS.maxmemoryPolicy, MAXMEMORY_POLICIES);
+    const failoverBoundSeconds = Math.ceil(downAfter / 1000 + (2 * failoverTimeout) / 1000 + 10);
+    const coldStartWait = checkInteger(this, 'coldStartWaitSeconds', props.coldStartWaitSeconds ?? failoverBoundSeconds, { min: 1, max: 3600 });
+    const switchoverTimeout = checkInteger(this, 'switchoverTimeoutSeconds', props.switchoverTimeoutSeconds ?? REDIS.switchoverTimeoutSeconds, { min: 1, max: 60 });
     const clusterDomain = props.clusterDomain ?? 'cluster.local';
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) {
       throw new ValidationError(this, 'clusterDomain', clusterDomain, 'must be a DNS domain such as cluster.local');
@@ -254,6 +271,8 @@ export class RedisHA extends Construct {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'TEMPLATE_DIR', value: PATHS.template },
       { name: 'CONFIG_DIR', value: PATHS.config },
+      // Every interface of the pod (IPv4 and, where present, IPv6); the tests bind loopback addresses instead.
+      { name: 'BIND_ADDRESSES', value: '* -::*' },
       { name: 'MASTER_NAME', value: this.masterName },
       { name: 'REDIS_ADDRESSES', value: redisAddresses.join(' ') },
       { name: 'SENTINEL_ADDRESSES', value: sentinelAddresses.join(' ') },
@@ -262,13 +281,14 @@ export class RedisHA extends Construct {
       { name: 'DOWN_AFTER_MS', value: String(downAfter) },
       { name: 'FAILOVER_TIMEOUT_MS', value: String(failoverTimeout) },
       { name: 'DISCOVERY_TIMEOUT_SECONDS', value: String(DISCOVERY_TIMEOUT_SECONDS) },
+      { name: 'QUORUM', value: String(quorum) },
+      { name: 'PARALLEL_SYNCS', value: String(parallelSyncs) },
     ];
     const probe = (mode: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       exec: { command: ['sh', `${PATHS.template}/probe.sh`, mode] }, periodSeconds, timeoutSeconds: 5, failureThreshold,
     });
-    // A starting pod may wait for a master (discovery) or for a failover away from itself before it listens.
-    const takeoverSeconds = Math.ceil(downAfter / 1000 + (2 * failoverTimeout) / 1000 + 10);
-    const startupFailures = Math.ceil((DISCOVERY_TIMEOUT_SECONDS + takeoverSeconds + 30) / 5);
+    // A Redis pod listens at once (undecided, see redis-agent.sh); the startup probe covers loading a large AOF.
+    const startupFailures = Math.ceil((DISCOVERY_TIMEOUT_SECONDS + failoverBoundSeconds + 30) / 5);
     const podAnnotations = { ...preset.podAnnotations, 'scalecharts.io/config-hash': configHash };
 
     // Redis pods.
@@ -277,13 +297,14 @@ export class RedisHA extends Construct {
       { name: 'DATA_DIR', value: PATHS.data },
       { name: 'REDIS_PORT', value: String(REDIS.port) },
       { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', headless) },
-      { name: 'BOOTSTRAP_ORDINAL', value: '0' },
       { name: 'MEMORY_LIMIT_BYTES', valueFrom: { resourceFieldRef: { containerName: 'redis', resource: 'limits.memory', divisor: k8s.Quantity.fromString('1') } } },
       explicitMaxmemory === undefined
         ? { name: 'MAXMEMORY_PERCENT', value: String(REDIS.maxmemoryPercent) }
         : { name: 'MAXMEMORY_BYTES', value: String(this.maxmemoryBytes) },
       { name: 'MAXMEMORY_POLICY', value: maxmemoryPolicy },
       { name: 'MIN_REPLICAS_TO_WRITE', value: String(minReplicasToWrite) },
+      { name: 'COLD_START_WAIT_SECONDS', value: String(coldStartWait) },
+      { name: 'SWITCHOVER_TIMEOUT_SECONDS', value: String(switchoverTimeout) },
     ];
     const redisContainers: k8s.Container[] = [{
       name: 'redis',
@@ -297,6 +318,8 @@ export class RedisHA extends Construct {
       startupProbe: probe('redis-alive', 5, startupFailures),
       livenessProbe: probe('redis-alive', 10, 6),
       readinessProbe: probe('redis-ready', 5, 2),
+      // A planned stop of the master hands over to an in-sync replica first (prestop.sh).
+      lifecycle: { preStop: { exec: { command: ['sh', `${PATHS.template}/prestop.sh`] } } },
       volumeMounts: [...commonMounts, { name: 'data', mountPath: PATHS.data }],
     }];
     if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port, passwordSecret));
@@ -338,8 +361,6 @@ export class RedisHA extends Construct {
       ...commonEnv,
       { name: 'SENTINEL_PORT', value: String(REDIS.sentinelPort) },
       { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', sentinelHeadless) },
-      { name: 'QUORUM', value: String(quorum) },
-      { name: 'PARALLEL_SYNCS', value: String(parallelSyncs) },
     ];
     const sentinelContainers: k8s.Container[] = [{
       name: 'sentinel',
@@ -572,7 +593,7 @@ function podSpec(
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
-    // Covers Redis' shutdown-timeout (10 s waiting for replicas) plus the final AOF fsync.
+    // Covers the preStop switchover (≤ 10 s by default), Redis' shutdown-timeout (10 s waiting for replicas) and the final fsync.
     terminationGracePeriodSeconds: 30,
     containers,
     volumes,

@@ -1,0 +1,80 @@
+#!/bin/sh
+# preStop hook of a Redis pod of a scalecharts RedisHA: a planned stop (rollout, drain, scale-in) of the master
+# hands over to an in-sync replica before the container gets SIGTERM, instead of costing a failover timeout.
+#
+#  1. Not the master, or no replica online: nothing to hand over (Redis' shutdown-timeout still lets a master wait
+#     for lagging replicas on SIGTERM).
+#  2. CLIENT PAUSE WRITE: from here on this master accepts no write (clients wait), so nothing acknowledged here can
+#     be missing on the new master, and there are never two writable masters.
+#  3. Wait (bounded) until a replica has every byte (its offset equals ours).
+#  4. SENTINEL FAILOVER on the first Sentinel that accepts it; Sentinel promotes the replica with the newest data.
+#  5. Wait (bounded, SWITCHOVER_TIMEOUT_SECONDS) until a replica answers as master, then close this pod's client
+#     connections so clients reconnect through the Sentinels at once. The writes they had waiting here were never
+#     acknowledged; clients resend them (ioredis does by default) to the new master.
+# On any failure the pause is lifted and the pod stops the old way (a Sentinel failover after down-after).
+set -eu
+
+LOG_TAG="prestop ${POD_NAME:-}"
+# shellcheck source=common.sh
+. "${TEMPLATE_DIR:?TEMPLATE_DIR is not set}/common.sh"
+
+require_env REDIS_PORT SENTINEL_ADDRESSES MASTER_NAME AUTH_FILE SENTINEL_AUTH_FILE SWITCHOVER_TIMEOUT_SECONDS
+REDIS_PASSWORD=$(read_password "$AUTH_FILE")
+SENTINEL_PASSWORD=$(read_password "$SENTINEL_AUTH_FILE")
+local_cli() { cli "$REDIS_PASSWORD" 127.0.0.1 "$REDIS_PORT" "$@"; }
+
+info=$(local_cli INFO replication) || exit 0
+[ "$(info_field "$info" role)" = master ] || exit 0
+# "slave0:ip=...,port=...,state=online,offset=...,lag=..." lines: the online replicas as "host port".
+online=$(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1 \2/p')
+if [ -z "$online" ]; then
+  log "master without an online replica: nothing to hand over"
+  exit 0
+fi
+
+started=$(now)
+deadline=$((started + SWITCHOVER_TIMEOUT_SECONDS))
+pause_ms=$(((SWITCHOVER_TIMEOUT_SECONDS + 5) * 1000))
+local_cli CLIENT PAUSE "$pause_ms" WRITE >/dev/null || exit 0
+log "writes paused; handing over to a replica"
+
+give_up() {
+  log "switchover failed ($1): lifting the pause; the Sentinels fail over after down-after instead"
+  local_cli CLIENT UNPAUSE >/dev/null || true
+  exit 0
+}
+
+# 3. A replica with every byte: the pause stops new writes, so this converges within a round trip.
+while :; do
+  info=$(local_cli INFO replication) || give_up "Redis does not answer"
+  offset=$(info_field "$info" master_repl_offset)
+  printf '%s\n' "$info" | grep -q "^slave[0-9]*:.*state=online,offset=$offset," && break
+  [ "$(now)" -lt "$deadline" ] || give_up "no replica caught up"
+  sleep 0.05
+done
+
+# 4. Any Sentinel may run the failover; the others follow its new epoch.
+asked=""
+for addr in $SENTINEL_ADDRESSES; do
+  if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL FAILOVER "$MASTER_NAME" >/dev/null; then
+    asked=$addr
+    break
+  fi
+done
+[ -n "$asked" ] || give_up "no Sentinel accepted SENTINEL FAILOVER"
+
+# 5. A replica answers as master: the Sentinel sent it REPLICAOF NO ONE.
+promoted=""
+while [ -z "$promoted" ]; do
+  for replica in $(printf '%s\n' "$online" | tr ' ' ':'); do
+    if is_live_master "$(addr_host "$replica")" "$(addr_port "$replica")"; then
+      promoted=$replica
+      break
+    fi
+  done
+  [ -n "$promoted" ] && break
+  [ "$(now)" -lt "$deadline" ] || give_up "no replica was promoted within ${SWITCHOVER_TIMEOUT_SECONDS}s"
+  sleep 0.05
+done
+local_cli CLIENT KILL TYPE normal >/dev/null || true
+log "switchover to $promoted done after $(($(now) - started))s (Sentinel $asked); stopping"
