@@ -6,7 +6,9 @@
 #     for lagging replicas on SIGTERM).
 #  2. CLIENT PAUSE WRITE: from here on this master accepts no write (clients wait), so nothing acknowledged here can
 #     be missing on the new master, and there are never two writable masters.
-#  3. Wait (bounded) until a replica has every byte (its offset equals ours).
+#  3. Wait (bounded) until a replica has every byte (its offset equals ours). Before the pause, wait (bounded) until
+#     the Sentinel knows every online replica, so its failover reconfigures all of them (each wait is bounded by
+#     SWITCHOVER_TIMEOUT_SECONDS; the pod's grace period covers both, plus Redis' shutdown-timeout).
 #  4. SENTINEL FAILOVER on the first Sentinel that accepts it; Sentinel promotes the replica with the newest data.
 #  5. Wait (bounded, SWITCHOVER_TIMEOUT_SECONDS) until a replica answers as master, then close this pod's client
 #     connections so clients reconnect through the Sentinels at once. The writes they had waiting here were never
@@ -34,6 +36,33 @@ fi
 
 started=$(now)
 deadline=$((started + SWITCHOVER_TIMEOUT_SECONDS))
+
+# Sentinel reconfigures only the replicas it knows (it reads them from the master's INFO every 10 s). Before writes
+# pause, wait (within the bound) until the first Sentinel that answers lists every online replica.
+first_sentinel=""
+for addr in $SENTINEL_ADDRESSES; do
+  if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" PING >/dev/null; then
+    first_sentinel=$addr
+    break
+  fi
+done
+[ -n "$first_sentinel" ] || { log "no Sentinel answers: nothing to hand over to"; exit 0; }
+while :; do
+  known=$(cli "$SENTINEL_PASSWORD" "$(addr_host "$first_sentinel")" "$(addr_port "$first_sentinel")" \
+    SENTINEL REPLICAS "$MASTER_NAME" | awk 'NR % 2 == 1 { key = $0; next } key == "name" { print }') || known=""
+  missing=""
+  for replica in $(printf '%s\n' "$online" | tr ' ' ':'); do
+    printf '%s\n' "$known" | grep -qxF "$replica" || missing="$missing $replica"
+  done
+  [ -z "$missing" ] && break
+  if [ "$(now)" -ge "$deadline" ]; then
+    log "Sentinel $first_sentinel does not know replica(s)$missing yet; going ahead (their agents follow the new master)"
+    break
+  fi
+  sleep 0.2
+done
+# The switchover itself gets its own bound.
+deadline=$(($(now) + SWITCHOVER_TIMEOUT_SECONDS))
 pause_ms=$(((SWITCHOVER_TIMEOUT_SECONDS + 5) * 1000))
 local_cli CLIENT PAUSE "$pause_ms" WRITE >/dev/null || exit 0
 log "writes paused; handing over to a replica"
@@ -53,9 +82,9 @@ while :; do
   sleep 0.05
 done
 
-# 4. Any Sentinel may run the failover; the others follow its new epoch.
+# 4. Any Sentinel may run the failover; the others follow its new epoch. The one that knows every replica first.
 asked=""
-for addr in $SENTINEL_ADDRESSES; do
+for addr in $first_sentinel $SENTINEL_ADDRESSES; do
   if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL FAILOVER "$MASTER_NAME" >/dev/null; then
     asked=$addr
     break

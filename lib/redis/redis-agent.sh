@@ -16,8 +16,9 @@
 #        goes ahead only for the pod the Sentinels name as their master (the last master: it holds every write any
 #        replica acknowledged), after the same wait. A winner starts a new generation (gen + 1), so data written
 #        from now on always outranks what a pod that stayed away recorded;
-#  * heals a replica that follows its own address, or a master nobody answers on: it joins the master the
-#    Sentinels name if that one is alive, else becomes undecided again after the Sentinels' failover bound;
+#  * heals a replica that follows another address than the live master the Sentinels name (after down-after + 1 s:
+#    Sentinel reconfigures the replicas it knows faster), its own address, or a master nobody answers on (undecided
+#    again after the Sentinels' failover bound, when no pod is master);
 #  * raises replica-priority to 100 only once a replica's link is up and its sync done, so a Sentinel never
 #    promotes a pod that never caught up;
 #  * after it won a cold start, points Sentinels that still follow a dead master at this pod.
@@ -48,6 +49,7 @@ state_load
 gen=$rec_gen
 undecided_since=$(now)
 link_down_since=""
+mismatch_since=""
 promoted_at=""
 vote="-"
 
@@ -221,11 +223,26 @@ while alive; do
     become_undecided "$master_host $master_port" "it is this pod's own address"
     continue
   fi
+  # A replica follows the live master the Sentinels name. Sentinel reconfigures the replicas it knows after a
+  # failover; one it did not know yet (discovered from the master's INFO only every 10 s), or one that reconnected
+  # to a restarted pod at its old master's address (a chained replica), would otherwise stay where it is.
+  view=$(sentinel_view "")
+  named=${view#* }
+  if [ -n "$view" ] && [ "$named" != "$me" ] && [ "$named" != "$master_host $master_port" ]; then
+    [ -n "$mismatch_since" ] || mismatch_since=$(now)
+    if [ $(($(now) - mismatch_since)) -ge $((DOWN_AFTER_MS / 1000 + 1)) ] && is_live_master "${named% *}" "${named#* }"; then
+      join "${named% *}" "${named#* }" "named by the Sentinels; this pod followed $master_host:$master_port" || true
+      mismatch_since=""
+      sleep 1
+      continue
+    fi
+  else
+    mismatch_since=""
+  fi
   if [ "$(info_field "$info" master_link_status)" = up ] && [ "$(info_field "$info" master_sync_in_progress)" = 0 ]; then
     link_down_since=""
     peer=$(published_state "$master_host" "$master_port") || peer=""
     [ -n "$peer" ] && gen=${peer%% *}
-    view=$(sentinel_view "")
     epoch=-1
     [ -n "$view" ] && [ "${view#* }" = "$master_host $master_port" ] && epoch=${view%% *}
     record replica "$master_host:$master_port" "$(info_field "$info" master_replid)" \
@@ -234,14 +251,9 @@ while alive; do
   else
     [ -n "$link_down_since" ] || link_down_since=$(now)
     down=$(($(now) - link_down_since))
-    if [ "$down" -ge $((DOWN_AFTER_MS / 1000 + 1)) ] && ! is_live_master "$master_host" "$master_port"; then
-      named=$(master_from_sentinels "")
-      if [ -n "$named" ] && [ "$named" != "$me" ] && [ "$named" != "$master_host $master_port" ] &&
-        is_live_master "${named% *}" "${named#* }"; then
-        join "${named% *}" "${named#* }" "named by the Sentinels; $master_host:$master_port is not a live master"
-      elif [ "$down" -ge "$failover_bound" ] && [ -z "$(master_from_pods "$self")" ]; then
-        become_undecided "$master_host:$master_port" "no live master for ${down}s and no failover"
-      fi
+    if [ "$down" -ge "$failover_bound" ] && ! is_live_master "$master_host" "$master_port" &&
+      [ -z "$(master_from_pods "$self")" ]; then
+      become_undecided "$master_host:$master_port" "no live master for ${down}s and no failover"
     fi
   fi
   sleep 1

@@ -340,7 +340,9 @@ export class RedisHA extends Construct {
         selector: { matchLabels: redisSelector },
         template: {
           metadata: { labels: redisLabels, annotations: podAnnotations },
-          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes),
+          // The preStop switchover (two waits of switchoverTimeoutSeconds), Redis' shutdown-timeout (10 s waiting
+          // for replicas) and the final fsync.
+          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20),
         },
         ...(persistence ? {
           volumeClaimTemplates: [{
@@ -398,7 +400,7 @@ export class RedisHA extends Construct {
         selector: { matchLabels: sentinelSelector },
         template: {
           metadata: { labels: sentinelLabels, annotations: podAnnotations },
-          spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes),
+          spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes, 30),
         },
       },
     });
@@ -587,14 +589,13 @@ function headlessService(
 }
 
 function podSpec(
-  selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[],
+  selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[], graceSeconds: number,
 ): k8s.PodSpec {
   return {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
-    // Covers the preStop switchover (≤ 10 s by default), Redis' shutdown-timeout (10 s waiting for replicas) and the final fsync.
-    terminationGracePeriodSeconds: 30,
+    terminationGracePeriodSeconds: graceSeconds,
     containers,
     volumes,
     ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),
