@@ -101,6 +101,8 @@ export const POSTGRES = {
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
+  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); the development tier is "single" (003). */
+  mode: 'sentinel',
   /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000): replicas besides the primary. */
   replicas: 2,
   /** "Sentinel (3 nodes)" (003): the smallest odd group that survives losing one Sentinel. */
