@@ -1,6 +1,7 @@
 import { Lazy } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import type { RedisConnectionInfo, RpcConnectionInfo, SecretKeyRef } from './connections';
+import { allowRedisClient } from './redis/network-policy';
 import { DB_POOL } from './defaults';
 import { ValidationError } from './errors';
 import type { PostgresCluster } from './postgres';
@@ -206,6 +207,7 @@ export function connectRedis(workload: IConnectableWorkload, redis: IRedisTarget
   const { env, secretEnv } = redisClientEnv(redis.connection);
   for (const [name, value] of Object.entries(env)) workload.addEnv(name, value);
   for (const [name, ref] of Object.entries(secretEnv)) workload.addSecretEnv(name, ref);
+  allowRedisClient(redis.connection, workload.selector);
 }
 
 /** The environment {@link connectRedis} sets, from connection info alone (WorkerPool wires its queue's Redis with it). */

@@ -15,6 +15,7 @@ import {
 } from './pod';
 import { Presets } from './presets';
 import { checkEnvName, checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
+import { allowRedisClient } from './redis/network-policy';
 import { redisClientEnv } from './wiring';
 import {
   WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, secretEnvVar, workloadDeployment,
@@ -186,6 +187,7 @@ export class WorkerPool extends Construct {
     for (const t of triggers) {
       if ((t.type === 'redis-streams' || t.type === 'redis-list') && t.redis) {
         const { env, secretEnv } = redisClientEnv(t.redis);
+        allowRedisClient(t.redis, this.selector, { keda: true });
         for (const [name, value] of Object.entries(env)) this.addEnv(name, value);
         for (const [name, ref] of Object.entries(secretEnv)) this.addSecretEnv(name, ref);
       }

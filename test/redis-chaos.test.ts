@@ -61,6 +61,11 @@ class RolePoller {
   conn(m: Pod): Redis {
     const key = `${m.host}:${m.port}`;
     let c = this.conns.get(key);
+    // ioredis gives up reconnecting in some cases (a CLIENT KILL during a switchover): start afresh.
+    if (c && (c.status === 'end' || c.status === 'close')) {
+      c.disconnect();
+      c = undefined;
+    }
     if (!c) {
       c = this.cluster.direct(m);
       c.on('error', () => undefined);
@@ -303,12 +308,24 @@ async function startShuffled(cluster: Cluster, pods: Pod[]): Promise<string> {
   return order.map((m) => `${m.kind[0]}${m.index}`).join(',');
 }
 
-/** SIGSTOPs a replica and lets the writer get acknowledgements from the other one, so it falls behind. */
+/**
+ * SIGSTOPs a replica and lets the writer get acknowledgements from the other one for 2.5 s, so it falls behind
+ * (the issue's lagging replica). The pods record their position every half second; 2.5 s leave the others several
+ * records past the stale one's.
+ */
 async function makeStale(writer: Writer, stale: Pod): Promise<void> {
   process.kill(stale.proc!.pid!, 'SIGSTOP');
   const before = writer.acknowledged.length;
+  await sleep(2500);
   await waitFor('writes acknowledged while a replica is paused', 10_000, async () => writer.acknowledged.length >= before + 200);
 }
+
+/**
+ * What a simultaneous crash of every pod can lose even so: writes not yet fsynced to any AOF (appendfsync everysec)
+ * and not yet in any pod's recorded position (recorded every half second). Writing stops this long before the cut,
+ * so the runs test the election, not these two intervals (documented in docs/redis.md).
+ */
+const QUIET_BEFORE_CUT_MS = 1500;
 
 describe.sequential('RedisHA chaos (real processes)', () => {
   afterEach((ctx) => {
@@ -323,10 +340,8 @@ describe.sequential('RedisHA chaos (real processes)', () => {
         const replicas = cluster.redis.filter((r) => r !== master);
         const stale = replicas[random(2)];
         await makeStale(writer(), stale);
-        // A simultaneous crash of every pod loses what no AOF fsynced yet (appendfsync everysec): stop writing
-        // 1.2 s before the cut, so the run tests the election and not the fsync interval (see docs/redis.md).
         writer().pause();
-        await sleep(1200);
+        await sleep(QUIET_BEFORE_CUT_MS);
         const sentinelsToo = Math.random() < 0.5;
         await powerCut(cluster, sentinelsToo);
         poller.reset();
@@ -362,7 +377,7 @@ describe.sequential('RedisHA chaos (real processes)', () => {
         const stale = candidates[random(candidates.length)];
         await makeStale(writer(), stale);
         writer().pause();
-        await sleep(1200);
+        await sleep(QUIET_BEFORE_CUT_MS);
         await powerCut(cluster, true);
         poller.reset();
         writer().takeMaxGap();
@@ -384,7 +399,9 @@ describe.sequential('RedisHA chaos (real processes)', () => {
         });
         expect(lost).toBe(0);
         expect(newMaster).not.toBe(stale);
-        expect(recoveryMs).toBeLessThan(COLD_START_WAIT_MS + 8000);
+        // Bound: start delays (≤ 3.2 s) + the cold-start wait + a vote round, the Sentinels adopting the master and
+        // the client's reconnect; generous for a loaded 2-core machine.
+        expect(recoveryMs).toBeLessThan(COLD_START_WAIT_MS + 15_000);
         expect(poller.maxMasters).toBeLessThanOrEqual(1);
         // Pod 0 comes back for the next run: it joins as a replica.
         cluster.start(cluster.redis[0]);

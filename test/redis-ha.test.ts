@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { Knobs, Presets, REDIS, REDIS_HA_FILES, REDIS_STANDALONE_FILES, RedisHA, StatelessService, TIERS, connectRedis, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
+import { Knobs, Presets, REDIS, REDIS_HA_FILES, REDIS_STANDALONE_FILES, RedisHA, StatelessService, TIERS, WorkerPool, connectRedis, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { sessions } from '../examples/sessions';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -33,6 +33,7 @@ describe('RedisHA defaults', () => {
   it('emits Redis and Sentinel StatefulSets, their Services, PDBs and one ConfigMap', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/cache-config',
+      'NetworkPolicy/cache', 'NetworkPolicy/cache-sentinel',
       'PodDisruptionBudget/cache', 'PodDisruptionBudget/cache-sentinel',
       'Service/cache-headless', 'Service/cache-sentinel', 'Service/cache-sentinel-headless',
       'StatefulSet/cache', 'StatefulSet/cache-sentinel',
@@ -239,7 +240,14 @@ describe('RedisHA options', () => {
       const exporter = container(sts, 'metrics');
       expect(exporter.image).toBe('oliver006/redis_exporter:v1.69.0');
       expect(envOf(exporter).REDIS_ADDR.value).toBe(`redis://127.0.0.1:${port}`);
-      expect(envOf(exporter).REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'cache-redis', key: 'password' });
+      // The password comes from a file in the memory-backed dir, written by an init container from the Secret.
+      expect(envOf(exporter).REDIS_PASSWORD).toBeUndefined();
+      expect(envOf(exporter).REDIS_PASSWORD_FILE.value).toBe('/run/redis-ha/exporter-passwords.json');
+      expect(exporter.volumeMounts).toEqual([{ name: 'run', mountPath: '/run/redis-ha', readOnly: true }]);
+      const init = sts.spec.template.spec.initContainers[0];
+      expect(init.command).toEqual(['sh', '/etc/redis-ha/exporter-auth.sh']);
+      expect(envOf(init).EXPORTER_ADDR.value).toBe(`redis://127.0.0.1:${port}`);
+      expect(envOf(init).EXPORTER_AUTH_FILE.value).toBe(`/etc/redis-ha-auth/${c === 'redis' ? 'redis' : 'sentinel'}-password`);
       expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
       expect(container(sts, c).name).toBe(c);
       expect(find(objects, 'Service', `${name}-headless`).spec.ports.map((p: K8sObject) => p.name)).toContain('metrics');
@@ -287,7 +295,7 @@ describe('RedisHA options', () => {
 describe('RedisHA scripts', () => {
   it('pass shellcheck as POSIX sh', () => {
     const scripts = [...new Set([...REDIS_HA_FILES, ...REDIS_STANDALONE_FILES])].filter((f) => f.endsWith('.sh')).map((f) => join(SCRIPTS_DIR, f));
-    expect(scripts).toHaveLength(7);
+    expect(scripts).toHaveLength(8);
     const result = spawnSync('shellcheck', ['--shell=sh', '--external-sources', `--source-path=${SCRIPTS_DIR}`, ...scripts], { encoding: 'utf8' });
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr).toBe('');
@@ -295,7 +303,7 @@ describe('RedisHA scripts', () => {
   });
 
   it('start with a POSIX shebang and set -eu', () => {
-    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh', 'standalone-start.sh']) {
+    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh', 'standalone-start.sh', 'exporter-auth.sh']) {
       const text = readFileSync(join(SCRIPTS_DIR, f), 'utf8');
       expect(text.startsWith('#!/bin/sh\n')).toBe(true);
       expect(text).toMatch(/^set -eu$/m);
@@ -401,7 +409,7 @@ describe("RedisHA mode: 'standalone'", () => {
 
   it('runs one Redis behind a Service, without Sentinels, replicas or a preStop switchover', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      'ConfigMap/cache-config', 'PodDisruptionBudget/cache', 'PrometheusRule/cache',
+      'ConfigMap/cache-config', 'NetworkPolicy/cache', 'PodDisruptionBudget/cache', 'PrometheusRule/cache',
       'Service/cache', 'Service/cache-headless', 'ServiceMonitor/cache', 'StatefulSet/cache',
     ]);
     expect(sts.spec.replicas).toBe(1);
@@ -447,5 +455,52 @@ describe("RedisHA mode: 'standalone'", () => {
 
   it('refuses an unknown mode', () => {
     expectValidationError(() => redisHA({ mode: 'cluster' as never }), { path: 'test/cache', property: 'mode', value: 'cluster' });
+  });
+});
+
+describe('RedisHA NetworkPolicies (on by default)', () => {
+  const app = (opts: { networkPolicy?: RedisHAProps['networkPolicy']; mode?: RedisHAProps['mode'] } = {}) => synth((chart) => {
+    const cache = new RedisHA(chart, 'cache', { passwordSecret: SECRET, metrics: { serviceMonitor: false, alerts: false }, ...opts });
+    connectRedis(new StatelessService(chart, 'web', { image: 'ghcr.io/example/web:1.0.0' }), cache);
+  }, { namespace: 'shop' });
+  const peersOf = (policy: K8sObject) => policy.spec.ingress[0].from;
+
+  it('admits members, Sentinels and wired clients to the data and Sentinel ports; the exporter port to anyone', () => {
+    const objects = app();
+    const web = find(objects, 'Deployment', 'web').spec.selector.matchLabels;
+    const redisSel = find(objects, 'StatefulSet', 'cache').spec.selector.matchLabels;
+    const sentinelSel = find(objects, 'StatefulSet', 'cache-sentinel').spec.selector.matchLabels;
+    for (const [name, selector, port] of [['cache', redisSel, 6379], ['cache-sentinel', sentinelSel, 26379]] as const) {
+      const np = find(objects, 'NetworkPolicy', name);
+      expect(np.spec.podSelector.matchLabels).toEqual(selector);
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      expect(peersOf(np)).toEqual([{ podSelector: { matchLabels: redisSel } }, { podSelector: { matchLabels: sentinelSel } }, { podSelector: { matchLabels: web } }]);
+      expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port }]);
+      expect(np.spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 9121 }] });
+    }
+  });
+
+  it('adds clientLabels, and KEDA\'s namespace once a WorkerPool scales on the Redis', () => {
+    const objects = synth((chart) => {
+      const cache = new RedisHA(chart, 'cache', { passwordSecret: SECRET, networkPolicy: { clientLabels: { team: 'ops' }, kedaNamespace: 'autoscaling' } });
+      new WorkerPool(chart, 'jobs', {
+        image: 'ghcr.io/example/worker:1.0.0', queue: 'jobs',
+        scaling: { triggers: [{ type: 'redis-streams', redis: cache.connection, consumerGroup: 'jobs', lagCount: 5 }] },
+      });
+    }, { namespace: 'shop' });
+    const peers = peersOf(find(objects, 'NetworkPolicy', 'cache'));
+    expect(peers).toContainEqual({ podSelector: { matchLabels: { team: 'ops' } } });
+    expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'autoscaling' } } });
+    expect(peers).toContainEqual({ podSelector: { matchLabels: find(objects, 'Deployment', 'jobs').spec.selector.matchLabels } });
+  });
+
+  it('standalone: one policy, clients only; networkPolicy: false leaves none', () => {
+    const objects = app({ mode: 'standalone' });
+    expect(findAll(objects, 'NetworkPolicy').map((p) => p.metadata.name)).toEqual(['cache']);
+    expect(findAll(app({ networkPolicy: false }), 'NetworkPolicy')).toHaveLength(0);
+  });
+
+  it('refuses empty or invalid client labels', () => {
+    expectValidationError(() => redisHA({ networkPolicy: { clientLabels: {} } }), { path: 'test/cache', property: 'networkPolicy.clientLabels' });
   });
 });

@@ -10,8 +10,8 @@
 #     the Sentinel knows every online replica, so its failover reconfigures all of them (each wait is bounded by
 #     SWITCHOVER_TIMEOUT_SECONDS; the pod's grace period covers both, plus Redis' shutdown-timeout).
 #  4. SENTINEL FAILOVER on the first Sentinel that accepts it; Sentinel promotes the replica with the newest data.
-#  5. Wait (bounded, SWITCHOVER_TIMEOUT_SECONDS) until a replica answers as master, then close this pod's client
-#     connections so clients reconnect through the Sentinels at once. The writes they had waiting here were never
+#  5. Wait (bounded, SWITCHOVER_TIMEOUT_SECONDS) until the Sentinel names one of the replicas and it answers as
+#     master, then close this pod's client connections so clients reconnect through the Sentinels at once. The writes they had waiting here were never
 #     acknowledged; clients resend them (ioredis does by default) to the new master.
 # On any failure the pause is lifted and the pod stops the old way (a Sentinel failover after down-after).
 set -eu
@@ -92,17 +92,19 @@ for addr in $first_sentinel $SENTINEL_ADDRESSES; do
 done
 [ -n "$asked" ] || give_up "no Sentinel accepted SENTINEL FAILOVER"
 
-# 5. A replica answers as master: the Sentinel sent it REPLICAOF NO ONE.
+# 5. The Sentinel that runs the failover names the new master, and that one answers as master. Clients that ask
+#    any Sentinel from now on get it (the others follow within a hello period).
+asked_host=$(addr_host "$asked") asked_port=$(addr_port "$asked")
 promoted=""
 while [ -z "$promoted" ]; do
-  for replica in $(printf '%s\n' "$online" | tr ' ' ':'); do
-    if is_live_master "$(addr_host "$replica")" "$(addr_port "$replica")"; then
-      promoted=$replica
-      break
-    fi
-  done
+  reply=$(cli "$SENTINEL_PASSWORD" "$asked_host" "$asked_port" SENTINEL GET-MASTER-ADDR-BY-NAME "$MASTER_NAME") || reply=""
+  # shellcheck disable=SC2086 # "host\nport"
+  set -- $reply
+  if [ $# -eq 2 ] && printf '%s\n' "$online" | grep -qxF "$1 $2" && is_live_master "$1" "$2"; then
+    promoted="$1:$2"
+  fi
   [ -n "$promoted" ] && break
-  [ "$(now)" -lt "$deadline" ] || give_up "no replica was promoted within ${SWITCHOVER_TIMEOUT_SECONDS}s"
+  [ "$(now)" -lt "$deadline" ] || give_up "the Sentinels named no new master within ${SWITCHOVER_TIMEOUT_SECONDS}s"
   sleep 0.05
 done
 local_cli CLIENT KILL TYPE normal >/dev/null || true

@@ -1,10 +1,11 @@
 #!/bin/sh
 # The agent of one Redis pod of a scalecharts RedisHA, started in the background by redis-start.sh; it exits when
-# redis-server (REDIS_PID) does. Once a second (every half second while undecided) it:
+# redis-server (REDIS_PID) does. Every half second it:
 #
 #  * records what this pod knows on its data volume (state_save: gen, Sentinel epoch, offset, replid, role,
 #    master) and publishes it in the proc-title-template for its peers, but only while it is a master or a replica
-#    with its link up: an undecided or disconnected pod keeps what it knew last;
+#    with its link up: an undecided or disconnected pod keeps what it knew last. A master takes the epoch from the
+#    Sentinels when they name it; a replica takes gen and epoch from its master;
 #  * decides the role of an undecided pod (started undecided by redis-start.sh), in this order:
 #     1. the Sentinels name a master (highest config epoch) that is not this pod and answers as master: join it;
 #     2. a pod answers as master and published a generation and epoch not older than ours: join it (a cold-start
@@ -82,9 +83,15 @@ become_undecided() {
   gen=$rec_gen undecided_since=$(now) link_down_since="" vote="-"
 }
 
-record() { # role master replid offset epoch-from-sentinels
+# record ROLE MASTER REPLID OFFSET EPOCH: the epoch never goes down within a generation; a new generation starts
+# from the epoch given.
+record() {
+  if [ "$gen" != "$rec_gen" ]; then
+    rec_epoch=$5
+  elif [ "$5" -gt "$rec_epoch" ]; then
+    rec_epoch=$5
+  fi
   rec_role=$1 rec_master=$2 rec_replid=$3 rec_offset=$4 rec_gen=$gen
-  [ "$5" -gt "$rec_epoch" ] && rec_epoch=$5
   alive && state_save
   publish "$rec_gen" "$rec_epoch" "$rec_offset"
 }
@@ -197,18 +204,28 @@ decide() {
   promoted_at=$(now) undecided_since="" vote="-"
 }
 
+# The record must be fresh: at a cold start the pods compare what they recorded, so a write acknowledged after a
+# pod's last record only counts on the pods that recorded after it. Every half second, with as few calls as
+# possible; the Sentinels (three calls) only every fourth round.
+tick=0
+view=""
 while alive; do
-  info=$(local_cli INFO replication) || { sleep 1; continue; }
+  tick=$((tick + 1))
+  info=$(local_cli INFO replication) || { sleep 0.5; continue; }
   role=$(info_field "$info" role)
+  [ $((tick % 4)) -eq 1 ] && view=$(sentinel_view "")
   if [ "$role" = master ]; then
-    view=$(sentinel_view "")
     epoch=-1
     [ -n "$view" ] && [ "${view#* }" = "$me" ] && epoch=${view%% *}
     record master "$self" "$(info_field "$info" master_replid)" "$(info_field "$info" master_repl_offset)" "$epoch"
     if [ -n "$promoted_at" ]; then
-      if [ $(($(now) - promoted_at)) -lt 120 ]; then repoint_sentinels; else promoted_at=""; fi
+      if [ $(($(now) - promoted_at)) -lt 120 ]; then
+        [ $((tick % 4)) -eq 1 ] && repoint_sentinels
+      else
+        promoted_at=""
+      fi
     fi
-    sleep 1
+    sleep 0.5
     continue
   fi
   master_host=$(info_field "$info" master_host)
@@ -216,6 +233,7 @@ while alive; do
   if [ "$master_host" = "$LIMBO_HOST" ] && [ "$master_port" = "$LIMBO_PORT" ]; then
     [ -n "$undecided_since" ] || undecided_since=$(now)
     decide || log "decision step failed; retrying"
+    view=""
     sleep 0.5
     continue
   fi
@@ -226,14 +244,13 @@ while alive; do
   # A replica follows the live master the Sentinels name. Sentinel reconfigures the replicas it knows after a
   # failover; one it did not know yet (discovered from the master's INFO only every 10 s), or one that reconnected
   # to a restarted pod at its old master's address (a chained replica), would otherwise stay where it is.
-  view=$(sentinel_view "")
   named=${view#* }
   if [ -n "$view" ] && [ "$named" != "$me" ] && [ "$named" != "$master_host $master_port" ]; then
     [ -n "$mismatch_since" ] || mismatch_since=$(now)
     if [ $(($(now) - mismatch_since)) -ge $((DOWN_AFTER_MS / 1000 + 1)) ] && is_live_master "${named% *}" "${named#* }"; then
       join "${named% *}" "${named#* }" "named by the Sentinels; this pod followed $master_host:$master_port" || true
-      mismatch_since=""
-      sleep 1
+      mismatch_since="" view=""
+      sleep 0.5
       continue
     fi
   else
@@ -241,10 +258,15 @@ while alive; do
   fi
   if [ "$(info_field "$info" master_link_status)" = up ] && [ "$(info_field "$info" master_sync_in_progress)" = 0 ]; then
     link_down_since=""
+    # Generation and epoch come from the master (which reads its epoch from the Sentinels): along a replication
+    # link they only grow, so a replica that kept replicating never records less than one that stopped.
     peer=$(published_state "$master_host" "$master_port") || peer=""
-    [ -n "$peer" ] && gen=${peer%% *}
     epoch=-1
-    [ -n "$view" ] && [ "${view#* }" = "$master_host $master_port" ] && epoch=${view%% *}
+    if [ -n "$peer" ]; then
+      # shellcheck disable=SC2086 # "gen epoch offset vote"
+      set -- $peer
+      gen=$1 epoch=$2
+    fi
     record replica "$master_host:$master_port" "$(info_field "$info" master_replid)" \
       "$(info_field "$info" slave_repl_offset)" "$epoch"
     [ "$(info_field "$info" slave_priority)" = 0 ] && local_cli CONFIG SET replica-priority 100 >/dev/null
@@ -256,5 +278,5 @@ while alive; do
       become_undecided "$master_host:$master_port" "no live master for ${down}s and no failover"
     fi
   fi
-  sleep 1
+  sleep 0.5
 done

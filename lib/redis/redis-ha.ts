@@ -16,6 +16,7 @@ import {
   spreadScheduling, toResourceRequirements, withRegistry,
 } from '../pod';
 import { Preset, Presets } from '../presets';
+import { RedisNetworkPolicyProps, checkClientLabels, createRedisNetworkPolicies, registerRedisAccess } from './network-policy';
 import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, parseMemory } from '../validate';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
@@ -27,10 +28,11 @@ export type MaxmemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
 /** Files shipped in `lib/redis/` and mounted from one ConfigMap into every Redis and Sentinel pod. */
 export const REDIS_HA_FILES = [
   'redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'redis-agent.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh',
+  'exporter-auth.sh',
 ] as const;
 
 /** The files of `mode: 'standalone'`: one Redis, nothing to decide. */
-export const REDIS_STANDALONE_FILES = ['redis.conf', 'common.sh', 'standalone-start.sh', 'probe.sh'] as const;
+export const REDIS_STANDALONE_FILES = ['redis.conf', 'common.sh', 'standalone-start.sh', 'probe.sh', 'exporter-auth.sh'] as const;
 
 /** `sentinel`: 1 primary + replicas with Sentinel failover; `standalone`: one Redis, no Sentinels (development). */
 export const REDIS_MODES = ['sentinel', 'standalone'] as const;
@@ -150,6 +152,13 @@ export interface RedisHAProps {
    * @default 10
    */
   readonly switchoverTimeoutSeconds?: number;
+  /**
+   * Ingress NetworkPolicies: the data and Sentinel ports only from the members, from workloads wired with
+   * connectRedis or a WorkerPool trigger (and then KEDA's operator), and from `clientLabels`; the exporter port from
+   * anywhere. `false` leaves the pods open to every pod of the cluster.
+   * @default on
+   */
+  readonly networkPolicy?: boolean | RedisNetworkPolicyProps;
 }
 
 /**
@@ -182,6 +191,8 @@ export class RedisHA extends Construct {
   public readonly pdb: k8s.KubePodDisruptionBudget;
   public readonly sentinelPdb?: k8s.KubePodDisruptionBudget;
   public readonly serviceMonitors: ApiObject[] = [];
+  /** Ingress policies of the Redis (and Sentinel) pods, unless `networkPolicy: false`. */
+  public readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
   public readonly prometheusRule?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisHAProps) {
@@ -366,7 +377,25 @@ export class RedisHA extends Construct {
       ...(standalone ? {} : { lifecycle: { preStop: { exec: { command: ['sh', `${PATHS.template}/prestop.sh`] } } } }),
       volumeMounts: [...commonMounts, { name: 'data', mountPath: PATHS.data }],
     }];
-    if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port, passwordSecret));
+    const exporterInit = (port: number, authFile: string): k8s.Container[] => (exporterImage ? [{
+      name: 'exporter-auth',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', `${PATHS.template}/exporter-auth.sh`],
+      env: [
+        { name: 'TEMPLATE_DIR', value: PATHS.template },
+        { name: 'CONFIG_DIR', value: PATHS.config },
+        { name: 'EXPORTER_ADDR', value: `redis://127.0.0.1:${port}` },
+        { name: 'EXPORTER_AUTH_FILE', value: `${PATHS.auth}/${authFile}` },
+      ],
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString(REDIS.exporterRequests.cpu), memory: k8s.Quantity.fromString(REDIS.exporterRequests.memory) },
+        limits: { cpu: k8s.Quantity.fromString(REDIS.exporterLimits.cpu), memory: k8s.Quantity.fromString(REDIS.exporterLimits.memory) },
+      },
+      securityContext: containerSecurityContext(true),
+      volumeMounts: commonMounts,
+    }] : []);
+    if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port));
 
     const redisVolumes = [...commonVolumes];
     if (!persistence) redisVolumes.push({ name: 'data', emptyDir: {} });
@@ -386,7 +415,7 @@ export class RedisHA extends Construct {
           metadata: { labels: redisLabels, annotations: podAnnotations },
           // The preStop switchover (two waits of switchoverTimeoutSeconds), Redis' shutdown-timeout (10 s waiting
           // for replicas) and the final fsync.
-          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20),
+          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20, exporterInit(REDIS.port, 'redis-password')),
         },
         ...(persistence ? {
           volumeClaimTemplates: [{
@@ -433,7 +462,7 @@ export class RedisHA extends Construct {
         readinessProbe: probe('sentinel-ready', 5, 2),
         volumeMounts: commonMounts,
       }];
-      if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort, sentinelPasswordSecret));
+      if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort));
       this.sentinelHeadlessService = headlessService(this, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
         [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
       this.sentinelService = new k8s.KubeService(this, 'sentinel-service', {
@@ -455,7 +484,7 @@ export class RedisHA extends Construct {
           selector: { matchLabels: sentinelSelector },
           template: {
             metadata: { labels: sentinelLabels, annotations: podAnnotations },
-            spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes, 30),
+            spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes, 30, exporterInit(REDIS.sentinelPort, 'sentinel-password')),
           },
         },
       });
@@ -496,6 +525,17 @@ export class RedisHA extends Construct {
         passwordSecret,
         sentinelPasswordSecret,
       };
+    if (props.networkPolicy !== false) {
+      const np = typeof props.networkPolicy === 'object' ? props.networkPolicy : {};
+      const { policies, access } = createRedisNetworkPolicies(this, {
+        name: this.name, labels: redisLabels, sentinelLabels: standalone ? undefined : sentinelLabels,
+        redisSelector, sentinelSelector: standalone ? undefined : sentinelSelector, metrics: exporterImage !== undefined,
+        clientLabels: np.clientLabels === undefined ? undefined : checkClientLabels(this, 'networkPolicy.clientLabels', np.clientLabels),
+        kedaNamespace: checkObjectName(this, 'networkPolicy.kedaNamespace', np.kedaNamespace ?? 'keda'),
+      });
+      this.networkPolicies.push(...policies);
+      registerRedisAccess(this.connection, access);
+    }
     this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size);
   }
 
@@ -620,20 +660,22 @@ function checkSecretRef(scope: Construct, property: string, ref: SecretKeyRef | 
   return { secretName: ref.secretName, key: ref.key };
 }
 
-function exporterContainer(image: string, port: number, password: SecretKeyRef): k8s.Container {
+/** The exporter reads its password from the JSON file exporter-auth.sh wrote into the memory-backed config dir. */
+function exporterContainer(image: string, port: number): k8s.Container {
   const health: k8s.Probe = { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
   return exporterSidecar({
     image,
     port: REDIS.exporterPort,
     env: [
       { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${port}` },
-      { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
+      { name: 'REDIS_PASSWORD_FILE', value: `${PATHS.config}/exporter-passwords.json` },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS.exporterPort}` },
     ],
     requests: REDIS.exporterRequests,
     limits: REDIS.exporterLimits,
     readinessProbe: health,
     livenessProbe: health,
+    volumeMounts: [{ name: 'run', mountPath: PATHS.config, readOnly: true }],
   });
 }
 
@@ -655,12 +697,14 @@ function headlessService(
 
 function podSpec(
   selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[], graceSeconds: number,
+  initContainers: k8s.Container[],
 ): k8s.PodSpec {
   return {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
     terminationGracePeriodSeconds: graceSeconds,
+    ...(initContainers.length ? { initContainers } : {}),
     containers,
     volumes,
     ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),
