@@ -101,6 +101,8 @@ export const POSTGRES = {
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
+  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); the development tier is "single" (003). */
+  mode: 'sentinel',
   /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000): replicas besides the primary. */
   replicas: 2,
   /** "Sentinel (3 nodes)" (003): the smallest odd group that survives losing one Sentinel. */
@@ -134,6 +136,8 @@ export const REDIS = {
   failoverTimeoutMilliseconds: 10_000,
   /** Redis' own default: replicas resync with a new master one at a time, the others keep serving reads. */
   parallelSyncs: 1,
+  /** Ours: bound of the master's preStop switchover (pause writes, SENTINEL FAILOVER, a replica answers as master); measured ~1-2 s. */
+  switchoverTimeoutSeconds: 10,
   /** Ours: a master cut off from every replica stops taking writes after min-replicas-max-lag (10 s). */
   minReplicasToWrite: 1,
   /** Ours: persistent volume = 3 x memory limit (AOF base + growth until rewrite + rewrite temp), at least 1 GiB. */
