@@ -2,7 +2,10 @@
  * The control-plane harness itself (test/harness/control-plane.ts): it starts, authenticates and authorizes as
  * documented, its kubeconfig works for the real helm, and stop() leaves no process and no folder behind.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, kubeToolsPath, startControlPlane, warningText } from '../harness/control-plane';
 import { runHelmWithKubeconfig } from '../harness/helm-cluster';
@@ -65,7 +68,7 @@ describe('control-plane harness', () => {
     });
   });
 
-  it('AlwaysAllow mode lets any token user do anything; stop() kills both processes and removes the folder', async () => {
+  it('AlwaysAllow mode lets any token user do anything; stop() kills every process (components too) and removes the folder', async () => {
     const cp = await startControlPlane({ users: [{ name: 'bob' }] });
     expect((await cp.request('GET', '/api/v1/namespaces', undefined, { token: cp.tokens.bob })).status).toBe(200);
     const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
@@ -76,9 +79,42 @@ describe('control-plane harness', () => {
       }
     });
     expect(pids.length).toBeGreaterThanOrEqual(2); // etcd, kube-apiserver (and the watchdog's shell)
+    // A component started through the harness dies with it too.
+    const component = cp.startComponent('sleeper', ['300'], '/bin/sleep');
+    expect(alive(component.pid!)).toBe(true);
+    pids.push(component.pid!);
     await cp.stop();
     expect(fs.existsSync(cp.dir)).toBe(false);
     await new Promise((r) => setTimeout(r, 500));
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('a test process killed with SIGKILL leaves no process and no folder behind (the watchdog)', async () => {
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-cp-victim-')), 'victim.ts');
+    fs.writeFileSync(script, `import { startControlPlane } from ${JSON.stringify(path.resolve(__dirname, '../harness/control-plane'))};
+startControlPlane().then((cp) => {
+  const c = cp.startComponent('sleeper', ['300'], '/bin/sleep');
+  console.log(JSON.stringify({ dir: cp.dir, pids: fs.readFileSync(cp.dir + '/pids', 'utf8').trim().split(' ').map(Number), component: c.pid }));
+  setInterval(() => {}, 1000);
+});
+import * as fs from 'fs';
+`);
+    const victim = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = await new Promise<{ dir: string; pids: number[]; component: number }>((resolve, reject) => {
+      let out = '';
+      victim.stdout!.on('data', (d: Buffer) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      victim.once('exit', (code) => reject(new Error(`victim exited ${code}`)));
+    });
+    expect(started.pids.length).toBe(3); // etcd, kube-apiserver, the component
+    expect(started.pids.every(alive)).toBe(true);
+    victim.kill('SIGKILL');
+    const deadline = Date.now() + 15000;
+    while ((started.pids.some(alive) || fs.existsSync(started.dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(started.pids.filter(alive)).toEqual([]);
+    expect(fs.existsSync(started.dir)).toBe(false);
+    fs.rmSync(path.dirname(script), { recursive: true, force: true });
   });
 });
