@@ -303,7 +303,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     agent?.destroy();
     // API server first: it would otherwise spend its grace period retrying a stopped etcd.
     for (const p of [...entry.procs].reverse()) await stopProcess(p);
-    for (const w of watchdogs) if (alive(w)) w.kill('SIGKILL');
+    for (const w of watchdogs) {
+      w.ref(); // its exit is awaited now
+      await stopProcess(w, 0);
+    }
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   };
 
