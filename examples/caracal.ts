@@ -20,15 +20,10 @@ export const CARACAL_DEFAULT_REPLICAS = 2;
 export function caracal(app: App): Chart {
   const chart = new Chart(app, 'caracal', { namespace: 'caracal' });
   const db = new PostgresCluster(chart, 'caracal-db', {
-    credentials: {
-      superuser: { secretName: 'caracal-db-superuser' },
-      replication: { secretName: 'caracal-db-replication' },
-      app: { secretName: 'caracal-db-app' },
-    },
     database: 'caracal',
     metrics: true, // PostgresPoolSaturation fires at pool ratio ≥ 0.9 (seed 001)
   });
-  const redis = new RedisHA(chart, 'caracal-redis', { passwordSecret: { secretName: 'caracal-redis', key: 'password' }, metrics: true });
+  const redis = new RedisHA(chart, 'caracal-redis', { metrics: true });
   for (const s of CARACAL_SERVICES) {
     const service = new StatelessService(chart, s.id, {
       image: `ghcr.io/example/caracal-${s.id}:0.9.0`,

@@ -10,16 +10,11 @@ import { PostgresCluster, RedisHA, StatelessService, WorkerPool, connectPostgres
 export function ciel(app: App): Chart {
   const chart = new Chart(app, 'ciel', { namespace: 'ciel' });
   const db = new PostgresCluster(chart, 'ciel-db', {
-    credentials: {
-      superuser: { secretName: 'ciel-db-superuser' },
-      replication: { secretName: 'ciel-db-replication' },
-      app: { secretName: 'ciel-db-app' },
-    },
     database: 'ciel',
     replicas: 1, // reads go to the primary: "core API paths currently assume primary write/read consistency"
     metrics: true,
   });
-  const redis = new RedisHA(chart, 'ciel-redis', { passwordSecret: { secretName: 'ciel-redis', key: 'password' }, maxmemoryPolicy: 'allkeys-lru' });
+  const redis = new RedisHA(chart, 'ciel-redis', { maxmemoryPolicy: 'allkeys-lru' });
 
   const api = new StatelessService(chart, 'ciel-api', {
     image: 'ghcr.io/example/ciel:2.3.0',

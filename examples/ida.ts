@@ -11,17 +11,12 @@ import { PostgresCluster, RedisHA, RpcPool, StatelessService, connectPostgres, c
 export function ida(app: App): Chart {
   const chart = new Chart(app, 'ida', { namespace: 'ida' });
   const db = new PostgresCluster(chart, 'ida-db', {
-    credentials: {
-      superuser: { secretName: 'ida-db-superuser' },
-      replication: { secretName: 'ida-db-replication' },
-      app: { secretName: 'ida-db-app' },
-    },
     database: 'ida',
     replicas: 2,
     metrics: true,
     networkPolicy: true,
   });
-  const redis = new RedisHA(chart, 'ida-redis', { passwordSecret: { secretName: 'ida-redis', key: 'password' }, maxmemoryPolicy: 'allkeys-lru' });
+  const redis = new RedisHA(chart, 'ida-redis', { maxmemoryPolicy: 'allkeys-lru' });
   const rpc = new RpcPool(chart, 'ida-rpc', {
     upstreams: [
       { name: 'self-hosted-archive', urlSecret: { secretName: 'ida-rpc-urls', key: 'primary' }, wsUrlSecret: { secretName: 'ida-rpc-urls', key: 'primary-ws' }, weight: 3 },

@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App, YamlOutputType } from 'cdk8s';
 import { chartCapacityReport, renderCapacityMarkdown, renderCapacitySummary } from '../lib/capacity-report';
+import { renderSecretsMarkdown, secretsToCreate } from '../lib/secrets-to-create';
 import { EXAMPLES } from './index';
 
 /**
  * Entry point of `cdk8s synth`: one manifest file per example chart in dist/, and beside each a capacity report
- * (`<chart>.capacity.md`), summarized on stdout.
+ * (`<chart>.capacity.md`), summarized on stdout, and the Secrets to create before applying (`<chart>.secrets.md`).
  */
 const outdir = process.env.CDK8S_OUTDIR ?? 'dist';
 const app = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
@@ -17,4 +18,7 @@ for (const chart of charts) {
   const report = chartCapacityReport(chart);
   writeFileSync(join(outdir, `${chart.node.id}.capacity.md`), renderCapacityMarkdown(chart.node.id, report));
   process.stderr.write(`${renderCapacitySummary(chart.node.id, report)}\n`);
+  const secrets = secretsToCreate(chart);
+  writeFileSync(join(outdir, `${chart.node.id}.secrets.md`), renderSecretsMarkdown(chart.node.id, secrets));
+  if (secrets.length > 0) process.stderr.write(`${chart.node.id}: create ${secrets.length} Secret(s) before applying: ${secrets.map((x) => x.name).join(', ')} (${chart.node.id}.secrets.md)\n`);
 }

@@ -16,15 +16,10 @@ const IMAGE = 'ghcr.io/example/media:3.2.1';
 export function media(app: App): Chart {
   const chart = new Chart(app, 'media', { namespace: 'media' });
   const db = new PostgresCluster(chart, 'media-db', {
-    credentials: {
-      superuser: { secretName: 'media-db-superuser' },
-      replication: { secretName: 'media-db-replication' },
-      app: { secretName: 'media-db-app' },
-    },
     database: 'media',
     replicas: 1,
   });
-  const queue = new RedisHA(chart, 'media-queue', { passwordSecret: { secretName: 'media-queue-redis', key: 'password' }, maxmemoryPolicy: 'noeviction' });
+  const queue = new RedisHA(chart, 'media-queue', { maxmemoryPolicy: 'noeviction' });
 
   const api = new StatelessService(chart, 'media-api', {
     image: IMAGE,

@@ -8,19 +8,12 @@ import { PostgresCluster, StatelessService, connectPostgres } from '../lib';
  * never queue more clients than the pooler accepts, and its direct replica reads stay within each replica's
  * max_connections minus the headroom (seed 004).
  *
- * Create the three Secrets before applying (README.md, "PostgresCluster"):
- *   kubectl -n orders create secret generic orders-db-superuser --from-literal=password="$(openssl rand -base64 24)"
- *   kubectl -n orders create secret generic orders-db-replication --from-literal=password="$(openssl rand -base64 24)"
- *   kubectl -n orders create secret generic orders-db-app --from-literal=password="$(openssl rand -base64 24)"
+ * The three database passwords are generated Secrets (orders-db-superuser, -replication, -app): the Helm chart creates
+ * them per release; for plain manifests `npm run synth` lists the commands in dist/orders.secrets.md.
  */
 export function orders(app: App): Chart {
   const chart = new Chart(app, 'orders', { namespace: 'orders' });
   const db = new PostgresCluster(chart, 'orders-db', {
-    credentials: {
-      superuser: { secretName: 'orders-db-superuser' },
-      replication: { secretName: 'orders-db-replication' },
-      app: { secretName: 'orders-db-app' },
-    },
     database: 'orders',
     user: 'orders_api',
     maxConnections: 200,

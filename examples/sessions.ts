@@ -6,13 +6,12 @@ import { RedisHA, StatelessService, connectRedis } from '../lib';
  * in Redis", seed 003; OTP / rate-limit / session data, seed 000). The web pods learn the Sentinel addresses, the
  * master name and the password Secret from the RedisHA's typed connection info, never from hand-copied strings.
  *
- * Before installing, create the password Secret RedisHA reads (it never goes into a ConfigMap):
- *   kubectl -n sessions create secret generic session-store-redis --from-literal=password="$(openssl rand -base64 32)"
+ * The Redis password is a generated Secret (session-store-password, never in a ConfigMap): the Helm chart creates it
+ * per release; for plain manifests `npm run synth` lists the command in dist/sessions.secrets.md.
  */
 export function sessions(app: App): Chart {
   const chart = new Chart(app, 'sessions', { namespace: 'sessions' });
   const store = new RedisHA(chart, 'session-store', {
-    passwordSecret: { secretName: 'session-store-redis', key: 'password' },
     // Sessions all carry a TTL, so evicting the least recently used under memory pressure is safe (seed 000).
     maxmemoryPolicy: 'allkeys-lru',
     resources: { requests: { memory: '2Gi' }, limits: { memory: '2Gi' } },

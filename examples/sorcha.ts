@@ -15,15 +15,10 @@ export function sorchaTier(app: App, tier: Tier): Chart {
   const chart = new Chart(app, `sorcha-${tier}`, { namespace: `sorcha-${tier}` });
   Presets.apply(chart, TIERS[tier]);
   const db = new PostgresCluster(chart, 'sorcha-db', {
-    credentials: {
-      superuser: { secretName: 'sorcha-db-superuser' },
-      replication: { secretName: 'sorcha-db-replication' },
-      app: { secretName: 'sorcha-db-app' },
-    },
     database: 'sorcha',
     user: 'sorcha',
   });
-  const redis = new RedisHA(chart, 'sorcha-redis', { passwordSecret: { secretName: 'sorcha-redis', key: 'password' } });
+  const redis = new RedisHA(chart, 'sorcha-redis', {});
   for (const id of SORCHA_STATELESS) {
     const service = new StatelessService(chart, id, { image: `ghcr.io/example/sorcha-${id}:1.0.0` });
     // SignalR backplane, DataProtection keys and sessions live in Redis.

@@ -25,16 +25,11 @@ export function strataRouter(app: App): Chart {
     resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } },
   });
   const db = new PostgresCluster(chart, 'stratarouter-db', {
-    credentials: {
-      superuser: { secretName: 'stratarouter-db-superuser' },
-      replication: { secretName: 'stratarouter-db-replication' },
-      app: { secretName: 'stratarouter-db-app' },
-    },
     database: 'stratarouter',
     replicas: 2, // database_replicas=[replica-1, replica-2]
   });
   connectPostgres(router, db);
-  const cache = new RedisHA(chart, 'redis', { passwordSecret: { secretName: 'stratarouter-redis', key: 'password' } });
+  const cache = new RedisHA(chart, 'redis', {});
   connectRedis(router, cache);
   return chart;
 }

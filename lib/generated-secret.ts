@@ -75,3 +75,12 @@ export class GeneratedSecret extends Construct {
     return ['kubectl', 'create', 'secret', 'generic', this.name, ...(namespace ? ['-n', namespace] : []), ...literals].join(' ');
   }
 }
+
+/**
+ * The default credential of a construct that needs a password nobody passed: a {@link GeneratedSecret} `name` with
+ * the key `password`, so each Helm release gets its own (`<release>-<name>`, `existingSecret` to bring your own) and
+ * plain manifests list it among the Secrets to create ({@link secretsToCreate}).
+ */
+export function generatedPassword(scope: Construct, id: string, name: string): SecretKeyRef {
+  return new GeneratedSecret(scope, id, { name, keys: ['password'] }).ref('password');
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeneratedSecret, Knobs, STATELESS, StatelessService, StatelessServiceProps } from '../lib';
 import { writeHelmChart } from '../lib/helm';
 import { expectValidationError } from './harness/errors';
-import { describeHelmChart, keyOf, renderChart } from './harness/helm';
+import { describeHelmChart, keyOf, renderChart, startFakeKubeApi } from './harness/helm';
 import { build, container, find, findAll, K8sObject, synth } from './harness/synth';
 
 /** Config text full of things YAML 1.1 and Go templates both misread when written carelessly. */
@@ -131,7 +131,9 @@ describe('StatelessService chart: references, config text and hooks', () => {
   const env = (o: K8sObject) => Object.fromEntries(container(o).env.filter((e: K8sObject) => 'value' in e).map((e: K8sObject) => [e.name, e.value]));
 
   beforeAll(async () => {
-    objects = await renderChart(chartDir, 'blue', { namespace: 'team-a' });
+    // crds.* default to "auto": render as on a cluster that serves KEDA and the Prometheus Operator.
+    const served = chart.model.crdToggles.flatMap((t) => t.apiVersions.flatMap((a) => ['--api-versions', a]));
+    objects = await renderChart(chartDir, 'blue', { namespace: 'team-a', args: served });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -193,6 +195,24 @@ describe('StatelessService chart: references, config text and hooks', () => {
     expect(container(job).command).toEqual(['/app/api', 'migrate']);
     expect(container(job).args).toEqual(['--to', 'latest']);
     expect(container(job).envFrom).toEqual([{ secretRef: { name: 'blue-session' } }, { configMapRef: { name: 'blue-api-config' } }]);
+  });
+
+  it('starts autoscaled Deployments at the floor on install and keeps the live count on upgrade', async () => {
+    // Install (nothing live): the HPA's and the ScaledObject's floors. api: minReplicas 2; catalog: its fixed 2.
+    expect(get('Deployment/blue-api').spec.replicas).toBe(2);
+    expect(get('Deployment/blue-catalog').spec.replicas).toBe(2);
+    const floor = await renderChart(chartDir, 'blue', { namespace: 'team-a', values: { 'api.autoscaling.minReplicas': 4 } });
+    expect(floor.find((o) => keyOf(o) === 'Deployment/blue-api')!.spec.replicas).toBe(4);
+    // Upgrade: the autoscaler scaled api to 7 and catalog to 5; the chart writes those back instead of the floor.
+    const api = await startFakeKubeApi({}, { 'blue-api': 7, 'blue-catalog': 5 });
+    try {
+      const upgrade = await renderChart(chartDir, 'blue', { namespace: 'team-a', values: { 'api.autoscaling.minReplicas': 4 }, args: ['--dry-run=server', '--kube-apiserver', api.url] });
+      expect(upgrade.find((o) => keyOf(o) === 'Deployment/blue-api')!.spec.replicas).toBe(7);
+      expect(upgrade.find((o) => keyOf(o) === 'Deployment/blue-catalog')!.spec.replicas).toBe(5);
+      expect(api.requests).toContain('GET /apis/apps/v1/namespaces/team-a/deployments/blue-api');
+    } finally {
+      await api.close();
+    }
   });
 
   it('refuses a release name that would push an object name past 63 characters', async () => {

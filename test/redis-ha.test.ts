@@ -160,8 +160,8 @@ describe('RedisHA defaults', () => {
   });
 
   it('uses requests = limits for memory (1Gi) and documented Sentinel resources', () => {
-    expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } });
-    expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } });
+    expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '256Mi' } });
+    expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '250m', memory: '128Mi', 'ephemeral-storage': '256Mi' } });
   });
 
   it('publishes typed connection info for Sentinel clients', () => {
@@ -337,7 +337,7 @@ describe('RedisHA validation', () => {
     expectValidationError(make({ minReplicasToWrite: 3 }), { path: 'test/cache', property: 'minReplicasToWrite', value: 3, allowed: /from 0 to 2/ });
   });
   it('password Secret missing or malformed', () => {
-    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', {} as RedisHAProps)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret and key/ });
+    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', { passwordSecret: 'cache-redis' } as never)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret and key/ });
     expectValidationError(make({ passwordSecret: { secretName: 'Bad_Name', key: 'password' } }), { path: 'test/cache', property: 'passwordSecret.secretName', value: 'Bad_Name' });
     expectValidationError(make({ sentinelPasswordSecret: { secretName: 'ok', key: 'a/b' } }), { path: 'test/cache', property: 'sentinelPasswordSecret.key', value: 'a/b' });
   });
@@ -362,8 +362,9 @@ describe('sessions example', () => {
     const web = envOf(container(find(objects, 'Deployment', 'web')));
     expect(web.REDIS_SENTINELS.value).toBe([0, 1, 2].map((i) => `session-store-sentinel-${i}.session-store-sentinel-headless:26379`).join(','));
     expect(web.REDIS_MASTER_NAME.value).toBe('session-store');
-    expect(web.REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-redis', key: 'password' });
-    expect(web.REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-redis', key: 'password' });
+    // The generated password Secret (no passwordSecret given): the chart creates it per release.
+    expect(web.REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-password', key: 'password' });
+    expect(web.REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-password', key: 'password' });
     expect(find(objects, 'StatefulSet', 'session-store').metadata.namespace).toBe('sessions');
     expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
   });

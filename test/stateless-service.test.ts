@@ -17,12 +17,13 @@ describe('StatelessService defaults', () => {
   const app = container(deployment);
   const pod = deployment.spec.template.spec;
 
-  it('emits exactly a Deployment, Service, HPA and PDB', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+  it('emits exactly a Deployment, Service, HPA, PDB and NetworkPolicy', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
   });
 
-  it('lets the HPA own the replica count: 3 to 20 at CPU 60 % and memory 75 %', () => {
-    expect(deployment.spec.replicas).toBeUndefined();
+  it('starts at the HPA floor and lets the HPA own the count: 3 to 20 at CPU 60 % and memory 75 %', () => {
+    // Without replicas a new Deployment starts at 1 until the HPA reacts (10-15 s), one pod a drain may evict.
+    expect(deployment.spec.replicas).toBe(3);
     const hpa = find(objects, 'HorizontalPodAutoscaler');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
@@ -36,7 +37,7 @@ describe('StatelessService defaults', () => {
   });
 
   it('requests 500m / 256Mi and limits 2000m / 1Gi', () => {
-    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
   });
 
   it('rolls out without ever reducing ready pods', () => {
@@ -72,6 +73,8 @@ describe('StatelessService defaults', () => {
   it('spreads over zones and nodes', () => {
     const keys = pod.topologySpreadConstraints.map((c: K8sObject) => c.topologyKey);
     expect(keys).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    // Only the pods of one ReplicaSet count, so a rollout's outgoing pods don't skew where new ones land.
+    for (const c of pod.topologySpreadConstraints) expect(c.matchLabelKeys).toEqual(['pod-template-hash']);
     const anti = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
     expect(anti.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
     expect(anti.podAffinityTerm.labelSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);

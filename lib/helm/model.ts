@@ -39,6 +39,15 @@ export interface GeneratedSecretInfo {
   readonly keys: Readonly<Record<string, number>>;
 }
 
+/** A Secret the chart's objects read that the chart neither contains nor generates: the user creates it. */
+export interface ExternalSecretInfo {
+  /** Its name, used as is by every release (no release prefix: it is yours). */
+  readonly name: string;
+  readonly keys: readonly string[];
+  /** `Kind/name` (plain names) of the objects reading it. */
+  readonly usedBy: readonly string[];
+}
+
 export interface HookInfo {
   readonly kind: string;
   readonly name: string;
@@ -61,6 +70,8 @@ export interface CrdToggleInfo {
   readonly group: string;
   /** Objects rendered only when the toggle allows: `Kind/name` (plain names). */
   readonly objects: readonly string[];
+  /** `group/version/Kind` of those objects: what `.Capabilities.APIVersions.Has` checks for "auto" (`--api-versions`). */
+  readonly apiVersions: readonly string[];
 }
 
 export interface ChartModel {
@@ -68,6 +79,8 @@ export interface ChartModel {
   readonly namespace?: string;
   readonly values: readonly ValueInfo[];
   readonly generatedSecrets: readonly GeneratedSecretInfo[];
+  /** Secrets to create before installing (values only you have: provider URLs with API keys, TLS certificates). */
+  readonly externalSecrets: readonly ExternalSecretInfo[];
   readonly hooks: readonly HookInfo[];
   readonly crdToggles: readonly CrdToggleInfo[];
   /** Every object of the plain synth, `Kind/name`, with the template file it is written to. */

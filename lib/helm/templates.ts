@@ -58,6 +58,8 @@ export interface TemplateContext {
   readonly hookKeys: ReadonlySet<string>;
   /** Every label set of the chart's objects and pod templates, as synthesized. */
   readonly labelSets: ReadonlyArray<Record<string, string>>;
+  /** Workloads (`Kind/name`) whose replica count an HPA or a KEDA ScaledObject of the chart owns. */
+  readonly autoscaled: ReadonlySet<string>;
 }
 
 export interface ObjectTemplate {
@@ -103,6 +105,9 @@ export function fieldRef(o: { kind: string; name: string }, target: KnobTarget):
 export function templateObject(o: CollectedObject, ctx: TemplateContext): ObjectTemplate {
   const tree: Json = structuredClone(o.json);
   applyKnobs(o, tree, ctx.targets.get(o.apiObject) ?? []);
+  if (ctx.autoscaled.has(`${o.kind}/${o.name}`) && tree.spec?.replicas !== undefined) {
+    tree.spec.replicas = replicasUnderAutoscaler(o, tree.spec.replicas, ctx);
+  }
 
   const refs = new Map<string, NamedObject>();
   const self = ctx.index.lookup(o.kind, o.name);
@@ -129,6 +134,31 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
     text = `{{- if include "${ctx.chartName}.crdEnabled" (list . ${JSON.stringify(toggle)} ${JSON.stringify(`${o.apiVersion}/${o.kind}`)}) }}\n${text}{{- end }}\n`;
   }
   return { text, hook, crdToggle: toggle ? { name: toggle, group } : undefined };
+}
+
+/**
+ * Workloads an autoscaler of the chart scales: `HorizontalPodAutoscaler.spec.scaleTargetRef` and KEDA's
+ * `ScaledObject.spec.scaleTargetRef` (whose kind defaults to Deployment).
+ */
+export function autoscaledWorkloads(objects: readonly CollectedObject[]): Set<string> {
+  const out = new Set<string>();
+  for (const o of objects) {
+    const ref = o.json.spec?.scaleTargetRef;
+    if ((o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject') && typeof ref?.name === 'string') {
+      out.add(`${ref.kind ?? 'Deployment'}/${ref.name}`);
+    }
+  }
+  return out;
+}
+
+/** The synthesized count (a number or its knob) at install; the live count on upgrade (see `<chart>.replicas`). */
+function replicasUnderAutoscaler(o: CollectedObject, current: unknown, ctx: TemplateContext): Templated {
+  let floor: string;
+  if (typeof current === 'number') floor = String(current);
+  else if (current instanceof Templated && current.type && current.actions.length === 1) floor = `(${current.actions[0].expr})`;
+  else throw new Error(`helm chart writer: ${o.kind}/${o.name} spec.replicas must be a number or one knob's value`);
+  const name = `(printf "%s-%s" ${RELEASE_NAME} ${JSON.stringify(o.name)})`;
+  return Templated.typed(`include "${ctx.chartName}.replicas" (list $ ${JSON.stringify(o.apiVersion)} ${JSON.stringify(o.kind)} ${name} ${floor})`, 'integer');
 }
 
 /** Replaces every knob target of `o` with its template. */

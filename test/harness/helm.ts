@@ -299,7 +299,9 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
     out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: (integer|number), given: string/ });
     if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: integer, given: number/ });
   } else if (s.type === 'string') {
-    out.push({ path: v.path, value: 12345, message: /Invalid type\. Expected: string, given: integer/ });
+    // Strings that also take numbers (quantities, KEDA targets) refuse a non-positive one instead.
+    if (s.numbers) out.push({ path: v.path, value: -1, message: /greater than (or equal to )?[01]/ });
+    else out.push({ path: v.path, value: 12345, message: /Invalid type\. Expected: string, given: integer/ });
     if (s.pattern) {
       const bad = [' has space', 'UPPER CASE!', '::@@', '-', 'a'.repeat(300)].find((x) => !new RegExp(s.pattern!).test(x));
       if (bad) out.push({ path: v.path, value: bad, message: /Does not match pattern/ });
@@ -312,8 +314,11 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
   return out;
 }
 
-/** A loopback stand-in for the Kubernetes API that answers Secret lookups, for `helm template --dry-run=server`. */
-export async function startFakeKubeApi(secrets: Record<string, Record<string, string>>): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+/**
+ * A loopback stand-in for the Kubernetes API that answers Secret and Deployment lookups (Deployments by name with
+ * their live replica count), for `helm template --dry-run=server`.
+ */
+export async function startFakeKubeApi(secrets: Record<string, Record<string, string>>, deployments: Record<string, number> = {}): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '').split('?')[0];
@@ -321,7 +326,17 @@ export async function startFakeKubeApi(secrets: Record<string, Record<string, st
     const reply = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
     if (url === '/version') return reply(200, { major: '1', minor: '28', gitVersion: `v${KUBE_VERSION}` });
     if (url === '/api') return reply(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
-    if (url === '/apis') return reply(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    if (url === '/apis') {
+      const apps = { groupVersion: 'apps/v1', version: 'v1' };
+      return reply(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'apps', versions: [apps], preferredVersion: apps }] });
+    }
+    if (url === '/apis/apps/v1') {
+      return reply(200, { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [{ name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['get', 'list'] }] });
+    }
+    const d = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url);
+    if (d && deployments[d[2]] !== undefined) {
+      return reply(200, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d[2], namespace: d[1] }, spec: { replicas: deployments[d[2]] } });
+    }
     if (url === '/api/v1') {
       return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list'] }] });
     }
@@ -356,6 +371,8 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
     const release = 'zrel';
     const other = 'yrel';
     const version = options.chart?.version ?? '0.1.0';
+    /** The default `crds.*` is "auto": render as on a cluster that serves every optional API, to compare with the synth. */
+    const servedApis = model.crdToggles.flatMap((t) => t.apiVersions.flatMap((a) => ['--api-versions', a]));
     const secretNames = new Set(model.generatedSecrets.map((s) => `Secret/${s.name}`));
     const renderedKey = (kind: string, name: string) => `${kind}/${release}-${name}`;
     const generatedKeys = new Set(model.generatedSecrets.map((s) => renderedKey('Secret', s.name)));
@@ -371,12 +388,12 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
     beforeAll(async () => {
       plain = synthApp((app) => { build(app); });
       const started = performance.now();
-      defaults = await renderChart(chartDir, release, { namespace });
+      defaults = await renderChart(chartDir, release, { namespace, args: servedApis });
       defaultsByKey = new Map(stable(defaults).map((o) => [keyOf(o), o]));
       const knobStart = performance.now();
       await Promise.all(model.values.map(async (v) => {
         const value = alternativeValue(v, model.values);
-        knobRenders.set(v.path, { value, result: await runHelm(templateArgs(chartDir, release, { namespace, values: { [v.path]: value } })) });
+        knobRenders.set(v.path, { value, result: await runHelm(templateArgs(chartDir, release, { namespace, values: { [v.path]: value }, args: servedApis })) });
       }));
       const knobMs = performance.now() - knobStart;
       timings.push(`default render ${Math.round(knobStart - started)} ms`, `${model.values.length} knob renders in ${(knobMs / 1000).toFixed(2)} s (concurrency ${CONCURRENCY})`);
@@ -454,7 +471,7 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
     });
 
     it('lets two releases share a namespace: no shared names, no selector reaching the other release', async () => {
-      const second = await renderChart(chartDir, other, { namespace });
+      const second = await renderChart(chartDir, other, { namespace, args: servedApis });
       const names = new Set(defaults.map(keyOf));
       for (const o of second) expect(names.has(keyOf(o)), `${keyOf(o)} exists in both releases`).toBe(false);
       for (const [a, b] of [[defaults, second], [second, defaults]]) {
@@ -504,7 +521,7 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       const unknown: Record<string, unknown> = { notAValue: 1, ...Object.fromEntries(roots.map((r) => [`${r}.notAKnob`, 1])) };
       if (nested) unknown[`${nested.path.split('.').slice(0, -1).join('.')}.notAKnob`] = 1;
       const [results, unknownResult] = await Promise.all([
-        Promise.all(rounds.map((round) => runHelm(templateArgs(chartDir, release, { namespace, values: Object.fromEntries(round.map((c) => [c.path, c.value])) })))),
+        Promise.all(rounds.map((round) => runHelm(templateArgs(chartDir, release, { namespace, values: Object.fromEntries(round.map((c) => [c.path, c.value])), args: servedApis })))),
         runHelm(templateArgs(chartDir, release, { namespace, values: unknown })),
       ]);
       rounds.forEach((round, i) => {
@@ -557,21 +574,21 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
     });
 
     const toggles = model.crdToggles.map((t) => [t.path, t] as const);
-    if (toggles.length > 0) it.each(toggles)('%s: false or "auto" without the API leaves the CRD objects out; "auto" with it renders them', async (_p, t) => {
+    if (toggles.length > 0) it.each(toggles)('%s: false, or "auto" (the default) without the API, leaves the CRD objects out; true or "auto" with it renders them', async (_p, t) => {
       const guarded = new Set(t.objects.map((k) => `${k.split('/')[0]}/${release}-${k.split('/').slice(1).join('/')}`));
-      const apiVersions = [...new Set(t.objects.map((k) => {
-        const o = defaults.find((d) => keyOf(d) === `${k.split('/')[0]}/${release}-${k.split('/').slice(1).join('/')}`)!;
-        return `${o.apiVersion}/${o.kind}`;
-      }))];
-      const [off, autoAbsent, autoPresent] = await Promise.all([
-        renderChart(chartDir, release, { namespace, values: { [t.path]: false } }),
-        renderChart(chartDir, release, { namespace, values: { [t.path]: 'auto' } }),
-        renderChart(chartDir, release, { namespace, values: { [t.path]: 'auto' }, args: apiVersions.flatMap((a) => ['--api-versions', a]) }),
+      const others = model.crdToggles.filter((o) => o !== t).flatMap((o) => o.apiVersions.flatMap((a) => ['--api-versions', a]));
+      expect((chart.values.crds as Record<string, unknown>)[t.path.slice('crds.'.length)]).toBe('auto');
+      const [off, autoAbsent, forced] = await Promise.all([
+        renderChart(chartDir, release, { namespace, values: { [t.path]: false }, args: servedApis }),
+        renderChart(chartDir, release, { namespace, args: others }),
+        renderChart(chartDir, release, { namespace, values: { [t.path]: true }, args: others }),
       ]);
       const without = stable(defaults).filter((o) => !guarded.has(keyOf(o)));
+      expect(guarded.size).toBeGreaterThan(0);
+      expect(defaults.filter((o) => guarded.has(keyOf(o))).length).toBe(guarded.size);
       expect(stable(off)).toEqual(without);
       expect(stable(autoAbsent)).toEqual(without);
-      expect(stable(autoPresent)).toEqual(stable(defaults));
+      expect(stable(forced)).toEqual(stable(defaults));
     });
 
     const secrets = model.generatedSecrets.map((s) => [s.name, s] as const);
@@ -591,7 +608,7 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       try {
         const [upgrade, existing] = await Promise.all([
           renderChart(chartDir, release, { namespace, args: ['--dry-run=server', '--kube-apiserver', api.url] }),
-          renderChart(chartDir, release, { namespace, values: { [s.existingSecretPath]: 'my-own-secret' } }),
+          renderChart(chartDir, release, { namespace, values: { [s.existingSecretPath]: 'my-own-secret' }, args: servedApis }),
         ]);
         const upgraded = upgrade.find((o) => keyOf(o) === key)!;
         expect(Object.fromEntries(Object.entries(upgraded.data).map(([k, v]) => [k, Buffer.from(v as string, 'base64').toString()]))).toEqual(kept);
