@@ -106,6 +106,10 @@ describe('the judge itself (self-check)', () => {
       expect.stringMatching(/^Deployment\/bad: warning: would violate PodSecurity/),
       expect.stringMatching(/^Pod of Deployment\/bad: HTTP 403 .*violates PodSecurity/),
     ]);
+    // An allowed warning moves to `allowed`; the bare Pod's rejection stays a problem.
+    const tolerant = await judgeObjects(cp, api, [deployment], 'self-check', [{ pattern: /^would violate PodSecurity/, reason: 'self-check' }]);
+    expect(tolerant.problems).toEqual([expect.stringMatching(/^Pod of Deployment\/bad: HTTP 403/)]);
+    expect(tolerant.allowed).toEqual([expect.stringMatching(/^Deployment\/bad: would violate PodSecurity/)]);
   });
 
   it('refuses an unknown field with 400 "strict decoding error"', async () => {

@@ -2,15 +2,18 @@
  * The control-plane harness itself (test/harness/control-plane.ts): it starts, authenticates and authorizes as
  * documented, its kubeconfig works for the real helm, and stop() leaves no process and no folder behind.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, kubeToolsPath, startControlPlane, warningText } from '../harness/control-plane';
 import { runHelmWithKubeconfig } from '../harness/helm-cluster';
 
+/** Running, and not a zombie waiting for its parent to reap it (a dead process whose exit is not yet collected). */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -65,20 +68,57 @@ describe('control-plane harness', () => {
     });
   });
 
-  it('AlwaysAllow mode lets any token user do anything; stop() kills both processes and removes the folder', async () => {
+  it('AlwaysAllow mode lets any token user do anything; stop() kills every process (components too) and removes the folder', async () => {
     const cp = await startControlPlane({ users: [{ name: 'bob' }] });
     expect((await cp.request('GET', '/api/v1/namespaces', undefined, { token: cp.tokens.bob })).status).toBe(200);
-    const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    const cmdline = (pid: number) => {
       try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cp.dir);
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       } catch {
-        return false;
+        return '';
       }
-    });
+    };
+    const ours = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => cmdline(pid).includes(cp.dir));
+    const pids = ours();
     expect(pids.length).toBeGreaterThanOrEqual(2); // etcd, kube-apiserver (and the watchdog's shell)
+    // A component started through the harness dies with it too.
+    const component = cp.startComponent('sleeper', ['300'], '/bin/sleep');
+    expect(alive(component.pid!)).toBe(true);
+    pids.push(component.pid!);
     await cp.stop();
     expect(fs.existsSync(cp.dir)).toBe(false);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(pids.filter(alive)).toEqual([]);
+    // Still running with our folder on its command line (a forked child of the watchdog shell, caught between fork
+    // and exec, briefly shows it too: it is `sleep 2` now and ends by itself), or the component.
+    expect(pids.filter((pid) => alive(pid) && (pid === component.pid || cmdline(pid).includes(cp.dir))).map(cmdline)).toEqual([]);
+    expect(ours()).toEqual([]);
+  });
+
+  it('a test process killed with SIGKILL leaves no process and no folder behind (the watchdog)', async () => {
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-cp-victim-')), 'victim.ts');
+    fs.writeFileSync(script, `import { startControlPlane } from ${JSON.stringify(path.resolve(__dirname, '../harness/control-plane'))};
+startControlPlane().then((cp) => {
+  const c = cp.startComponent('sleeper', ['300'], '/bin/sleep');
+  console.log(JSON.stringify({ dir: cp.dir, pids: fs.readFileSync(cp.dir + '/pids', 'utf8').trim().split(' ').map(Number), component: c.pid }));
+  setInterval(() => {}, 1000);
+});
+import * as fs from 'fs';
+`);
+    const victim = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = await new Promise<{ dir: string; pids: number[]; component: number }>((resolve, reject) => {
+      let out = '';
+      victim.stdout!.on('data', (d: Buffer) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      victim.once('exit', (code) => reject(new Error(`victim exited ${code}`)));
+    });
+    expect(started.pids.length).toBe(3); // etcd, kube-apiserver, the component
+    expect(started.pids.every(alive)).toBe(true);
+    victim.kill('SIGKILL');
+    const deadline = Date.now() + 15000;
+    while ((started.pids.some(alive) || fs.existsSync(started.dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(started.pids.filter(alive)).toEqual([]);
+    expect(fs.existsSync(started.dir)).toBe(false);
+    fs.rmSync(path.dirname(script), { recursive: true, force: true });
   });
 });

@@ -152,7 +152,14 @@ export interface ControlPlane {
   createNamespace(name: string, opts?: NamespaceOptions): Promise<void>;
   /** A token for a ServiceAccount, by the TokenRequest API (no controller needed). */
   serviceAccountToken(namespace: string, name: string, expirationSeconds?: number): Promise<string>;
-  /** Stops the API server and etcd, removes the temp folder (unless kept). Idempotent. */
+  /**
+   * Starts another component (kube-controller-manager, kube-scheduler, kwok, ...) that lives and dies with this
+   * control plane: its output goes to `<dir>/<name>.log`; `stop()` stops it first (SIGTERM, then SIGKILL after 5 s),
+   * and the exit hook and the watchdog kill it like etcd and the API server. The binary is `kubeToolsPath(name)`
+   * unless `bin` is given.
+   */
+  startComponent(name: string, args: readonly string[], bin?: string): ChildProcess;
+  /** Stops the components, the API server and etcd, removes the temp folder (unless kept). Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -202,11 +209,11 @@ function installExitHook(): void {
 }
 
 /**
- * A detached shell that kills `pids` and removes `dir` once this process is gone: covers a test worker killed with
- * SIGKILL (timeouts, the session's end), when no exit hook runs.
+ * A detached shell that kills the processes listed in `pidFile` and removes `dir` once this process is gone: covers a
+ * test worker killed with SIGKILL (timeouts, the session's end), when no exit hook runs.
  */
-function watchdog(pids: number[], dir: string, keep: boolean): ChildProcess {
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 ${pids.join(' ')} 2>/dev/null; ` +
+function watchdog(pidFile: string, dir: string, keep: boolean): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 $(cat '${pidFile}') 2>/dev/null; ` +
     (keep ? 'true' : `rm -rf '${dir}'`);
   const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   w.unref();
@@ -296,7 +303,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     agent?.destroy();
     // API server first: it would otherwise spend its grace period retrying a stopped etcd.
     for (const p of [...entry.procs].reverse()) await stopProcess(p);
-    for (const w of watchdogs) if (alive(w)) w.kill('SIGKILL');
+    for (const w of watchdogs) {
+      w.ref(); // its exit is awaited now
+      await stopProcess(w, 0);
+    }
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   };
 
@@ -385,7 +395,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         throw e;
       }
     }
-    watchdogs.push(watchdog(entry.procs.map((p) => p.pid!).filter(Boolean), dir, keep));
+    const pidFile = path.join(dir, 'pids');
+    const recordPids = () => fs.writeFileSync(pidFile, entry.procs.map((p) => p.pid).filter(Boolean).join(' '));
+    recordPids();
+    watchdogs.push(watchdog(pidFile, dir, keep));
+
+    const startComponent = (name: string, args: readonly string[], bin = kubeToolsPath(name)): ChildProcess => {
+      if (!live.has(entry)) throw new Error(`control plane: stopped, cannot start ${name}`);
+      const p = startProcess(bin, [...args], path.join(dir, `${name}.log`));
+      entry.procs.push(p);
+      recordPids();
+      return p;
+    };
 
     const caFile = path.join(dir, 'ca.crt');
     const ca = fs.readFileSync(caFile);
@@ -480,7 +501,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       url, caFile, caKeyFile: path.join(dir, 'ca.key'), adminToken, tokens, etcdUrl, dir,
       serviceAccountKeyFile: path.join(dir, 'sa.key'), serviceAccountPublicKeyFile: path.join(dir, 'sa.pub'),
       startupMs: Date.now() - started,
-      kubeconfig, request, createNamespace, serviceAccountToken, stop,
+      kubeconfig, request, createNamespace, serviceAccountToken, startComponent, stop,
     };
   } catch (e) {
     await stop();
