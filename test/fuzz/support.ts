@@ -91,14 +91,19 @@ export const envName = fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.
 export const env = fc.dictionary(envName, sometimes(fc.string({ maxLength: 8 })), { maxKeys: 3 });
 export const secretEnv = fc.dictionary(envName, sometimes(props({ secretName: sometimes(dnsName), key: opt(fc.constantFrom('password', 'key', '', 'a/b')) })), { maxKeys: 2 });
 export const configMounts = fc.array(props({ configMap: sometimes(dnsName), mountPath: sometimes(fc.constantFrom('/etc/app', '/etc/app/', '/config', '/tmp', '/', '/a/../b', '/data')) }), { maxLength: 3 });
-export const labelMap = fc.dictionary(fc.oneof(fc.constantFrom('team', 'example.com/owner', 'bad key', 'a/b/c'), dnsName), sometimes(fc.constantFrom('platform', 'a b', '', 'x/y', 'v1.2')), { maxKeys: 2 });
-export const toleration = props({
-  key: opt(fc.constantFrom('gpu', 'dedicated', 'example.com/spot', 'bad key')),
-  operator: opt(fc.constantFrom('Exists', 'Equal')),
-  value: opt(fc.constantFrom('true', 'yes', '')),
-  effect: opt(fc.constantFrom('NoSchedule', 'PreferNoSchedule', 'NoExecute')),
-  tolerationSeconds: opt(fc.integer({ min: 0, max: 3600 })),
-});
+/** Mostly valid, sometimes not: the share of Kubernetes-invalid strings inside otherwise valid values. */
+const mostly = <T>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 5 }, { arbitrary: invalid, weight: 1 });
+export const labelMap = fc.dictionary(
+  mostly(fc.oneof(fc.constantFrom('team', 'example.com/owner'), dnsName), fc.constantFrom('bad key', 'a/b/c')),
+  mostly(fc.constantFrom('platform', '', 'v1.2'), fc.constantFrom('a b', 'x/y')), { maxKeys: 2 },
+);
+export const toleration = mostly(
+  props({ key: fc.constantFrom('gpu', 'dedicated', 'example.com/spot'), operator: opt(fc.constant('Equal')), value: opt(fc.constantFrom('true', 'yes')), effect: opt(fc.constantFrom('NoSchedule', 'PreferNoSchedule')) }),
+  props({
+    key: opt(fc.constantFrom('gpu', 'bad key')), operator: opt(fc.constantFrom('Exists', 'Equal')), value: opt(fc.constantFrom('true', '')),
+    effect: opt(fc.constantFrom('NoSchedule', 'NoExecute')), tolerationSeconds: opt(fc.integer({ min: 0, max: 3600 })),
+  }),
+);
 export const preset = props({
   autoscaling: opt(fc.oneof(fc.constant(false), props({
     minReplicas: opt(fc.integer({ min: 1, max: 6 })), maxReplicas: opt(fc.integer({ min: 1, max: 30 })),
@@ -107,7 +112,7 @@ export const preset = props({
   replicas: opt(fc.integer({ min: 1, max: 5 })),
   disruptionBudget: opt(fc.boolean()),
   resources: opt(resources),
-  imageRegistry: opt(fc.constantFrom('registry.example.com', 'registry.internal:5000/mirror', 'mirror')),
+  imageRegistry: opt(mostly(fc.constantFrom('registry.example.com', 'registry.internal:5000/mirror'), fc.constant('mirror'))),
   labels: opt(labelMap),
   podAnnotations: opt(labelMap),
   tolerations: opt(fc.array(toleration, { maxLength: 2 })),
