@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Presets, WorkerPool, WorkerPoolProps } from '../../lib';
 import { find, findAll, K8sObject } from '../harness/synth';
-import { check, configMounts, corrupt, dnsName, env, image, opt, port, preset, props, resources, secretEnv, sometimes, synthOrRefuse } from './support';
+import { check, configMounts, corrupt, mostly, dnsName, env, image, opt, port, preset, props, resources, secretEnv, sometimes, synthOrRefuse } from './support';
 
 const queueName = fc.constantFrom('jobs', 'jobs-dlq', 'media:transcode', 'bad queue', 'other');
 const positive = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(5e-7, 0.5, 2.5, 0, -1));
@@ -20,7 +20,7 @@ const fields = {
   queue: sometimes(queueName),
   name: opt(dnsName),
   deadLetterQueue: opt(queueName),
-  maxDeliveryAttempts: opt(fc.integer({ min: 0, max: 200 })),
+  maxDeliveryAttempts: opt(mostly(fc.integer({ min: 1, max: 100 }), fc.constantFrom(0, 200))),
   scaling: opt(props({
     triggers: opt(fc.array(trigger, { maxLength: 2 })),
     minReplicas: opt(fc.integer({ min: 0, max: 10 })),
@@ -31,17 +31,17 @@ const fields = {
     cpuUtilization: opt(fc.integer({ min: 0, max: 120 })),
   })),
   resources: opt(resources),
-  terminationGracePeriodSeconds: opt(fc.integer({ min: 0, max: 100_000 })),
-  preStop: opt(fc.constantFrom(['/bin/drain'], [], [''])),
+  terminationGracePeriodSeconds: opt(mostly(fc.integer({ min: 1, max: 600 }), fc.constantFrom(0, 100_000))),
+  preStop: opt(mostly<readonly string[]>(fc.constant(['/bin/drain']), fc.constantFrom([], ['']))),
   metricsPort: opt(port),
   serviceMonitor: opt(fc.boolean()),
   alerts: opt(fc.oneof(fc.boolean(), props({ lagGrowingMinutes: opt(fc.integer({ min: 0, max: 2000 })), queueDepthMetric: opt(fc.constantFrom('queue_depth', 'queue-depth')), deadLetterThreshold: opt(fc.integer({ min: 0, max: 5 })) }))),
   disruptionBudget: opt(fc.boolean()),
-  appMode: opt(fc.constantFrom('worker', 'api')),
+  appMode: opt(mostly(fc.constant('worker'), fc.constant('api'))),
   env: opt(env),
   secretEnv: opt(secretEnv),
   configMounts: opt(configMounts),
-  runAsUser: opt(fc.integer({ min: -5, max: 2 ** 32 })),
+  runAsUser: opt(mostly(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(-5, 0, 2 ** 31, 2 ** 32))),
   readOnlyRootFilesystem: opt(fc.boolean()),
 };
 const workerProps = corrupt(props(fields), Object.keys(fields));
@@ -66,6 +66,7 @@ describe('fuzz: WorkerPool', () => {
         expect(env.filter((e) => e.name === 'APP_MODE')).toEqual([{ name: 'APP_MODE', value: 'worker' }]);
       } else refused++;
     });
+    if (process.env.FUZZ_DEBUG) console.log({ rendered, refused });
     expect(rendered).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
   });
