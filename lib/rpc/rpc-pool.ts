@@ -363,6 +363,14 @@ export class RpcPool extends Construct {
       } : {}),
     });
 
+    const hasWebSocket = this.upstreams.some((u) => u.webSocket);
+    this.connection = {
+      httpUrl: `http://${this.proxy.host}:${port}/`,
+      ...(hasWebSocket ? { wsUrl: `ws://${this.proxy.host}:${port}/ws` } : {}),
+    };
+
+    // The proxy refused its props (recorded on it, reported by synth with every other error): nothing to build on.
+    if (!this.proxy.deployment) return;
     mountUrlFiles(this.proxy.deployment, secretEnv);
     declareUpstreamsKnob(this, this.proxy.deployment, props.upstreams.map((u, i) => ({
       name: upstreams[i].name,
@@ -379,12 +387,6 @@ export class RpcPool extends Construct {
       });
       this.networkPolicy = this.policy.policy;
     }
-
-    const hasWebSocket = this.upstreams.some((u) => u.webSocket);
-    this.connection = {
-      httpUrl: `http://${this.proxy.host}:${port}/`,
-      ...(hasWebSocket ? { wsUrl: `ws://${this.proxy.host}:${port}/ws` } : {}),
-    };
 
     if (monitoring?.alerts) {
       this.prometheusRule = createPrometheusRule(this, 'alerts', {
