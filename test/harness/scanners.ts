@@ -201,7 +201,15 @@ export async function waitForTrivy(maxSeconds: number): Promise<{ bin?: string; 
   const marker = path.join(TOOLS, 'trivy.done');
   const building = path.join(TOOLS, 'trivy.building');
   const deadline = Date.now() + maxSeconds * 1000;
-  while (!fs.existsSync(marker) && fs.existsSync(building) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
+  const alive = () => {
+    try {
+      process.kill(Number(fs.readFileSync(building, 'utf8').trim()), 0);
+      return true;
+    } catch {
+      return false; // no marker file, or its build died with the machine
+    }
+  };
+  while (!fs.existsSync(marker) && alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
   const bin = toolPath('trivy');
   if (bin && fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').includes(' ok')) return { bin, why: fs.readFileSync(marker, 'utf8').trim() };
   if (fs.existsSync(marker)) return { why: `trivy build: ${fs.readFileSync(marker, 'utf8').trim()} (see ${path.dirname(TOOLS)}/trivy-build.log)` };
