@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { EXAMPLES } from '../examples';
 import { StatelessService, WorkerPool, connectRpc, connectService } from '../lib';
 import { RpcPool } from '../lib/rpc/rpc-pool';
 import { expectValidationError } from './harness/errors';
-import { K8sObject, build, find, findAll, synth } from './harness/synth';
+import { K8sObject, build, find, findAll, synth, synthApp } from './harness/synth';
 
 /**
  * NetworkPolicy semantics (networking.k8s.io/v1), enough to ask "may this pod reach that port": a pod selected by
@@ -137,5 +138,17 @@ describe('NetworkPolicy of StatelessService (on by default)', () => {
       { path: 'test/api', property: 'networkPolicy.metricsScrapers.podLabels' });
     expectValidationError(() => build((chart) => new StatelessService(chart, 'api', { image: IMAGE, networkPolicy: { ingressController: { namespace: 'Bad_NS' } }, ingress: { host: 'a.example.com' } })),
       { path: 'test/api', property: 'networkPolicy.ingressController.namespace', value: 'Bad_NS' });
+  });
+
+  it('keeps the examples\' service-to-service calls open: storefront web → catalog, chain indexer → RPC proxy', () => {
+    const store = synthApp((app) => { EXAMPLES.storefront(app); });
+    const storePod = (name: string) => ({ namespace: 'storefront', labels: find(store, 'Deployment', name).spec.template.metadata.labels });
+    const catalog = find(store, 'Deployment', 'catalog').spec.template.metadata.labels;
+    expect(allowed(findAll(store, 'NetworkPolicy'), 'storefront', catalog, 'http', storePod('web'))).toBe(true);
+    expect(allowed(findAll(store, 'NetworkPolicy'), 'storefront', find(store, 'Deployment', 'web').spec.template.metadata.labels, 'http', storePod('catalog'))).toBe(false);
+    const chain = synthApp((app) => { EXAMPLES.chain(app); });
+    const ns = find(chain, 'Deployment', 'eth-rpc').metadata.namespace;
+    const indexer = { namespace: ns, labels: find(chain, 'Deployment', 'did-indexer').spec.template.metadata.labels };
+    expect(allowed(findAll(chain, 'NetworkPolicy'), ns, find(chain, 'Deployment', 'eth-rpc').spec.template.metadata.labels, 'http', indexer)).toBe(true);
   });
 });
