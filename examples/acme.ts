@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { Presets, StatelessService } from '../lib';
-import * as acme from './acme-presets';
+import * as acme from './acme-presets/index';
 
 /**
  * A team using its platform's preset package: no call site repeats the registry, labels, tolerations,

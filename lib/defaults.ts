@@ -223,8 +223,46 @@ export const WORKERS = {
   /** Same documented container sizes as the stateless tier (002). */
   requests: { cpu: '500m', memory: '256Mi' },
   limits: { cpu: '2000m', memory: '1Gi' },
+  /**
+   * Liveness contract (issue 18; ours): the worker touches `heartbeatFile` at least every `heartbeatMaxAgeSeconds`
+   * (between jobs and on progress of long ones); an exec probe restarts it when the file grows older. The file lives
+   * on the /tmp emptyDir, the only writable path. `startupSeconds`: time before the first heartbeat must exist.
+   */
+  heartbeatFile: '/tmp/heartbeat',
+  heartbeatMaxAgeSeconds: 60,
+  healthPath: '/healthz',
+  startupSeconds: 120,
   /** Alerts: consumer lag growing, DLQ non-empty, pool pinned at its ceiling (001: "Audit consumer lag", "DLQ growth"). */
   lagGrowingMinutes: 10,
   deadLetterThreshold: 1,
   atMaxReplicasMinutes: 15,
+} as const;
+
+/**
+ * Ephemeral storage of every container (issue 18; the seeds give no numbers, these are ours). A pod without a request
+ * is among the first evicted under node disk pressure: for a Postgres primary that is an unplanned failover.
+ * Container logs count against it; kubelet keeps at most `containerLogMaxFiles` (5) × `containerLogMaxSize` (10Mi)
+ * = 50Mi of them per container (kubelet's defaults). Root filesystems are read-only, so the writable layer stays near
+ * empty. Disk-backed emptyDirs count too: each one's sizeLimit is added to the limit of the first container that
+ * mounts it (memory-backed ones count against memory instead). Overridable per construct with
+ * `resources.requests.ephemeralStorage` / `resources.limits.ephemeralStorage`, and per container.
+ */
+export const EPHEMERAL_STORAGE = {
+  /** Request: the rotated logs (50Mi) plus a little for the writable layer. */
+  request: '64Mi',
+  /** Limit before emptyDirs: logs (50Mi) plus room for a writable layer or a `kubectl cp` into /tmp. */
+  limit: '256Mi',
+  /** An emptyDir without sizeLimit is counted at this size (give it a sizeLimit instead). */
+  unsizedEmptyDir: '1Gi',
+} as const;
+
+/**
+ * NetworkPolicy defaults (issue 18). Ingress controllers and Prometheus run in their own namespaces; the
+ * namespaces are selected by the `kubernetes.io/metadata.name` label Kubernetes sets on every namespace (1.22+).
+ */
+export const NETWORK_POLICY = {
+  /** Namespace of the ingress controller (ingress-nginx's default install). */
+  ingressControllerNamespace: 'ingress-nginx',
+  /** Namespace Prometheus scrapes from (kube-prometheus-stack's / kube-prometheus' conventional namespace). */
+  metricsNamespace: 'monitoring',
 } as const;

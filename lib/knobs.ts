@@ -1,5 +1,6 @@
 import type { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { IMAGE_REPOSITORY_PATTERN, IMAGE_TAG_PATTERN, POSITIVE_DECIMAL_PATTERN, POSITIVE_QUANTITY_PATTERN } from './core/rules';
 
 /**
  * Install-time knobs: each construct declares, once, which of its settings a Helm chart user may tune, with the
@@ -21,6 +22,24 @@ export interface KnobSchema {
   readonly maxLength?: number;
   /** Values the knob must not take, e.g. `{ enum: ['latest'] }` (Helm's JSON Schema regexes have no lookahead). */
   readonly not?: Partial<KnobSchema>;
+  /**
+   * A string knob that also takes plain numbers, as `--set cpu=1` gives them (Kubernetes quantities and KEDA
+   * targets are strings in the object, but `1` and `"1"` mean the same). The number must meet these bounds.
+   */
+  readonly numbers?: { readonly integer?: boolean; readonly minimum?: number; readonly exclusiveMinimum?: number };
+}
+
+/**
+ * A rule across values that JSON Schema can't express (pool budget, quorum ≤ sentinels, a refused word): the chart
+ * checks it in a template `fail` whose message names the values and shows what they are.
+ */
+export interface ValuesRule {
+  /** Go template condition that is true when the values are wrong; `$values` is the construct's values root. */
+  readonly failWhen: string;
+  /** What must hold, in words, e.g. `pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) must stay ≤ ...`. */
+  readonly message: string;
+  /** Knob keys (under the construct's root) whose current values the message shows. */
+  readonly shows: readonly string[];
 }
 
 /** A field in a synthesized object that a knob sets. */
@@ -62,6 +81,12 @@ export interface KnobSpec {
    * @default derived from the schema
    */
   readonly example?: unknown;
+  /**
+   * Values the schema's shape allows but the construct refuses (e.g. the tag `latest`), with the reason: the chart
+   * refuses them in a template `fail` that says why, where JSON Schema's `not` would only say "must not validate".
+   * @default none
+   */
+  readonly refused?: { readonly values: readonly (string | number)[]; readonly reason: string };
 }
 
 /**
@@ -82,12 +107,25 @@ export interface NameReference {
  * so "latest" is refused with `not`.
  */
 export const KNOB_SCHEMAS = {
-  imageRepository: { type: 'string', pattern: '^[^:@\\s]+$' },
-  imageTag: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { enum: ['latest'] } },
-  quantity: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' },
+  /** `[registry[:port]/]path` by the distribution reference grammar (lib/core/rules.ts). */
+  imageRepository: { type: 'string', pattern: IMAGE_REPOSITORY_PATTERN },
+  /** A tag; `latest` is refused by the knob's `refused` (see {@link IMAGE_TAG_REFUSED}), with a reason. */
+  imageTag: { type: 'string', pattern: IMAGE_TAG_PATTERN },
+  /** A positive Kubernetes quantity (both suffix families, exponents), or a positive number from `--set`. */
+  quantity: { type: 'string', pattern: POSITIVE_QUANTITY_PATTERN, numbers: { exclusiveMinimum: 0 } },
+  /** Memory and storage: as {@link KNOB_SCHEMAS.quantity}, whole bytes when given as a number. */
+  byteQuantity: { type: 'string', pattern: POSITIVE_QUANTITY_PATTERN, numbers: { integer: true, minimum: 1 } },
+  /** A positive decimal number as a string (KEDA targets), `5e-7` included, or a positive number from `--set`. */
+  positiveDecimal: { type: 'string', pattern: POSITIVE_DECIMAL_PATTERN, numbers: { exclusiveMinimum: 0 } },
+  /** A positive integer as a string (KEDA's integer targets), or one from `--set`. */
+  positiveIntegerString: { type: 'string', pattern: '^[1-9][0-9]*$', numbers: { integer: true, minimum: 1 } },
 } as const satisfies Record<string, KnobSchema>;
 
+/** The unpinned tag every image knob refuses. */
+export const IMAGE_TAG_REFUSED = { values: ['latest'], reason: 'not pinned: every rollout could run a different image; set a version tag such as 1.2.3' } as const;
+
 const KNOBS = new WeakMap<IConstruct, KnobSpec[]>();
+const RULES = new WeakMap<IConstruct, ValuesRule[]>();
 const REFERENCES = new WeakMap<IConstruct, NameReference[]>();
 
 export class Knobs {
@@ -104,6 +142,16 @@ export class Knobs {
     const list = REFERENCES.get(construct) ?? [];
     list.push(ref);
     REFERENCES.set(construct, list);
+  }
+
+  /** Declares a rule across `construct`'s knobs, enforced by the chart in a template `fail`. */
+  public static rule(construct: IConstruct, rule: ValuesRule): void {
+    RULES.set(construct, [...(RULES.get(construct) ?? []), rule]);
+  }
+
+  /** The rules declared on `construct` itself. */
+  public static rulesOf(construct: IConstruct): readonly ValuesRule[] {
+    return RULES.get(construct) ?? [];
   }
 
   /** The name references declared on `construct` itself. */
@@ -130,7 +178,7 @@ export function declareResourceKnobs(
   for (const kind of ['requests', 'limits'] as const) {
     for (const field of ['cpu', 'memory'] as const) {
       Knobs.declare(construct, {
-        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: KNOB_SCHEMAS.quantity,
+        key: `resources.${kind}.${field}`, description: `Container ${field} ${kind}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : KNOB_SCHEMAS.byteQuantity,
         default: resources[kind][field],
         targets: workloads.map((object) => ({ object, path: [...containerPath, 'resources', kind, field] })),
         ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),

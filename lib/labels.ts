@@ -1,5 +1,7 @@
 import { Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { labelValue as labelValueRule } from './core/rules';
+import { checkRule } from './validate';
 
 /** Inputs to the `app.kubernetes.io/*` label set. */
 export interface LabelInput {
@@ -15,12 +17,16 @@ export interface LabelInput {
 
 /** The recommended `app.kubernetes.io/*` labels, plus any extra labels the caller or a preset adds. */
 export function standardLabels(scope: IConstruct, input: LabelInput, extra: Record<string, string> = {}): Record<string, string> {
+  // Every construct's labels pass here: a label value the API server would refuse stops at synth, naming the prop.
+  const partOf = input.partOf ?? Chart.of(scope).node.id;
+  checkRule(scope, 'component', input.component, labelValueRule());
+  checkRule(scope, 'partOf', partOf, labelValueRule());
   const labels: Record<string, string> = {
     ...extra,
     'app.kubernetes.io/name': input.name,
     'app.kubernetes.io/instance': input.name,
     'app.kubernetes.io/component': input.component,
-    'app.kubernetes.io/part-of': input.partOf ?? Chart.of(scope).node.id,
+    'app.kubernetes.io/part-of': partOf,
     'app.kubernetes.io/managed-by': 'scalecharts',
   };
   if (input.version) labels['app.kubernetes.io/version'] = labelValue(input.version);

@@ -6,16 +6,19 @@ import { parseCpu, parseMemory } from './validate';
 
 /** CPU and memory requests and limits of one container. */
 export interface ResourceProps {
-  /** @default the construct's documented requests */
-  readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  /** @default the construct's documented limits */
-  readonly limits?: { readonly cpu?: string; readonly memory?: string };
+  /**
+   * `ephemeralStorage` (every container of the construct without its own): see EPHEMERAL_STORAGE in lib/defaults.ts.
+   * @default the construct's documented requests; ephemeral storage 64Mi
+   */
+  readonly requests?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
+  /** @default the construct's documented limits; ephemeral storage 256Mi + the disk emptyDirs the container mounts */
+  readonly limits?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
 }
 
 /** Requests and limits after defaults and validation, with their parsed sizes for derived settings. */
 export interface ResolvedResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly cpu: string; readonly memory: string };
+  readonly requests: { readonly cpu: string; readonly memory: string; readonly ephemeralStorage?: string };
+  readonly limits: { readonly cpu: string; readonly memory: string; readonly ephemeralStorage?: string };
   readonly requestMillicores: number;
   readonly limitMillicores: number;
   readonly requestBytes: number;
@@ -42,6 +45,7 @@ export function resolveResources(
   if (requestBytes > limitBytes) {
     throw new ValidationError(scope, `${property}.requests.memory`, requests.memory, `must not exceed limits.memory (${limits.memory})`);
   }
+  checkEphemeralStorage(scope, property, requests.ephemeralStorage, limits.ephemeralStorage);
   return { requests, limits, requestMillicores, limitMillicores, requestBytes, limitBytes };
 }
 
@@ -51,10 +55,20 @@ function stripUndefined<T extends object>(o: T | undefined): Partial<T> {
 }
 
 export function toResourceRequirements(r: ResolvedResources): k8s.ResourceRequirements {
+  // Ephemeral storage given here is kept as is; otherwise withEphemeralStorage (lib/ephemeral-storage.ts) sizes it.
+  const ephemeral = (v: string | undefined): Record<string, k8s.Quantity> => (v === undefined ? {} : { 'ephemeral-storage': k8s.Quantity.fromString(v) });
   return {
-    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
-    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
+    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory), ...ephemeral(r.requests.ephemeralStorage) },
+    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory), ...ephemeral(r.limits.ephemeralStorage) },
   };
+}
+
+function checkEphemeralStorage(scope: IConstruct, property: string, request: string | undefined, limit: string | undefined): void {
+  const req = request === undefined ? undefined : parseMemory(scope, `${property}.requests.ephemeralStorage`, request);
+  const lim = limit === undefined ? undefined : parseMemory(scope, `${property}.limits.ephemeralStorage`, limit);
+  if (req !== undefined && lim !== undefined && req > lim) {
+    throw new ValidationError(scope, `${property}.requests.ephemeralStorage`, request, `must not exceed limits.ephemeralStorage (${limit})`);
+  }
 }
 
 /** The container-level half of the hardening every scalecharts pod gets. */

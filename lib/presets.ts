@@ -1,4 +1,6 @@
 import type { IConstruct } from 'constructs';
+import { presetProblems } from './core/preset-rules';
+import { Problems, recordErrors } from './core/problems';
 
 /**
  * A preset changes the defaults of every scalecharts construct beneath a scope without touching call sites.
@@ -45,8 +47,8 @@ export interface AutoscalingDefaults {
 }
 
 export interface ResourceDefaults {
-  readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  readonly limits?: { readonly cpu?: string; readonly memory?: string };
+  readonly requests?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
+  readonly limits?: { readonly cpu?: string; readonly memory?: string; readonly ephemeralStorage?: string };
 }
 
 export interface Toleration {
@@ -62,6 +64,13 @@ const PRESETS = new WeakMap<IConstruct, Preset[]>();
 export class Presets {
   /** Applies `preset` to `scope` and everything beneath it. Later calls on the same scope win over earlier ones. */
   public static apply(scope: IConstruct, preset: Preset): void {
+    // Checked here, once, by Kubernetes' rules; a refused preset is reported at synth and not applied.
+    const problems = new Problems(scope);
+    presetProblems(problems, preset);
+    if (!problems.ok) {
+      recordErrors(scope, problems.errors);
+      return;
+    }
     const list = PRESETS.get(scope) ?? [];
     list.push(preset);
     PRESETS.set(scope, list);

@@ -1,26 +1,23 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { AutoscalingProps, ResolvedAutoscaling, createHpa, resolveAutoscaling } from './autoscaling';
+import { AutoscalingProps, ResolvedAutoscaling, createHpa } from './autoscaling';
 import type { SecretKeyRef } from './connections';
-import { STATELESS } from './defaults';
+import { recordErrors } from './core/problems';
 import { createPdb } from './disruption';
-import { ValidationError } from './errors';
 import { Knobs, declareResourceKnobs } from './knobs';
-import { imageVersion, selectorLabels, standardLabels } from './labels';
+import { withEphemeralStorage } from './ephemeral-storage';
 import { createServiceMonitor } from './monitoring';
+import { IngressPolicy, NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { SecretFiles } from './secret-files';
+import { selectorLabels } from './labels';
 import {
-  ResolvedResources, ResourceProps, containerSecurityContext,
-  presetPlacement, resolveResources, toResourceRequirements, withRegistry,
+  ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
 import { Presets } from './presets';
-import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, declareImageKnobs, pushPlainEnv, pushSecretEnv, workloadDeployment, workloadPodSpec,
-  workloadVolumes,
-} from './workload';
-import {
-  checkImage, checkInteger, checkObjectName, checkPort, checkResourceName,
-} from './validate';
+import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
+import { addWorkloadEnv } from './workloads/container';
+import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
 
 /** Probe endpoints. */
 export interface ProbeProps {
@@ -133,6 +130,13 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
    * @default no migration
    */
   readonly migration?: MigrationProps;
+  /**
+   * NetworkPolicy: ingress only from the service's own pods, clients wired with `connectService` (or `allowFrom`),
+   * the ingress controller when `ingress` is set, and metrics scrapers on the metrics port; egress optional. A
+   * migration Job gets a deny-all-ingress policy. `false` turns both off.
+   * @default true: scrapers from the `monitoring` namespace, the controller from `ingress-nginx`, egress open
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -148,8 +152,8 @@ export class StatelessService extends Construct {
   public readonly servicePort: number;
   /** Labels selecting this service's pods. */
   public readonly selector: Record<string, string>;
-  public readonly deployment: k8s.KubeDeployment;
-  public readonly service: k8s.KubeService;
+  public readonly deployment!: k8s.KubeDeployment;
+  public readonly service!: k8s.KubeService;
   public readonly hpa?: k8s.KubeHorizontalPodAutoscalerV2;
   /** Undefined when `disruptionBudget` is off. */
   public readonly pdb?: k8s.KubePodDisruptionBudget;
@@ -157,6 +161,9 @@ export class StatelessService extends Construct {
   public readonly serviceMonitor?: ApiObject;
   /** The migration Job, when `migration` is set. */
   public readonly migrationJob?: k8s.KubeJob;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  public readonly migrationNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
   /** Replica count the workload runs with at most (HPA ceiling or fixed count): what connection budgets use. */
@@ -166,170 +173,157 @@ export class StatelessService extends Construct {
   public readonly resources: ResolvedResources;
 
   private readonly env: k8s.EnvVar[];
+  private ingressPolicy?: IngressPolicy;
+  /** Undefined only when the props were refused (nothing is rendered then). */
+  private secretFiles?: SecretFiles;
 
   constructor(scope: Construct, id: string, props: StatelessServiceProps) {
     super(scope, id);
-    const preset = Presets.of(this);
-    this.name = checkResourceName(this, 'name', props.name ?? id);
-    const image = checkImage(this, 'image', withRegistry(props.image, preset.imageRegistry));
-    const component = props.component ?? 'server';
-    const port = checkPort(this, 'port', props.port ?? STATELESS.containerPort);
-    this.servicePort = checkPort(this, 'servicePort', props.servicePort ?? STATELESS.servicePort);
-    const metricsPort = props.metricsPort === undefined ? undefined : checkPort(this, 'metricsPort', props.metricsPort);
-    if (metricsPort === port) {
-      throw new ValidationError(this, 'metricsPort', metricsPort, 'must differ from port; omit it when the main port serves /metrics');
+    // One resolve step (props + preset + defaults, every problem found), then rendering from the resolved spec only.
+    const { spec, errors } = resolveStatelessService(this, id, props, Presets.of(this));
+    this.name = spec.name;
+    this.host = spec.name;
+    this.servicePort = spec.servicePort;
+    this.selector = spec.selector;
+    this.autoscaling = spec.autoscaling;
+    this.minReplicas = spec.minReplicas;
+    this.maxReplicas = spec.maxReplicas;
+    this.resources = spec.resources;
+    this.env = spec.container.env;
+    if (errors.length > 0) {
+      // Reported by `cdk8s synth` with every other construct's errors; nothing is rendered from a refused spec.
+      recordErrors(this, errors);
+      return;
     }
-    const metricsPath = checkHttpPath(this, 'metricsPath', props.metricsPath ?? STATELESS.metricsPath);
+    this.render(spec, networkPolicyEnabled(props.networkPolicy));
+  }
 
-    this.resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
-    // Call-site autoscaling wins; otherwise a preset may switch it off (development tier).
-    const autoscalingOff = props.autoscaling === false || (props.autoscaling === undefined && preset.autoscaling === false);
-    const presetAutoscaling = preset.autoscaling || undefined;
-    if (autoscalingOff) {
-      this.minReplicas = this.maxReplicas = checkInteger(this, 'replicas',
-        props.replicas ?? preset.replicas ?? presetAutoscaling?.minReplicas ?? STATELESS.minReplicas, { min: 1 });
-    } else {
-      if (props.replicas !== undefined) {
-        throw new ValidationError(this, 'replicas', props.replicas, 'is owned by the HPA when autoscaling is on; set autoscaling.minReplicas, or autoscaling: false');
-      }
-      this.autoscaling = resolveAutoscaling(this, 'autoscaling', [props.autoscaling || undefined, presetAutoscaling, STATELESS]);
-      this.minReplicas = this.autoscaling.minReplicas;
-      this.maxReplicas = this.autoscaling.maxReplicas;
-    }
+  /** Mounts a Secret key as a read-only file in the app (and migration) container; `<name>_FILE` holds its path. */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles?.add(name, ref);
+  }
 
-    this.selector = selectorLabels(this.name, component);
-    const labels = standardLabels(this, { name: this.name, component, partOf: props.partOf, version: imageVersion(image) }, preset.labels);
-    this.host = this.name;
+  /** Lets pods matching `selector` call this service through its NetworkPolicy (a no-op when it is off). */
+  public allowClient(selector: Record<string, string>): void {
+    this.ingressPolicy?.allowClient(selector);
+  }
 
-    this.env = buildEnv(this, props);
-    const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
-    const sidecars = props.sidecars ?? [];
-    sidecars.forEach((c, i) => {
-      if (c.name === 'app' || sidecars.findIndex((o) => o.name === c.name) !== i) {
-        throw new ValidationError(this, `sidecars[${i}].name`, c.name, 'must be unique and not "app" (the main container)');
-      }
-    });
-    const metricsSidecar = sidecars.find((c) => (c.ports ?? []).some((p) => p.containerPort === metricsPort));
-    if (metricsSidecar && !(metricsSidecar.ports ?? []).some((p) => p.containerPort === metricsPort && p.name === 'metrics')) {
-      throw new ValidationError(this, 'sidecars', metricsSidecar.name, `must name its port ${metricsPort} "metrics": the Service and ServiceMonitor target it by name`);
-    }
-    if (metricsPort && !metricsSidecar) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
-    const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
+  /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
+  public addEnv(name: string, value: string): void {
+    addWorkloadEnv(this, this.env, name, value, 'env');
+  }
 
-    const probes = props.probes ?? {};
-    const readinessPath = checkHttpPath(this, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath);
-    const startupTimeout = checkInteger(this, 'probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? 120, { min: 2, max: 3600 });
-    const liveness: k8s.Probe = probes.livenessPath
-      ? { httpGet: { path: checkHttpPath(this, 'probes.livenessPath', probes.livenessPath), port: k8s.IntOrString.fromString('http') } }
-      : { tcpSocket: { port: k8s.IntOrString.fromString('http') } };
+  /** Adds an environment variable read from a Secret key. */
+  public addSecretEnv(name: string, ref: SecretKeyRef): void {
+    addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
+  }
 
+  private render(spec: ResolvedStatelessService, policy: NetworkPolicyProps | undefined): void {
+    const { labels, selector, name, container: inputs } = spec;
+    // Wiring may add Secret files after construction; they land in these same arrays before synth.
+    this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
+    const http = k8s.IntOrString.fromString('http');
+    const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }];
+    if (spec.metricsPort && !spec.metricsBySidecar) ports.push({ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' });
+    const liveness: k8s.Probe = spec.probes.livenessPath
+      ? { httpGet: { path: spec.probes.livenessPath, port: http } }
+      : { tcpSocket: { port: http } };
+    const envFrom = inputs.envFrom.length ? { envFrom: inputs.envFrom } : {};
     const container: k8s.Container = {
       name: 'app',
-      image,
+      image: spec.image,
       imagePullPolicy: 'IfNotPresent',
-      ...(props.command ? { command: [...props.command] } : {}),
-      ...(props.args ? { args: [...props.args] } : {}),
+      ...(inputs.command ? { command: inputs.command } : {}),
+      ...(inputs.args ? { args: inputs.args } : {}),
       ports,
       env: this.env,
-      ...(buildEnvFrom(this, props)),
-      resources: toResourceRequirements(this.resources),
-      securityContext: containerSecurityContext(props.readOnlyRootFilesystem ?? true),
-      readinessProbe: {
-        httpGet: { path: readinessPath, port: k8s.IntOrString.fromString('http') },
-        periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3,
-      },
+      ...envFrom,
+      resources: toResourceRequirements(spec.resources),
+      securityContext: containerSecurityContext(inputs.readOnlyRootFilesystem),
+      readinessProbe: { httpGet: { path: spec.probes.readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
       livenessProbe: { ...liveness, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      startupProbe: { tcpSocket: { port: k8s.IntOrString.fromString('http') }, periodSeconds: 2, failureThreshold: Math.ceil(startupTimeout / 2) },
-      volumeMounts,
+      startupProbe: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: spec.probes.startupFailureThreshold },
+      volumeMounts: inputs.volumeMounts,
     };
-
-    const podSpec = workloadPodSpec(this, {
-      props, preset, selector: this.selector, container, sidecars, volumes,
-      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? STATELESS.terminationGracePeriodSeconds,
+    const podSpec = workloadPodSpec({
+      inputs, preset: spec.preset, selector, container, sidecars: spec.sidecars, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     });
-    this.deployment = workloadDeployment(this, {
-      name: this.name, labels, selector: this.selector, preset, podSpec, replicas: this.minReplicas,
-    });
+    this.set('deployment', workloadDeployment(this, {
+      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas,
+    }));
 
-    const servicePorts: k8s.ServicePort[] = [
-      { name: 'http', port: this.servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
-    ];
-    if (metricsPort) servicePorts.push({ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
-    const sticky = props.stickySessions;
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name: this.name, labels },
+    const servicePorts: k8s.ServicePort[] = [{ name: 'http', port: spec.servicePort, targetPort: http, protocol: 'TCP' }];
+    if (spec.metricsPort) servicePorts.push({ name: 'metrics', port: spec.metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
+    const sticky = spec.stickySessions;
+    this.set('service', new k8s.KubeService(this, 'service', {
+      metadata: { name, labels },
       spec: {
         type: 'ClusterIP',
-        selector: this.selector,
+        selector,
         ports: servicePorts,
-        ...(sticky ? {
+        ...(sticky !== false ? {
           sessionAffinity: 'ClientIP',
-          ...(typeof sticky === 'number'
-            ? { sessionAffinityConfig: { clientIp: { timeoutSeconds: checkInteger(this, 'stickySessions', sticky, { min: 1, max: 86_400 }) } } }
-            : {}),
+          ...(typeof sticky === 'number' ? { sessionAffinityConfig: { clientIp: { timeoutSeconds: sticky } } } : {}),
         } : {}),
       },
-    });
+    }));
 
-    if (this.autoscaling) {
-      this.hpa = createHpa(this, 'hpa', {
-        name: this.name, labels,
-        target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
-        settings: this.autoscaling,
-      });
+    if (spec.autoscaling) {
+      this.set('hpa', createHpa(this, 'hpa', {
+        name, labels, target: { apiVersion: 'apps/v1', kind: 'Deployment', name }, settings: spec.autoscaling,
+      }));
     }
-    if (props.disruptionBudget ?? preset.disruptionBudget ?? true) {
-      this.pdb = createPdb(this, 'pdb', { name: this.name, labels, selector: this.selector });
+    if (spec.disruptionBudget) this.set('pdb', createPdb(this, 'pdb', { name, labels, selector }));
+    if (spec.ingress) this.set('ingress', this.createIngress(spec.ingress, labels));
+    if (spec.serviceMonitor) {
+      this.set('serviceMonitor', createServiceMonitor(this, 'service-monitor', {
+        name, labels, selector,
+        endpoints: [{ port: spec.metricsPort ? 'metrics' : 'http', path: spec.metricsPath, interval: spec.serviceMonitor.interval }],
+      }));
     }
-
-    if (props.ingress) this.ingress = this.createIngress(props.ingress, labels);
-    if (props.serviceMonitor) {
-      const interval = typeof props.serviceMonitor === 'object' ? props.serviceMonitor.interval : undefined;
-      this.serviceMonitor = createServiceMonitor(this, 'service-monitor', {
-        name: this.name, labels, selector: this.selector,
-        endpoints: [{ port: metricsPort ? 'metrics' : 'http', path: metricsPath, interval }],
-      });
-    }
-    if (props.migration) {
-      const jobLabels = standardLabels(this, { name: this.name, component: 'migration', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
-      this.migrationJob = this.createMigrationJob(props.migration, jobLabels, {
+    if (spec.migration) {
+      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, {
         automountServiceAccountToken: podSpec.automountServiceAccountToken,
         ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
         securityContext: podSpec.securityContext,
         restartPolicy: 'Never',
         containers: [{
           name: 'migrate',
-          image,
+          image: spec.image,
           imagePullPolicy: 'IfNotPresent',
           env: this.env,
-          ...(buildEnvFrom(this, props)),
-          resources: toResourceRequirements(this.resources),
-          securityContext: containerSecurityContext(props.readOnlyRootFilesystem ?? true),
-          volumeMounts,
+          ...envFrom,
+          resources: toResourceRequirements(spec.resources),
+          securityContext: containerSecurityContext(inputs.readOnlyRootFilesystem),
+          volumeMounts: inputs.volumeMounts,
         }],
-        volumes,
-        ...presetPlacement(preset),
+        volumes: inputs.volumes,
+        ...presetPlacement(spec.preset),
+      }));
+    }
+    if (policy) {
+      this.ingressPolicy = createIngressPolicy(this, 'network-policy', {
+        name, labels, selector, property: 'networkPolicy', props: policy,
+        ports: ['http'], metricsPorts: [spec.metricsPort ? 'metrics' : 'http'], exposedByIngress: spec.ingress !== undefined,
       });
+      this.set('networkPolicy', this.ingressPolicy.policy);
+      if (this.migrationJob) {
+        // A migration serves nothing: deny all ingress.
+        this.set('migrationNetworkPolicy', createIngressPolicy(this, 'migration-network-policy', {
+          name: `${name}-migrate`, labels: spec.jobLabels, selector: selectorLabels(name, 'migration'),
+          property: 'networkPolicy', props: policy, ports: [], members: false,
+        }).policy);
+      }
     }
-    this.declareKnobs(image, props.ingress);
+    this.declareKnobs(spec.image, spec.ingress);
   }
 
-  /** Adds a plain environment variable (credentials must go through {@link addSecretEnv}). */
-  public addEnv(name: string, value: string): void {
-    pushPlainEnv(this, this.env, name, value);
+  /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
+  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy'>(key: K, value: this[K]): void {
+    (this as { [P in K]: this[K] })[key] = value;
   }
 
-  /** Adds an environment variable read from a Secret key. */
-  public addSecretEnv(name: string, ref: SecretKeyRef): void {
-    pushSecretEnv(this, this.env, name, ref);
-  }
-
-  private createMigrationJob(m: MigrationProps, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
-    if (!Array.isArray(m.command) || m.command.length === 0 || m.command.some((c) => typeof c !== 'string' || c === '')) {
-      throw new ValidationError(this, 'migration.command', m.command, 'must be a non-empty list of non-empty strings');
-    }
-    const timeout = checkInteger(this, 'migration.timeoutSeconds', m.timeoutSeconds ?? STATELESS.migrationTimeoutSeconds, { min: 30, max: 86_400 });
-    const backoffLimit = checkInteger(this, 'migration.backoffLimit', m.backoffLimit ?? STATELESS.migrationBackoffLimit, { min: 0, max: 10 });
+  private createMigrationJob(m: NonNullable<ResolvedStatelessService['migration']>, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
     const [container] = pod.containers;
     return new k8s.KubeJob(this, 'migration', {
       metadata: {
@@ -342,40 +336,36 @@ export class StatelessService extends Construct {
         },
       },
       spec: {
-        backoffLimit,
-        activeDeadlineSeconds: timeout,
+        backoffLimit: m.backoffLimit,
+        activeDeadlineSeconds: m.timeoutSeconds,
         // The hook delete policies remove a succeeded Job; a failed one stays a day for its logs.
         ttlSecondsAfterFinished: 86_400,
         template: {
           metadata: { labels },
-          spec: { ...pod, containers: [{ ...container, command: [...m.command], ...(m.args ? { args: [...m.args] } : {}) }] },
+          spec: withEphemeralStorage({ ...pod, containers: [{ ...container, command: m.command, ...(m.args ? { args: m.args } : {}) }] }),
         },
       },
     });
   }
 
-  private createIngress(ing: IngressProps, labels: Record<string, string>): k8s.KubeIngress {
-    if (!INGRESS_HOST.test(ing.host)) {
-      throw new ValidationError(this, 'ingress.host', ing.host, 'must be a fully qualified DNS name such as api.example.com');
-    }
-    const path = checkHttpPath(this, 'ingress.path', ing.path ?? '/');
+  private createIngress(ing: NonNullable<ResolvedStatelessService['ingress']>, labels: Record<string, string>): k8s.KubeIngress {
     return new k8s.KubeIngress(this, 'ingress', {
       metadata: { name: this.name, labels },
       spec: {
         ...(ing.className ? { ingressClassName: ing.className } : {}),
-        ...(ing.tlsSecretName ? { tls: [{ hosts: [ing.host], secretName: checkObjectName(this, 'ingress.tlsSecretName', ing.tlsSecretName) }] } : {}),
+        ...(ing.tlsSecretName ? { tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }] } : {}),
         rules: [{
           host: ing.host,
-          http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'http' } } } }] },
+          http: { paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'http' } } } }] },
         }],
       },
     });
   }
 
-  private declareKnobs(image: string, ingress: IngressProps | undefined): void {
+  private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob]
+    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {
@@ -395,13 +385,3 @@ export class StatelessService extends Construct {
     }
   }
 }
-
-function checkHttpPath(scope: Construct, property: string, value: string): string {
-  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(value)) {
-    throw new ValidationError(scope, property, value, 'must be an absolute HTTP path starting with "/"');
-  }
-  return value;
-}
-
-const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
-

@@ -4,7 +4,8 @@ import type { RedisConnectionInfo, RpcConnectionInfo, SecretKeyRef } from './con
 import { DB_POOL } from './defaults';
 import { ValidationError } from './errors';
 import type { PostgresCluster } from './postgres';
-import { checkInteger } from './validate';
+import { Problems, addDeferredCheck, recordErrors } from './core/problems';
+import { integerRule } from './core/rules';
 
 /**
  * A workload that datastores can be wired into: StatelessService and WorkerPool.
@@ -17,6 +18,25 @@ export interface IConnectableWorkload extends IConstruct {
   readonly selector: Record<string, string>;
   addEnv(name: string, value: string): void;
   addSecretEnv(name: string, ref: SecretKeyRef): void;
+  /** Mounts a Secret key as a file and sets `<name>_FILE` to its path (for `credentials: 'files'`). */
+  addSecretFileEnv?(name: string, ref: SecretKeyRef): void;
+}
+
+/**
+ * How wiring hands credentials to the user's app containers. `env`: Secret-referenced variables (what most apps
+ * expect). `files`: each Secret key mounted read-only under /var/run/secrets/scalecharts/<secret>/<key>, its path in
+ * `<NAME>_FILE` (e.g. `PGPASSWORD_FILE`), nothing in the environment.
+ */
+export type CredentialDelivery = 'env' | 'files';
+
+function addCredential(workload: IConnectableWorkload, property: string, delivery: CredentialDelivery | undefined, name: string, ref: SecretKeyRef): void {
+  if (delivery === undefined || delivery === 'env') {
+    workload.addSecretEnv(name, ref);
+  } else if (delivery === 'files' && workload.addSecretFileEnv) {
+    workload.addSecretFileEnv(name, ref);
+  } else {
+    throw new ValidationError(workload, property, delivery, delivery === 'files' ? 'needs a workload that can mount files (StatelessService, WorkerPool)' : 'must be "env" or "files"');
+  }
 }
 
 /** How a workload uses a PostgresCluster. */
@@ -41,6 +61,8 @@ export interface PostgresConnectOptions {
   readonly readReplicas?: boolean;
   /** Read connections per pod (`DB_READ_MAX_CONNECTIONS`). @default min(50, ⌊(max_connections − headroom) / read client pods⌋) */
   readonly readPoolSize?: number;
+  /** `PGPASSWORD` from the Secret (`env`), or the password as a file with its path in `PGPASSWORD_FILE` (`files`). @default `env` */
+  readonly credentials?: CredentialDelivery;
 }
 
 interface PostgresClient {
@@ -71,25 +93,28 @@ const POSTGRES_CLIENTS = new WeakMap<PostgresCluster, PostgresClient[]>();
  */
 export function connectPostgres(workload: IConnectableWorkload, cluster: PostgresCluster, options: PostgresConnectOptions = {}): void {
   const c = cluster.connection;
+  const p = new Problems(workload);
   const via = options.via ?? 'pooler';
-  if (via !== 'pooler' && via !== 'direct') {
-    throw new ValidationError(workload, 'connectPostgres.via', via, 'must be "pooler" or "direct"');
-  }
-  if (options.poolSize !== undefined) checkInteger(workload, 'connectPostgres.poolSize', options.poolSize, { min: 1 });
-  if (options.readPoolSize !== undefined) checkInteger(workload, 'connectPostgres.readPoolSize', options.readPoolSize, { min: 1 });
+  if (via !== 'pooler' && via !== 'direct') p.add('connectPostgres.via', via, 'must be "pooler" or "direct"', typeof via !== 'string');
+  if (options.poolSize !== undefined) p.check('connectPostgres.poolSize', options.poolSize, integerRule({ min: 1 }));
+  if (options.readPoolSize !== undefined) p.check('connectPostgres.readPoolSize', options.readPoolSize, integerRule({ min: 1 }));
+  if (options.readReplicas !== undefined && typeof options.readReplicas !== 'boolean') p.add('connectPostgres.readReplicas', options.readReplicas, 'must be true or false', true);
   const reads = options.readReplicas ?? c.readOnlyHost !== undefined;
   if (reads && !c.readOnlyHost) {
-    throw new ValidationError(workload, 'connectPostgres.readReplicas', true, `${cluster.node.path} has no read replicas; set replicas ≥ 1 or readReplicas: false`);
+    p.add('connectPostgres.readReplicas', true, `${cluster.node.path} has no read replicas; set replicas ≥ 1 or readReplicas: false`);
   }
   let clients = POSTGRES_CLIENTS.get(cluster);
+  if (clients?.some((x) => x.workload === workload)) p.add('connectPostgres', cluster.node.path, 'is already connected to this workload');
+  if (!p.ok) {
+    // Reported at synth with every other error; a refused connection is not wired.
+    recordErrors(workload, p.errors);
+    return;
+  }
   if (!clients) {
     clients = [];
     POSTGRES_CLIENTS.set(cluster, clients);
     // Checked once every workload of the chart is connected, whatever the order of the calls.
-    cluster.node.addValidation({ validate: () => { checkPostgresBudget(cluster); return []; } });
-  }
-  if (clients.some((x) => x.workload === workload)) {
-    throw new ValidationError(workload, 'connectPostgres', cluster.node.path, 'is already connected to this workload');
+    addDeferredCheck(cluster, () => checkPostgresBudget(cluster));
   }
   const client: PostgresClient = { workload, via, poolSize: options.poolSize, reads, readPoolSize: options.readPoolSize };
   clients.push(client);
@@ -99,7 +124,7 @@ export function connectPostgres(workload: IConnectableWorkload, cluster: Postgre
   workload.addEnv('PGPORT', String(c.port));
   workload.addEnv('PGDATABASE', c.database);
   workload.addEnv('PGUSER', c.user);
-  workload.addSecretEnv('PGPASSWORD', c.passwordSecret);
+  addCredential(workload, 'connectPostgres.credentials', options.credentials, 'PGPASSWORD', c.passwordSecret);
   workload.addEnv('DATABASE_URL', `postgresql://${c.user}@${host}:${c.port}/${c.database}`);
   // Resolved at synth: the default share depends on every workload connected to this cluster.
   workload.addEnv('DB_MAX_CONNECTIONS', Lazy.any({ produce: () => String(shareOf(cluster, client, 'write').perPod) }));
@@ -200,10 +225,20 @@ export interface IRedisTarget extends IConstruct {
  * Wires `workload` to a RedisHA through Sentinel: `REDIS_SENTINELS` (every Sentinel's stable `host:port`, what
  * Sentinel-aware clients take), `REDIS_MASTER_NAME`, and `REDIS_PASSWORD` / `REDIS_SENTINEL_PASSWORD` from Secrets.
  */
-export function connectRedis(workload: IConnectableWorkload, redis: IRedisTarget): void {
+export function connectRedis(workload: IConnectableWorkload, redis: IRedisTarget, options: RedisConnectOptions = {}): void {
   const { env, secretEnv } = redisClientEnv(redis.connection);
   for (const [name, value] of Object.entries(env)) workload.addEnv(name, value);
-  for (const [name, ref] of Object.entries(secretEnv)) workload.addSecretEnv(name, ref);
+  for (const [name, ref] of Object.entries(secretEnv)) addCredential(workload, 'connectRedis.credentials', options.credentials, name, ref);
+}
+
+/** How a workload uses a RedisHA. */
+export interface RedisConnectOptions {
+  /**
+   * `REDIS_PASSWORD` / `REDIS_SENTINEL_PASSWORD` from Secrets (`env`), or as files with their paths in
+   * `REDIS_PASSWORD_FILE` / `REDIS_SENTINEL_PASSWORD_FILE` (`files`).
+   * @default `env`
+   */
+  readonly credentials?: CredentialDelivery;
 }
 
 /** The environment {@link connectRedis} sets, from connection info alone (WorkerPool wires its queue's Redis with it). */
@@ -223,10 +258,41 @@ export function redisClientEnv(r: RedisConnectionInfo): { env: Record<string, st
 /** Anything that publishes JSON-RPC connection info (RpcPool). */
 export interface IRpcTarget extends IConstruct {
   readonly connection: RpcConnectionInfo;
+  /** Lets the client's pods through the target's NetworkPolicy, when it has one. */
+  allowClient?(selector: Record<string, string>): void;
 }
 
-/** Wires `workload` to an RpcPool: `RPC_URL` and, when the pool has WebSocket upstreams, `RPC_WS_URL`. */
+/**
+ * Wires `workload` to an RpcPool: `RPC_URL` and, when the pool has WebSocket upstreams, `RPC_WS_URL`; and lets the
+ * workload's pods through the pool's NetworkPolicy.
+ */
 export function connectRpc(workload: IConnectableWorkload, pool: IRpcTarget): void {
   workload.addEnv('RPC_URL', pool.connection.httpUrl);
   if (pool.connection.wsUrl) workload.addEnv('RPC_WS_URL', pool.connection.wsUrl);
+  pool.allowClient?.(workload.selector);
+}
+
+/** An HTTP service other workloads call (StatelessService). */
+export interface IServiceTarget extends IConstruct {
+  readonly name: string;
+  readonly host: string;
+  readonly servicePort: number;
+  /** Lets the client's pods through the service's NetworkPolicy (a no-op when it is off). */
+  allowClient(selector: Record<string, string>): void;
+}
+
+/** Options of {@link connectService}. */
+export interface ServiceConnectOptions {
+  /** Variable holding the base URL. @default `<SERVICE_NAME>_URL` (upper case, `-` and `.` as `_`) */
+  readonly envName?: string;
+}
+
+/**
+ * Wires `workload` as a client of another service: its base URL (`http://<host>:<port>`) in `<NAME>_URL`, and the
+ * workload's pods allowed through the service's NetworkPolicy (on by default, issue 18).
+ */
+export function connectService(workload: IConnectableWorkload, service: IServiceTarget, options: ServiceConnectOptions = {}): void {
+  const envName = options.envName ?? `${service.name.toUpperCase().replace(/[-.]/g, '_')}_URL`;
+  workload.addEnv(envName, `http://${service.host}:${service.servicePort}`);
+  service.allowClient(workload.selector);
 }

@@ -1,25 +1,21 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ResolvedAutoscaling, createHpa } from './autoscaling';
+import { createHpa } from './autoscaling';
 import type { SecretKeyRef } from './connections';
-import { STATELESS, WORKERS } from './defaults';
+import { recordErrors } from './core/problems';
 import { createPdb } from './disruption';
-import { ValidationError } from './errors';
-import { CompiledTrigger, QueueTrigger, checkQueueName, compileTrigger, createTriggerAuthentication } from './keda';
-import { Knobs, declareResourceKnobs } from './knobs';
-import { imageVersion, selectorLabels, standardLabels } from './labels';
+import { CompiledTrigger, QueueTrigger, createTriggerAuthentication } from './keda';
+import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
+import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
+import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
+import { SecretFiles } from './secret-files';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
-import {
-  ResolvedResources, ResourceProps, containerSecurityContext, resolveResources, toResourceRequirements, withRegistry,
-} from './pod';
+import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
 import { Presets } from './presets';
-import { checkEnvName, checkImage, checkInteger, checkPercent, checkPort, checkResourceName } from './validate';
-import { redisClientEnv } from './wiring';
-import {
-  WorkloadContainerProps, buildEnv, buildEnvFrom, checkNotCredential, declareImageKnobs, secretEnvVar, workloadDeployment,
-  workloadPodSpec, workloadVolumes,
-} from './workload';
+import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
+import { addWorkloadEnv } from './workloads/container';
+import { ResolvedWorkerPool, WorkerScaler, resolveWorkerPool } from './workloads/worker-resolve';
 
 /** How the pool scales. */
 export interface WorkerScalingProps {
@@ -93,6 +89,18 @@ export interface WorkerPoolProps extends WorkloadContainerProps {
   readonly alerts?: boolean | WorkerAlertProps;
   /** PodDisruptionBudget (maxUnavailable 1). @default true */
   readonly disruptionBudget?: boolean;
+  /**
+   * How the kubelet tells a wedged worker (docs/workers.md): a heartbeat file the worker touches (`HEARTBEAT_FILE`,
+   * checked by an exec probe that needs `sh`, `date` and `stat` in the image), an HTTP health port (`HEALTH_PORT`),
+   * or a TCP check of `metricsPort`. `false` turns liveness off.
+   * @default heartbeat: /tmp/heartbeat, at most 60 s old, 120 s to the first beat
+   */
+  readonly liveness?: WorkerLivenessProps | false;
+  /**
+   * NetworkPolicy: workers serve nothing, so ingress is denied except scrapers on `metricsPort`; egress optional.
+   * @default true: scrapers from the `monitoring` namespace
+   */
+  readonly networkPolicy?: boolean | NetworkPolicyProps;
 }
 
 /**
@@ -107,7 +115,7 @@ export class WorkerPool extends Construct {
   /** Most pods the pool runs: what connection budgets count. */
   public readonly maxReplicas: number;
   public readonly resources: ResolvedResources;
-  public readonly deployment: k8s.KubeDeployment;
+  public readonly deployment!: k8s.KubeDeployment;
   /** The KEDA ScaledObject, when triggers are given. */
   public readonly scaledObject?: ApiObject;
   public readonly triggerAuthentications: ApiObject[] = [];
@@ -121,138 +129,36 @@ export class WorkerPool extends Construct {
   public readonly triggers: readonly CompiledTrigger[];
   /** KEDA's floor while there is work (`minReplicaCount`), when KEDA scales the pool. */
   public readonly activeMinReplicas?: number;
+  /** Undefined when `networkPolicy` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly env: k8s.EnvVar[];
+  /** Undefined only when the props were refused (nothing is rendered then). */
+  private secretFiles?: SecretFiles;
 
   constructor(scope: Construct, id: string, props: WorkerPoolProps) {
     super(scope, id);
-    const preset = Presets.of(this);
-    const namespace = Chart.of(this).namespace;
-    this.name = checkResourceName(this, 'name', props.name ?? id);
-    const image = checkImage(this, 'image', withRegistry(props.image, preset.imageRegistry));
-    const queue = checkQueueName(this, 'queue', props.queue);
-    const deadLetterQueue = checkQueueName(this, 'deadLetterQueue', props.deadLetterQueue ?? `${queue}-dlq`);
-    if (deadLetterQueue === queue) {
-      throw new ValidationError(this, 'deadLetterQueue', deadLetterQueue, 'must differ from queue: poison messages would be retried forever');
+    // One resolve step (props + preset + defaults, every problem found), then rendering from the resolved spec only.
+    const { spec, errors } = resolveWorkerPool(this, id, props, Presets.of(this));
+    this.name = spec.name;
+    this.selector = spec.selector;
+    this.minReplicas = spec.minReplicas;
+    this.maxReplicas = spec.maxReplicas;
+    this.resources = spec.resources;
+    this.triggers = spec.triggers;
+    this.env = spec.container.env;
+    if (spec.scaler.kind === 'keda') this.activeMinReplicas = spec.scaler.activeFloor;
+    if (errors.length > 0) {
+      // Reported by `cdk8s synth` with every other construct's errors; nothing is rendered from a refused spec.
+      recordErrors(this, errors);
+      return;
     }
-    const maxDeliveryAttempts = checkInteger(this, 'maxDeliveryAttempts', props.maxDeliveryAttempts ?? WORKERS.maxDeliveryAttempts, { min: 1, max: 100 });
-    if (props.appMode !== undefined && props.appMode !== 'worker') {
-      throw new ValidationError(this, 'appMode', props.appMode, 'must be "worker" for a WorkerPool; use StatelessService for api, combined and serverless-worker');
-    }
-    this.resources = resolveResources(this, 'resources', props.resources, preset.resources, WORKERS);
+    this.render(spec, props.liveness, networkPolicyEnabled(props.networkPolicy));
+  }
 
-    // ---- scaling: validated before anything is built
-    const scaling = props.scaling ?? {};
-    const triggers = scaling.triggers ?? [];
-    this.triggers = triggers.map((t, i) => compileTrigger(this, `scaling.triggers[${i}]`, t, { queue, namespace }));
-    this.triggers.forEach((t, i) => {
-      const addressed = t.metadata.stream ?? t.metadata.listName ?? t.metadata.queueName;
-      if (addressed === deadLetterQueue) {
-        throw new ValidationError(this, `scaling.triggers[${i}]`, addressed, 'addresses the dead-letter queue: scaling on poison messages only retries them; scale on the main queue');
-      }
-    });
-    const keda = this.triggers.length > 0;
-    const scaleToZero = scaling.scaleToZero ?? false;
-    if (scaleToZero && !keda) {
-      throw new ValidationError(this, 'scaling.scaleToZero', true, 'needs at least one queue trigger: a CPU HPA cannot scale to zero');
-    }
-    if (keda && scaling.cpuUtilization !== undefined) {
-      throw new ValidationError(this, 'scaling.cpuUtilization', scaling.cpuUtilization,
-        'applies only to the CPU HPA used without triggers; with queue triggers KEDA scales on queue depth (remove it, or the triggers)');
-    }
-    const blocker = scaleToZero ? this.triggers.findIndex((t) => t.zeroBlocker) : -1;
-    if (blocker >= 0) {
-      throw new ValidationError(this, 'scaling.scaleToZero', true, `scaling.triggers[${blocker}]: ${this.triggers[blocker].zeroBlocker}`);
-    }
-    const presetAutoscaling = preset.autoscaling || undefined;
-    const floor = scaling.minReplicas ?? (scaleToZero ? 0 : (preset.autoscaling === false ? preset.replicas : presetAutoscaling?.minReplicas) ?? WORKERS.minReplicas);
-    const activeFloor = checkInteger(this, 'scaling.minReplicas', floor, { min: scaleToZero ? 0 : 1 });
-    this.minReplicas = scaleToZero ? 0 : activeFloor;
-    if (keda) this.activeMinReplicas = activeFloor;
-    this.maxReplicas = checkInteger(this, 'scaling.maxReplicas', scaling.maxReplicas ?? presetAutoscaling?.maxReplicas ?? WORKERS.maxReplicas, { min: 1 });
-    if (activeFloor > this.maxReplicas) {
-      throw new ValidationError(this, 'scaling.minReplicas', activeFloor, `must not exceed maxReplicas (${this.maxReplicas})`);
-    }
-
-    // ---- pod
-    this.selector = selectorLabels(this.name, 'worker');
-    const labels = standardLabels(this, { name: this.name, component: 'worker', partOf: props.partOf, version: imageVersion(image) }, preset.labels);
-    const consumerGroup = triggers.find((t) => t.type === 'redis-streams' && (t.stream ?? queue) === queue) as { consumerGroup?: string } | undefined;
-    this.env = buildEnv(this, props, {
-      APP_MODE: 'worker', QUEUE_NAME: queue, DEAD_LETTER_QUEUE: deadLetterQueue, MAX_DELIVERY_ATTEMPTS: String(maxDeliveryAttempts),
-      ...(consumerGroup?.consumerGroup ? { CONSUMER_GROUP: consumerGroup.consumerGroup } : {}),
-    });
-    // The Redis the queue lives in is the workers' Redis too: same variables as connectRedis, so calling it as well is harmless.
-    for (const t of triggers) {
-      if ((t.type === 'redis-streams' || t.type === 'redis-list') && t.redis) {
-        const { env, secretEnv } = redisClientEnv(t.redis);
-        for (const [name, value] of Object.entries(env)) this.addEnv(name, value);
-        for (const [name, ref] of Object.entries(secretEnv)) this.addSecretEnv(name, ref);
-      }
-    }
-    const metricsPort = props.metricsPort === undefined ? undefined : checkPort(this, 'metricsPort', props.metricsPort);
-    const { volumes, volumeMounts } = workloadVolumes(this, props.configMounts);
-    const grace = checkInteger(this, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? WORKERS.terminationGracePeriodSeconds, { min: 1, max: 86_400 });
-    if (props.preStop !== undefined && (!Array.isArray(props.preStop) || props.preStop.length === 0 || props.preStop.some((c) => typeof c !== 'string' || c === ''))) {
-      throw new ValidationError(this, 'preStop', props.preStop, 'must be a non-empty list of non-empty strings (an exec command)');
-    }
-    const container: k8s.Container = {
-      name: 'worker',
-      image,
-      imagePullPolicy: 'IfNotPresent',
-      ...(props.command ? { command: [...props.command] } : {}),
-      ...(props.args ? { args: [...props.args] } : {}),
-      ...(metricsPort ? {
-        ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
-        // A worker that stops serving its metrics port is wedged; there is no request path to probe.
-        livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      } : {}),
-      env: this.env,
-      ...buildEnvFrom(this, props),
-      resources: toResourceRequirements(this.resources),
-      securityContext: containerSecurityContext(props.readOnlyRootFilesystem ?? true),
-      ...(props.preStop ? { lifecycle: { preStop: { exec: { command: [...props.preStop] } } } } : {}),
-      volumeMounts,
-    };
-    // Starts at the floor; KEDA's HPA (or ours) owns the count from then on.
-    this.deployment = workloadDeployment(this, {
-      name: this.name, labels, selector: this.selector, preset, replicas: this.minReplicas,
-      podSpec: workloadPodSpec(this, { props, preset, selector: this.selector, container, volumes, terminationGracePeriodSeconds: grace }),
-    });
-
-    // ---- scaler: KEDA, or the CPU HPA fallback
-    let cpuUtilization: number | undefined;
-    if (keda) {
-      this.scaledObject = this.createScaledObject(labels, scaling, { scaleToZero, activeFloor });
-    } else {
-      cpuUtilization = checkPercent(this, 'scaling.cpuUtilization', scaling.cpuUtilization ?? presetAutoscaling?.cpuUtilization ?? WORKERS.cpuUtilization);
-      const settings: ResolvedAutoscaling = {
-        minReplicas: this.minReplicas, maxReplicas: this.maxReplicas,
-        cpuUtilization,
-        // Unused (CPU only: a worker's memory follows job size, not load); kept so the settings type stays the shared one.
-        memoryUtilization: presetAutoscaling?.memoryUtilization ?? STATELESS.memoryUtilization,
-        behavior: scaling.behavior,
-      };
-      this.hpa = createHpa(this, 'hpa', { name: this.name, labels, target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name }, settings, cpuOnly: true });
-    }
-    if (props.disruptionBudget ?? preset.disruptionBudget ?? true) {
-      this.pdb = createPdb(this, 'pdb', { name: this.name, labels, selector: this.selector });
-    }
-    if (metricsPort) {
-      this.metricsService = new k8s.KubeService(this, 'metrics-service', {
-        metadata: { name: `${this.name}-metrics`, labels },
-        spec: { type: 'ClusterIP', selector: this.selector, ports: [{ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
-      });
-      if (props.serviceMonitor) {
-        this.serviceMonitor = createServiceMonitor(this, 'service-monitor', { name: this.name, labels, selector: this.selector, endpoints: [{ port: 'metrics' }] });
-      }
-    } else if (props.serviceMonitor) {
-      throw new ValidationError(this, 'serviceMonitor', true, 'needs metricsPort');
-    }
-    if (props.alerts) {
-      this.prometheusRule = this.createAlerts(labels, { queue, deadLetterQueue, namespace }, props.alerts === true ? {} : props.alerts);
-    }
-    this.declareKnobs(image, cpuUtilization);
+  /** Mounts a Secret key as a read-only file in the worker container; `<name>_FILE` holds its path (again: a no-op). */
+  public addSecretFileEnv(name: string, ref: SecretKeyRef): void {
+    this.secretFiles?.add(name, ref);
   }
 
   /**
@@ -260,29 +166,76 @@ export class WorkerPool extends Construct {
    * the same value is a no-op, so wiring the queue's Redis here and with connectRedis composes.
    */
   public addEnv(name: string, value: string): void {
-    checkEnvName(this, 'env', name);
-    checkNotCredential(this, name);
-    this.setEnv({ name, value }, `env.${name}`);
+    addWorkloadEnv(this, this.env, name, value, 'env');
   }
 
   /** Adds an environment variable read from a Secret key (again with the same key: a no-op). */
   public addSecretEnv(name: string, ref: SecretKeyRef): void {
-    checkEnvName(this, 'secretEnv', name);
-    this.setEnv(secretEnvVar(this, name, ref), `secretEnv.${name}`);
+    addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
   }
 
-  private setEnv(entry: k8s.EnvVar, property: string): void {
-    const existing = this.env.find((e) => e.name === entry.name);
-    if (!existing) {
-      this.env.push(entry);
-      return;
+  private render(spec: ResolvedWorkerPool, livenessProps: WorkerLivenessProps | false | undefined, policy: NetworkPolicyProps | undefined): void {
+    const { name, labels, selector, container: inputs, scaler } = spec;
+    // Wiring may add Secret files after construction; they land in these same arrays before synth.
+    this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
+    const liveness = resolveWorkerLiveness(this, livenessProps, spec.metricsPort);
+    for (const [envName, value] of Object.entries(liveness.env)) this.addEnv(envName, value);
+    const ports: k8s.ContainerPort[] = [
+      ...(spec.metricsPort ? [{ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' }] : []),
+      ...liveness.ports,
+    ];
+    const container: k8s.Container = {
+      name: 'worker',
+      image: spec.image,
+      imagePullPolicy: 'IfNotPresent',
+      ...(inputs.command ? { command: inputs.command } : {}),
+      ...(inputs.args ? { args: inputs.args } : {}),
+      ...(ports.length ? { ports } : {}),
+      ...liveness.probes,
+      env: this.env,
+      ...(inputs.envFrom.length ? { envFrom: inputs.envFrom } : {}),
+      resources: toResourceRequirements(spec.resources),
+      securityContext: containerSecurityContext(inputs.readOnlyRootFilesystem),
+      ...(spec.preStop ? { lifecycle: { preStop: { exec: { command: spec.preStop } } } } : {}),
+      volumeMounts: inputs.volumeMounts,
+    };
+    // Starts at the floor (or the fixed count); KEDA's HPA (or ours) owns the count from then on (docs/helm.md).
+    this.set('deployment', workloadDeployment(this, {
+      name, labels, selector, preset: spec.preset,
+      podSpec: workloadPodSpec({ inputs, preset: spec.preset, selector, container, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
+      replicas: scaler.kind === 'fixed' ? scaler.replicas : this.minReplicas,
+    }));
+
+    if (scaler.kind === 'keda') this.set('scaledObject', this.createScaledObject(labels, scaler));
+    else if (scaler.kind === 'hpa') {
+      this.set('hpa', createHpa(this, 'hpa', { name, labels, target: { apiVersion: 'apps/v1', kind: 'Deployment', name }, settings: scaler.settings, cpuOnly: true }));
     }
-    if (JSON.stringify(existing) !== JSON.stringify(entry)) {
-      throw new ValidationError(this, property, entry.value ?? entry.valueFrom, `conflicts with ${entry.name} already set on this pool (${JSON.stringify(existing.value ?? existing.valueFrom)})`);
+    if (spec.disruptionBudget) this.set('pdb', createPdb(this, 'pdb', { name, labels, selector }));
+    if (spec.metricsPort) {
+      this.set('metricsService', new k8s.KubeService(this, 'metrics-service', {
+        metadata: { name: `${name}-metrics`, labels },
+        spec: { type: 'ClusterIP', selector, ports: [{ name: 'metrics', port: spec.metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
+      }));
+      if (spec.serviceMonitor) {
+        this.set('serviceMonitor', createServiceMonitor(this, 'service-monitor', { name, labels, selector, endpoints: [{ port: 'metrics' }] }));
+      }
     }
+    if (policy) {
+      this.set('networkPolicy', createIngressPolicy(this, 'network-policy', {
+        name, labels, selector, property: 'networkPolicy', props: policy,
+        ports: [], members: false, metricsPorts: spec.metricsPort ? ['metrics'] : [],
+      }).policy);
+    }
+    if (spec.alerts) this.set('prometheusRule', this.createAlerts(labels, spec, spec.alerts));
+    this.declareKnobs(spec.image, scaler);
   }
 
-  private createScaledObject(labels: Record<string, string>, scaling: WorkerScalingProps, opts: { scaleToZero: boolean; activeFloor: number }): ApiObject {
+  /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
+  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy'>(key: K, value: this[K]): void {
+    (this as { [P in K]: this[K] })[key] = value;
+  }
+
+  private createScaledObject(labels: Record<string, string>, scaler: Extract<WorkerScaler, { kind: 'keda' }>): ApiObject {
     const triggers = this.triggers.map((t, i) => {
       let authenticationRef: { name: string } | undefined;
       if (t.secretTargetRef.length > 0 || t.podIdentity) {
@@ -294,32 +247,26 @@ export class WorkerPool extends Construct {
     });
     // Scale-to-zero (keda.sh/docs/2.16/reference/scaledobject-spec): minReplicaCount 0, or — to wake straight to a
     // floor ≥ 1 — idleReplicaCount 0 (the only value KEDA supports) below a minReplicaCount of that floor.
-    const idle = opts.scaleToZero && opts.activeFloor > 0;
+    const idle = scaler.scaleToZero && scaler.activeFloor > 0;
     return new ApiObject(this, 'scaled-object', {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'ScaledObject',
       metadata: { name: this.name, labels },
       spec: {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
-        pollingInterval: checkInteger(this, 'scaling.pollingIntervalSeconds', scaling.pollingIntervalSeconds ?? WORKERS.pollingIntervalSeconds, { min: 1, max: 3600 }),
-        cooldownPeriod: checkInteger(this, 'scaling.cooldownPeriodSeconds', scaling.cooldownPeriodSeconds ?? WORKERS.cooldownPeriodSeconds, { min: 0, max: 86_400 }),
+        pollingInterval: scaler.pollingInterval,
+        cooldownPeriod: scaler.cooldownPeriod,
         ...(idle ? { idleReplicaCount: 0 } : {}),
-        minReplicaCount: opts.activeFloor,
+        minReplicaCount: scaler.activeFloor,
         maxReplicaCount: this.maxReplicas,
-        ...(scaling.behavior ? { advanced: { horizontalPodAutoscalerConfig: { behavior: scaling.behavior } } } : {}),
+        ...(scaler.behavior ? { advanced: { horizontalPodAutoscalerConfig: { behavior: scaler.behavior } } } : {}),
         triggers,
       },
     });
   }
 
-  private createAlerts(labels: Record<string, string>, q: { queue: string; deadLetterQueue: string; namespace?: string }, a: WorkerAlertProps): ApiObject {
-    const lagMinutes = checkInteger(this, 'alerts.lagGrowingMinutes', a.lagGrowingMinutes ?? WORKERS.lagGrowingMinutes, { min: 1, max: 1440 });
-    const atMaxMinutes = checkInteger(this, 'alerts.atMaxReplicasMinutes', a.atMaxReplicasMinutes ?? WORKERS.atMaxReplicasMinutes, { min: 1, max: 1440 });
-    const threshold = checkInteger(this, 'alerts.deadLetterThreshold', a.deadLetterThreshold ?? WORKERS.deadLetterThreshold, { min: 1 });
-    const depth = a.queueDepthMetric ?? 'queue_depth';
-    if (typeof depth !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(depth)) {
-      throw new ValidationError(this, 'alerts.queueDepthMetric', depth, 'must be a Prometheus metric name');
-    }
+  private createAlerts(labels: Record<string, string>, q: { queue: string; deadLetterQueue: string; namespace?: string }, a: NonNullable<ResolvedWorkerPool['alerts']>): ApiObject {
+    const { lagMinutes, atMaxMinutes, threshold, depthMetric: depth } = a;
     const ns = q.namespace ? `,namespace="${q.namespace}"` : '';
     const lagExpr = this.scaledObject
       // KEDA operator metric: the value each trigger reports (keda.sh/docs/2.16/integrations/prometheus). Its
@@ -359,8 +306,8 @@ export class WorkerPool extends Construct {
     return rule;
   }
 
-  private declareKnobs(image: string, cpuUtilization: number | undefined): void {
-    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule]
+  private declareKnobs(image: string, scaler: WorkerScaler): void {
+    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     declareImageKnobs(this, image, [this.deployment], labelled, containerPath);
@@ -381,16 +328,21 @@ export class WorkerPool extends Construct {
         const integer = ['pendingEntriesCount', 'lagCount', 'listLength', 'queueLength'].includes(t.targetField);
         Knobs.declare(this, {
           key: `scaling.triggers.t${i}.${t.targetField}`, description: `Target ${t.targetField} per replica of trigger ${i} (${t.type})`,
-          schema: { type: 'string', pattern: integer ? '^[1-9][0-9]*$' : '^([0-9]*[1-9][0-9]*(\\.[0-9]+)?|0?\\.[0-9]*[1-9][0-9]*)$' },
-          default: t.metadata[t.targetField],
+          // `5e-7` and `--set ...=2` are as valid as the synthesized "2".
+          schema: integer ? KNOB_SCHEMAS.positiveIntegerString : KNOB_SCHEMAS.positiveDecimal,
+          default: t.metadata[t.targetField], example: String(Number(t.metadata[t.targetField]) * 2),
           targets: [{ object: so, path: ['spec', 'triggers', i, 'metadata', t.targetField] }],
         });
       });
-    } else if (this.hpa && cpuUtilization !== undefined) {
+    } else if (this.hpa && scaler.kind === 'hpa') {
+      const { cpuUtilization } = scaler.settings;
       const hpa = this.hpa;
       Knobs.declare(this, { key: 'scaling.minReplicas', description: 'Replica floor', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: hpa, path: ['spec', 'minReplicas'] }, { object: this.deployment, path: ['spec', 'replicas'] }], lessOrEqualTo: 'scaling.maxReplicas' });
       Knobs.declare(this, { key: 'scaling.maxReplicas', description: 'Replica ceiling', schema: { type: 'integer', minimum: 1 }, default: this.maxReplicas, targets: [{ object: hpa, path: ['spec', 'maxReplicas'] }] });
       Knobs.declare(this, { key: 'scaling.cpuUtilization', description: 'Target CPU utilization of the fallback HPA (%)', schema: { type: 'integer', minimum: 1, maximum: 100 }, default: cpuUtilization, targets: [{ object: hpa, path: ['spec', 'metrics', 0, 'resource', 'target', 'averageUtilization'] }] });
+    }
+    if (scaler.kind === 'fixed') {
+      Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: scaler.replicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
     declareResourceKnobs(this, this.resources, [this.deployment], containerPath);
   }

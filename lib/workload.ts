@@ -2,14 +2,12 @@ import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { SecretKeyRef } from './connections';
-import { APP_MODES, AppMode } from './defaults';
-import { ValidationError } from './errors';
-import { KNOB_SCHEMAS, Knobs } from './knobs';
-import {
-  DEFAULT_APP_USER, TMP_MOUNT, TMP_VOLUME, podSecurityContext, presetPlacement, spreadScheduling,
-} from './pod';
+import type { AppMode } from './defaults';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from './knobs';
+import { podSecurityContext, presetPlacement, spreadScheduling } from './pod';
 import type { Preset } from './presets';
-import { checkEnvName, checkInteger, checkObjectName, checkOneOf } from './validate';
+import type { ResolvedContainerInputs } from './workloads/container';
+import { withEphemeralStorage } from './ephemeral-storage';
 
 /**
  * The container inputs every application workload (StatelessService, WorkerPool) shares: environment, Secrets by
@@ -49,112 +47,33 @@ export interface WorkloadContainerProps {
   readonly runAsUser?: number;
 }
 
-const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
-
-/** Literal values under credential-like names end up in `kubectl get -o yaml` and in Git; refuse them. */
-export function checkNotCredential(scope: Construct, name: string): void {
-  if (CREDENTIAL_NAME.test(name)) {
-    throw new ValidationError(scope, `env.${name}`, '<literal value>', 'looks like a credential; pass it with secretEnv (a Secret key reference), never as a literal');
-  }
-}
-
-/** `APP_MODE`, plain env and Secret env, validated; the returned array stays live for `addEnv`. */
-export function buildEnv(scope: Construct, props: WorkloadContainerProps, fixed: Record<string, string> = {}): k8s.EnvVar[] {
-  if (props.appMode !== undefined) checkOneOf(scope, 'appMode', props.appMode, APP_MODES);
-  const env: k8s.EnvVar[] = [];
-  if (props.appMode) env.push({ name: 'APP_MODE', value: props.appMode });
-  for (const [name, value] of Object.entries(fixed)) env.push({ name, value });
-  for (const [name, value] of Object.entries(props.env ?? {})) {
-    checkEnvName(scope, 'env', name);
-    checkNotCredential(scope, name);
-    if (env.some((e) => e.name === name)) {
-      throw new ValidationError(scope, `env.${name}`, value, `conflicts with ${name === 'APP_MODE' ? 'appMode; set only appMode' : 'a variable the construct sets'}`);
-    }
-    if (typeof value !== 'string') throw new ValidationError(scope, `env.${name}`, value, 'must be a string');
-    env.push({ name, value });
-  }
-  for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
-    checkEnvName(scope, 'secretEnv', name);
-    if (env.some((e) => e.name === name)) throw new ValidationError(scope, `secretEnv.${name}`, name, 'is already set in env');
-    env.push(secretEnvVar(scope, name, ref));
-  }
-  return env;
-}
-
-export function secretEnvVar(scope: Construct, name: string, ref: SecretKeyRef): k8s.EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: checkObjectName(scope, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } };
-}
-
-export function buildEnvFrom(scope: Construct, props: WorkloadContainerProps): { envFrom?: k8s.EnvFromSource[] } {
-  const envFrom: k8s.EnvFromSource[] = [
-    ...(props.envFrom?.secrets ?? []).map((name, i) => ({ secretRef: { name: checkObjectName(scope, `envFrom.secrets[${i}]`, name) } })),
-    ...(props.envFrom?.configMaps ?? []).map((name, i) => ({ configMapRef: { name: checkObjectName(scope, `envFrom.configMaps[${i}]`, name) } })),
-  ];
-  return envFrom.length ? { envFrom } : {};
-}
-
-function checkMountPath(scope: Construct, property: string, value: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value === '/' || value === '/tmp' || value.includes('..')) {
-    throw new ValidationError(scope, property, value, 'must be an absolute directory other than "/" and "/tmp", without ".."');
-  }
-  return value;
-}
-
-/** `/tmp` scratch space plus the ConfigMap mounts. */
-export function workloadVolumes(scope: Construct, mounts: readonly ConfigMount[] = []): { volumes: k8s.Volume[]; volumeMounts: k8s.VolumeMount[] } {
-  const volumes: k8s.Volume[] = [TMP_VOLUME];
-  const volumeMounts: k8s.VolumeMount[] = [TMP_MOUNT];
-  mounts.forEach((m, i) => {
-    checkObjectName(scope, `configMounts[${i}].configMap`, m.configMap);
-    checkMountPath(scope, `configMounts[${i}].mountPath`, m.mountPath);
-    volumes.push({ name: `config-${i}`, configMap: { name: m.configMap } });
-    volumeMounts.push({ name: `config-${i}`, mountPath: m.mountPath, readOnly: true });
-  });
-  return { volumes, volumeMounts };
-}
-
-/** The hardened, spread pod spec of an application workload around its one container. */
-export function workloadPodSpec(scope: Construct, opts: {
-  readonly props: WorkloadContainerProps;
+/** The hardened, spread pod spec of an application workload around its main container; takes resolved values only. */
+export function workloadPodSpec(opts: {
+  readonly inputs: ResolvedContainerInputs;
   readonly preset: Preset;
   readonly selector: Record<string, string>;
   readonly container: k8s.Container;
   /** Containers beside the main one (e.g. an exporter); they bring their own resources and securityContext. */
   readonly sidecars?: readonly k8s.Container[];
-  readonly volumes: k8s.Volume[];
   readonly terminationGracePeriodSeconds: number;
 }): k8s.PodSpec {
-  const { props } = opts;
-  const runAsUser = checkInteger(scope, 'runAsUser', props.runAsUser ?? DEFAULT_APP_USER, { min: 1 });
-  return {
-    automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-    ...(props.serviceAccountName ? { serviceAccountName: checkObjectName(scope, 'serviceAccountName', props.serviceAccountName) } : {}),
-    securityContext: podSecurityContext({ runAsUser }),
-    terminationGracePeriodSeconds: checkInteger(scope, 'terminationGracePeriodSeconds', opts.terminationGracePeriodSeconds, { min: 0, max: 86_400 }),
+  const { inputs } = opts;
+  return withEphemeralStorage({
+    automountServiceAccountToken: inputs.automountServiceAccountToken,
+    ...(inputs.serviceAccountName ? { serviceAccountName: inputs.serviceAccountName } : {}),
+    securityContext: podSecurityContext({ runAsUser: inputs.runAsUser }),
+    terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds,
     containers: [opts.container, ...(opts.sidecars ?? [])],
-    volumes: opts.volumes,
+    volumes: inputs.volumes,
     ...spreadScheduling({ selector: opts.selector, nodeAntiAffinity: 'preferred' }),
     ...presetPlacement(opts.preset),
-  };
+  });
 }
 
 /** Pod template annotations a preset adds. */
 export function presetPodAnnotations(preset: Preset): { annotations?: Record<string, string> } {
   const annotations = { ...preset.podAnnotations };
   return Object.keys(annotations).length ? { annotations } : {};
-}
-
-/** `addEnv` of a workload: a plain variable, refused under a credential-like name. */
-export function pushPlainEnv(scope: Construct, env: k8s.EnvVar[], name: string, value: string): void {
-  checkEnvName(scope, 'env', name);
-  checkNotCredential(scope, name);
-  env.push({ name, value });
-}
-
-/** `addSecretEnv` of a workload: a variable read from a Secret key. */
-export function pushSecretEnv(scope: Construct, env: k8s.EnvVar[], name: string, ref: SecretKeyRef): void {
-  checkEnvName(scope, 'secretEnv', name);
-  env.push(secretEnvVar(scope, name, ref));
 }
 
 /** The Deployment of an application workload around its pod spec. */
@@ -204,5 +123,5 @@ export function declareImageKnobs(
     ...(workloads.includes(object) ? [{ object, path: ['spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/version'], template: versionLabel }] : []),
   ]);
   Knobs.declare(scope, { key: 'image.repository', description: 'Container image repository', schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at), targets: imageTargets });
-  Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, default: image.slice(at + 1), targets: labelTargets });
+  Knobs.declare(scope, { key: 'image.tag', description: 'Container image tag (pinned; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: image.slice(at + 1), targets: labelTargets });
 }

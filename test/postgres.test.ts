@@ -60,7 +60,7 @@ describe('PostgresCluster defaults', () => {
   it('runs the official postgres 15 image with 4 CPU / 16Gi, requests = limits', () => {
     for (const sts of [primary, replica]) {
       expect(container(sts, 'postgres').image).toBe('postgres:15.14');
-      expect(container(sts, 'postgres').resources).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '4', memory: '16Gi' } });
+      expect(container(sts, 'postgres').resources).toEqual({ requests: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '512Mi' } });
     }
   });
 

@@ -13,7 +13,7 @@ describe('a published preset package (examples/acme-presets)', () => {
       expect(d.spec.template.metadata.annotations['acme.io/log-format']).toBe('json');
       expect(d.spec.template.spec.tolerations).toEqual([{ key: 'acme.io/pool', operator: 'Equal', value: 'apps', effect: 'NoSchedule' }]);
       expect(d.spec.template.spec.nodeSelector).toEqual({ 'acme.io/pool': 'apps' });
-      expect(container(d).resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+      expect(container(d).resources).toEqual({ requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '512Mi' } });
     }
   });
 

@@ -160,8 +160,8 @@ describe('RedisHA defaults', () => {
   });
 
   it('uses requests = limits for memory (1Gi) and documented Sentinel resources', () => {
-    expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } });
-    expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } });
+    expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '256Mi' } });
+    expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '250m', memory: '128Mi', 'ephemeral-storage': '256Mi' } });
   });
 
   it('publishes typed connection info for Sentinel clients', () => {

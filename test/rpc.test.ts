@@ -41,7 +41,7 @@ describe('RpcPool defaults', () => {
   const env = envOf(proxy);
 
   it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
     const hpa = find(objects, 'HorizontalPodAutoscaler');
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 20]);
     expect(find(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
@@ -154,7 +154,7 @@ describe('RpcPool options', () => {
     expect(node.args).toEqual(NODE.args);
     expect(node.ports).toEqual([{ name: 'http', containerPort: 8545, protocol: 'TCP' }, { name: 'ws', containerPort: 8546, protocol: 'TCP' }]);
     expect(node.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
-    expect(node.resources).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '8', memory: '32Gi' } });
+    expect(node.resources).toEqual({ requests: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '8', memory: '32Gi', 'ephemeral-storage': '512Mi' } });
     expect(find(objects, 'Service', 'rpc-node').spec.ports.map((x: K8sObject) => x.port)).toEqual([8545, 8546]);
     expect(find(objects, 'PodDisruptionBudget', 'rpc-node').spec.maxUnavailable).toBe(1);
 

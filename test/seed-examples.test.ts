@@ -38,7 +38,7 @@ describe('StrataRouter (seed 002)', () => {
     expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 20 });
     expect(targets(hpa)).toEqual({ cpu: 70, memory: 80 });
     const app = container(find(objects, 'Deployment', 'stratarouter'));
-    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
     expect(app.ports[0].containerPort).toBe(8000);
     expect(find(objects, 'Service', 'stratarouter').spec.ports[0].port).toBe(80);
   });
@@ -115,12 +115,12 @@ describe('IDA (seed 000)', () => {
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'ida-api');
     expect(hpa.spec.minReplicas).toBe(3);
     expect(targets(hpa)).toEqual({ cpu: 60, memory: 75 });
-    expect(container(find(objects, 'Deployment', 'ida-api')).resources.requests).toEqual({ cpu: '250m', memory: '256Mi' });
+    expect(container(find(objects, 'Deployment', 'ida-api')).resources.requests).toEqual({ cpu: '250m', memory: '256Mi', 'ephemeral-storage': '64Mi' });
   });
 
   it('sizes Postgres vertically first with 2 read replicas, PgBouncer in transaction mode and autovacuum 0.05', () => {
     const primary = container(find(objects, 'StatefulSet', 'ida-db-primary'));
-    expect(primary.resources.requests).toEqual({ cpu: '4', memory: '16Gi' });
+    expect(primary.resources.requests).toEqual({ cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' });
     expect(find(objects, 'StatefulSet', 'ida-db-replica').spec.replicas).toBe(2);
     const conf = find(objects, 'ConfigMap', 'ida-db-config').data['postgresql.conf'];
     expect(conf).toMatch(/^autovacuum_vacuum_scale_factor = 0\.05$/m);

@@ -17,8 +17,8 @@ describe('StatelessService defaults', () => {
   const app = container(deployment);
   const pod = deployment.spec.template.spec;
 
-  it('emits exactly a Deployment, Service, HPA and PDB', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+  it('emits exactly a Deployment, Service, HPA, PDB and NetworkPolicy', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
   });
 
   it('starts at the HPA floor and lets the HPA own the count: 3 to 20 at CPU 60 % and memory 75 %', () => {
@@ -37,7 +37,7 @@ describe('StatelessService defaults', () => {
   });
 
   it('requests 500m / 256Mi and limits 2000m / 1Gi', () => {
-    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(app.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
   });
 
   it('rolls out without ever reducing ready pods', () => {

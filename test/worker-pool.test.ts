@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Knobs, PostgresCluster, Presets, RedisHA, WORKERS, WorkerPool, WorkerPoolProps, connectPostgres, connectRedis, kedaDesiredReplicas,
 } from '../lib';
+import { throwIfInvalid } from '../lib/core/problems';
 import { expectValidationError } from './harness/errors';
 import { build, container, find, findAll, K8sObject, synth } from './harness/synth';
 
@@ -24,7 +25,10 @@ describe('WorkerPool defaults', () => {
   const objects = pool();
 
   it('runs APP_MODE=worker with queue, DLQ and delivery attempts, and no Service', () => {
-    expect(envOf(objects)).toEqual({ APP_MODE: 'worker', QUEUE_NAME: 'media-jobs', DEAD_LETTER_QUEUE: 'media-jobs-dlq', MAX_DELIVERY_ATTEMPTS: '5' });
+    expect(envOf(objects)).toEqual({
+      APP_MODE: 'worker', QUEUE_NAME: 'media-jobs', DEAD_LETTER_QUEUE: 'media-jobs-dlq', MAX_DELIVERY_ATTEMPTS: '5',
+      HEARTBEAT_FILE: '/tmp/heartbeat', HEARTBEAT_MAX_AGE_SECONDS: '60',
+    });
     expect(findAll(objects, 'Service')).toHaveLength(0);
     expect(container(find(objects, 'Deployment')).ports).toBeUndefined();
   });
@@ -45,7 +49,7 @@ describe('WorkerPool defaults', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(container(d).lifecycle).toBeUndefined();
     expect(container(d).securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1Gi' } });
+    expect(container(d).resources).toEqual({ requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '512Mi' } });
     expect(pod.topologySpreadConstraints.map((c: K8sObject) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
     expect(find(objects, 'PodDisruptionBudget', 'media').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     expect(d.metadata.labels['app.kubernetes.io/component']).toBe('worker');
@@ -100,7 +104,7 @@ describe('WorkerPool on KEDA', () => {
       ],
     });
     const env = container(find(objects, 'Deployment', 'media')).env.map((e: K8sObject) => e.name);
-    expect(env).toEqual(['APP_MODE', 'QUEUE_NAME', 'DEAD_LETTER_QUEUE', 'MAX_DELIVERY_ATTEMPTS', 'CONSUMER_GROUP', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD']);
+    expect(env).toEqual(['APP_MODE', 'QUEUE_NAME', 'DEAD_LETTER_QUEUE', 'MAX_DELIVERY_ATTEMPTS', 'CONSUMER_GROUP', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'HEARTBEAT_FILE', 'HEARTBEAT_MAX_AGE_SECONDS']);
     expect(envOf(objects)).toMatchObject({ CONSUMER_GROUP: 'media-workers', REDIS_MASTER_NAME: 'queue', REDIS_PASSWORD: { secretKeyRef: { name: 'queue-redis', key: 'password' } } });
     expect(JSON.stringify(objects)).not.toMatch(/password"\s*:\s*"[^"]/);
   });
@@ -205,7 +209,8 @@ describe('WorkerPool on KEDA', () => {
     const objects = pool({ metricsPort: 9100, serviceMonitor: true });
     expect(find(objects, 'Service', 'media-metrics').spec.ports).toEqual([{ name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' }]);
     expect(find(objects, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
-    expect(container(find(objects, 'Deployment')).livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    // Liveness follows the heartbeat contract by default (issue 18); the metrics port is opt-in (test/worker-liveness.test.ts).
+    expect(container(find(objects, 'Deployment')).livenessProbe.exec.command[0]).toBe('/bin/sh');
   });
 
   it('declares knobs for replicas and each trigger target', () => {
@@ -222,7 +227,7 @@ describe('WorkerPool on KEDA', () => {
     expect(knobs['scaling.cpuUtilization']).toBeUndefined();
     // The version label of every object follows image.tag, as for StatelessService.
     const labelled = knobs['image.tag'].targets.filter((t) => t.path.join('.') === 'metadata.labels.app.kubernetes.io/version').map((t) => t.object.kind);
-    expect(labelled).toEqual(['Deployment', 'ScaledObject', 'PodDisruptionBudget']);
+    expect(labelled).toEqual(['Deployment', 'ScaledObject', 'PodDisruptionBudget', 'NetworkPolicy']);
     expect(knobs['resources.requests.cpu'].lessOrEqualTo).toBe('resources.limits.cpu');
   });
 
@@ -250,6 +255,7 @@ describe('WorkerPool validation', () => {
   const make = (props: Partial<WorkerPoolProps>, opts: { namespace?: string } = { namespace: 'default' }) => () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: opts.namespace });
     new WorkerPool(chart, 'media', { image: IMAGE, queue: 'jobs', ...props });
+    throwIfInvalid(chart);
     Testing.synth(chart);
   };
   const streams = { type: 'redis-streams', address: REDIS_ADDRESS, consumerGroup: 'g' } as const;
@@ -309,9 +315,12 @@ describe('WorkerPool validation', () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: 'default' });
     const a = new RedisHA(chart, 'a', { passwordSecret: { secretName: 'a', key: 'p' } });
     const b = new RedisHA(chart, 'b', { passwordSecret: { secretName: 'b', key: 'p' } });
-    expectValidationError(() => new WorkerPool(chart, 'media', {
-      image: IMAGE, queue: 'jobs', scaling: { triggers: [{ type: 'redis-list', redis: a.connection }, { type: 'redis-list', redis: b.connection, list: 'other' }] },
-    }), { path: 'test/media', property: 'env.REDIS_SENTINELS', allowed: /conflicts/ });
+    expectValidationError(() => {
+      new WorkerPool(chart, 'media', {
+        image: IMAGE, queue: 'jobs', scaling: { triggers: [{ type: 'redis-list', redis: a.connection }, { type: 'redis-list', redis: b.connection, list: 'other' }] },
+      });
+      throwIfInvalid(chart); // errors are reported at synth, all together
+    }, { path: 'test/media', property: 'env.REDIS_SENTINELS', allowed: /conflicts/ });
   });
   it('a non-worker app mode, bad names, a ServiceMonitor without a metrics port, a taken env name, a bad preStop', () => {
     expectValidationError(make({ appMode: 'api' }), { path: 'test/media', property: 'appMode', value: 'api' });

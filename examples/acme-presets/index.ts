@@ -1,9 +1,9 @@
-import type { Preset } from '../../lib';
-import { TIERS } from '../../lib';
+import type { Preset } from 'scalecharts';
+import { TIERS } from 'scalecharts';
 
 /**
  * An example preset package: what a platform team publishes once so every team's charts get its defaults.
- * (Inside a real package the import is `from 'scalecharts'`.) Presets are plain objects: they compose by
+ * Built and packed as its own package (package.json here: scalecharts is a peer dependency). Presets are plain objects: they compose by
  * applying several to nested scopes, the nearest winning, and call-site props always win.
  */
 

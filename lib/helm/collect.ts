@@ -1,7 +1,8 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { GeneratedSecret } from '../generated-secret';
-import { Knobs, KnobSpec, NameReference } from '../knobs';
+import { throwIfInvalid } from '../core/problems';
+import { Knobs, KnobSpec, NameReference, ValuesRule } from '../knobs';
 
 /** A synthesized object, as plain JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,6 +41,8 @@ export interface Collected {
   readonly knobs: readonly CollectedKnob[];
   readonly secrets: readonly CollectedSecret[];
   readonly references: ReadonlyArray<NameReference>;
+  /** Rules across values, each with the values root of the construct that declared it. */
+  readonly rules: ReadonlyArray<{ readonly root: string; readonly rule: ValuesRule }>;
   /** The one namespace every object is in, or undefined when the charts set none. */
   readonly namespace?: string;
 }
@@ -56,9 +59,12 @@ export function collect(source: ChartSource): Collected {
   const knobs: CollectedKnob[] = [];
   const secrets: CollectedSecret[] = [];
   const references: NameReference[] = [];
+  const rules: Array<{ root: string; rule: ValuesRule }> = [];
   const roots = new Map<string, string>(); // values root → construct path, to report collisions
 
   for (const chart of charts) {
+    // Every ValidationError of the chart at once, as objects (toJson would report them as one message).
+    throwIfInvalid(chart);
     // toJson resolves dependencies and runs validations, and fixes the order `cdk8s synth` writes objects in.
     const synthesized: Json[] = chart.toJson();
     const byIdentity = new Map<string, ApiObject>();
@@ -91,10 +97,11 @@ export function collect(source: ChartSource): Collected {
         }
         knobs.push({ construct: c, root, path: `${root}.${spec.key}`, spec });
       }
+      for (const rule of Knobs.rulesOf(c)) rules.push({ root, rule });
       if (isSecret) secrets.push({ secret: c, root, file: fileOf(c, chart, multi) });
     }
   }
-  return { charts, objects, knobs, secrets, references, namespace: commonNamespace(objects) };
+  return { charts, objects, knobs, secrets, references, rules, namespace: commonNamespace(objects) };
 }
 
 function identity(json: Json): string {

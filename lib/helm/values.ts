@@ -94,6 +94,14 @@ export function knobJsonSchema(k: KnobSchema | JsonSchema, description: string |
   for (const [key, value] of Object.entries(k)) {
     switch (key) {
       case 'items': case 'not': out[key] = knobJsonSchema(value, undefined, where); break;
+      case 'numbers': {
+        // `--set x=1` arrives as a number: accept it beside the string form, within the same bounds.
+        const n = value as NonNullable<KnobSchema['numbers']>;
+        out.type = [k.type, n.integer ? 'integer' : 'number'];
+        if (n.minimum !== undefined) out.minimum = n.minimum;
+        if (n.exclusiveMinimum !== undefined) out.exclusiveMinimum = n.exclusiveMinimum;
+        break;
+      }
       case 'properties':
         out.properties = Object.fromEntries(Object.entries(value as Record<string, KnobSchema>).map(([p, s]) => [p, knobJsonSchema(s, undefined, `${where}.${p}`)]));
         out.additionalProperties = false;
@@ -112,6 +120,7 @@ export function knobJsonSchema(k: KnobSchema | JsonSchema, description: string |
       default: out[key] = value;
     }
   }
+  if (k.numbers) out.type = [k.type, k.numbers.integer ? 'integer' : 'number'];
   return out;
 }
 
@@ -133,6 +142,7 @@ export function checkRe2(pattern: string, where: string): string {
 
 /** Short type label for the README table. */
 export function typeLabel(schema: KnobSchema | JsonSchema): string {
+  if (schema.numbers) return `${schema.type} or ${schema.numbers.integer ? 'integer' : 'number'}`;
   if (Array.isArray(schema.enum)) return schema.enum.map((v: unknown) => JSON.stringify(v)).join(' \\| ');
   if (schema.type === 'array' && schema.items) return `${typeLabel(schema.items)}[]`;
   const range = schema.minimum !== undefined || schema.maximum !== undefined

@@ -7,7 +7,7 @@ import { DB_POOL, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { generatedPassword } from '../generated-secret';
-import { Knobs } from '../knobs';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
@@ -18,10 +18,11 @@ import { Preset, Presets } from '../presets';
 import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
 import {
-  ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
+  ADMIN_HEADROOM_RATIO, ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
   maximumMaxConnections, minimumMaxConnections, minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings, requiredReplicationCapacity,
 } from './sizing';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** A Secret key holding one password. */
 export interface PasswordSecretRef {
@@ -223,6 +224,10 @@ export class PostgresCluster extends Construct {
     const database = checkSqlIdentifier(this, 'database', props.database ?? 'app');
     const user = checkSqlIdentifier(this, 'user', props.user ?? 'app');
     const replicationUser = checkSqlIdentifier(this, 'replicationUser', props.replicationUser ?? 'replicator');
+    if (user === replicationUser && props.user === undefined) {
+      // The caller set only replicationUser, to the default application role: that is the prop to change.
+      throw new ValidationError(this, 'replicationUser', replicationUser, `must differ from user ("${user}", the default application role)`);
+    }
     if (user === 'postgres' || user === replicationUser) {
       throw new ValidationError(this, 'user', user, `must differ from "postgres" and from replicationUser ("${replicationUser}")`);
     }
@@ -541,7 +546,7 @@ export class PostgresCluster extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         template: {
           metadata: { labels, annotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash } },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser: POSTGRES_UID }),
             terminationGracePeriodSeconds: 60,
@@ -557,7 +562,7 @@ export class PostgresCluster extends Construct {
             // Primary and replicas never share a node: losing one node must never take two copies of the data.
             ...spreadScheduling({ selector: this.clusterSelector, nodeAntiAffinity: 'required' }),
             ...presetPlacement(opts.preset),
-          },
+          }),
         },
         volumeClaimTemplates: [{
           metadata: { name: 'data' },
@@ -623,7 +628,7 @@ export class PostgresCluster extends Construct {
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
         template: {
           metadata: { labels, annotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash } },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser: POOLER_UID }),
             terminationGracePeriodSeconds: 30,
@@ -638,7 +643,7 @@ export class PostgresCluster extends Construct {
             ],
             ...spreadScheduling({ selector: selectorLabels(name, 'pooler'), nodeAntiAffinity: 'preferred' }),
             ...presetPlacement(opts.preset),
-          },
+          }),
         },
       },
     });
@@ -761,21 +766,24 @@ export class PostgresCluster extends Construct {
       const template = '{{ $values.image.repository }}:{{ $values.image.tag }}';
       const imageTargets = [...postgresContainers.map((c) => ({ ...c, path: [...c.path, 'image'], template })),
         { object: this.pooler, path: [...podSpec, 'initContainers', 0, 'image'], template }];
-      Knobs.declare(this, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: this.image.slice(0, at), targets: imageTargets });
-      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 15.x; "latest" is refused)', schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: this.image.slice(at + 1), targets: [] });
+      Knobs.declare(this, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: KNOB_SCHEMAS.imageRepository, default: this.image.slice(0, at), targets: imageTargets });
+      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 15.x; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: this.image.slice(at + 1), targets: [] });
     }
     if (this.replicaSet) {
       const max = Math.min(this.settings.replication.maxWalSenders, this.settings.replication.maxReplicationSlots) - 1;
       Knobs.declare(this, { key: 'replicas', description: `Read replicas (at most max_wal_senders − 1 = ${max}; scaling down leaves a slot on the primary to drop)`, schema: { type: 'integer', minimum: 1, maximum: max }, default: this.replicas, targets: [{ object: this.replicaSet, path: ['spec', 'replicas'] }] });
     }
-    const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' } as const;
+    const quantity = KNOB_SCHEMAS.byteQuantity;
     const res = this.resources;
     for (const [kind, field, value] of [
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
       ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
     ] as const) {
       const note = field === 'memory' ? ' (shared_buffers, work_mem etc. keep the synthesized values: re-synth to retune)' : '';
-      Knobs.declare(this, { key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: quantity, default: value, targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })) });
+      Knobs.declare(this, {
+        key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
+        targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })), ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+      });
     }
     Knobs.declare(this, {
       key: 'storage.size', description: 'Volume size of each Postgres pod (only for new volumes: StatefulSet claims are immutable; expand existing PVCs directly)',
@@ -825,6 +833,20 @@ export class PostgresCluster extends Construct {
     });
     Knobs.declare(this, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: pooler.perReplicaBudget - pooler.defaultPoolSize }, default: pooler.reservePoolSize, targets: [] });
     Knobs.declare(this, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: pooler.defaultPoolSize, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
+    // The budget across the pooler values (each alone passes its schema): lib/postgres/sizing.ts' connectionHeadroom in Go template.
+    const mc = '(int $values.maxConnections)';
+    const pct = Math.round(ADMIN_HEADROOM_RATIO * 100);
+    const serverBudget = `(sub (sub ${mc} ${SUPERUSER_RESERVED_CONNECTIONS}) (max ${MIN_ADMIN_HEADROOM} (div (add (mul ${mc} ${pct}) 99) 100)))`;
+    Knobs.rule(this, {
+      failWhen: `gt (mul (int $values.pooler.replicas) (add (int $values.pooler.defaultPoolSize) (int $values.pooler.reservePoolSize))) ${serverBudget}`,
+      message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections))',
+      shows: ['pooler.replicas', 'pooler.defaultPoolSize', 'pooler.reservePoolSize', 'maxConnections'],
+    });
+    Knobs.rule(this, {
+      failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',
+      message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize',
+      shows: ['pooler.maxClientConnections', 'pooler.defaultPoolSize'],
+    });
   }
 }
 

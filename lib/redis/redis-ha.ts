@@ -9,7 +9,7 @@ import { REDIS } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { generatedPassword } from '../generated-secret';
-import { Knobs } from '../knobs';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
@@ -17,7 +17,9 @@ import {
   spreadScheduling, toResourceRequirements, withRegistry,
 } from '../pod';
 import { Preset, Presets } from '../presets';
-import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, parseMemory } from '../validate';
+import { prometheusDuration } from '../core/rules';
+import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, checkRule, parseMemory } from '../validate';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
 export const MAXMEMORY_POLICIES = [
@@ -84,7 +86,7 @@ export interface RedisHAProps {
   readonly replicas?: number;
   /** Sentinels: odd, at least 3. @default 3 (seed 003) */
   readonly sentinels?: number;
-  /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2 */
+  /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2, or the majority of `sentinels` */
   readonly quorum?: number;
   /** Sentinel master group name clients ask for. @default the name */
   readonly masterName?: string;
@@ -165,7 +167,8 @@ export class RedisHA extends Construct {
         'must be odd and at least 3 (3, 5, 7 or 9): Sentinels act by majority, and an even group survives no more failures than the odd group below it');
     }
     const majority = Math.floor(sentinels / 2) + 1;
-    const quorum = checkInteger(this, 'quorum', props.quorum ?? REDIS.quorum, { min: 1 });
+    // Without a quorum prop, the majority of the Sentinels asked for (2 of 3, 3 of 5): never an error on a value not set.
+    const quorum = checkInteger(this, 'quorum', props.quorum ?? Math.max(REDIS.quorum, majority), { min: 1 });
     if (quorum < majority || quorum > sentinels) {
       throw new ValidationError(this, 'quorum', quorum, `must be a majority of the ${sentinels} Sentinels: from ${majority} to ${sentinels}`);
     }
@@ -204,6 +207,7 @@ export class RedisHA extends Construct {
       if (persistence.storageClassName !== undefined) checkObjectName(this, 'persistence.storageClassName', persistence.storageClassName);
     }
     const metrics = props.metrics === true ? {} : props.metrics || undefined;
+    if (metrics?.interval !== undefined) checkRule(this, 'metrics.interval', metrics.interval, prometheusDuration());
     const exporterImage = metrics
       ? checkImage(this, 'metrics.exporterImage', withRegistry(metrics.exporterImage ?? REDIS.exporterImage, preset.imageRegistry))
       : undefined;
@@ -421,15 +425,15 @@ export class RedisHA extends Construct {
       const template = '{{ $values.image.repository }}:{{ $values.image.tag }}';
       Knobs.declare(this, {
         key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
-        schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at),
+        schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at),
         targets: [this.statefulSet, this.sentinelStatefulSet].map((object) => ({ object, path: [...containerPath, 'image'], template })),
       });
       Knobs.declare(this, {
         key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
-        schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: image.slice(at + 1), targets: [],
+        schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: image.slice(at + 1), targets: [],
       });
     }
-    const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$' } as const;
+    const quantity = KNOB_SCHEMAS.byteQuantity;
     const res = this.resources;
     for (const [kind, field, value] of [
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
@@ -440,8 +444,9 @@ export class RedisHA extends Construct {
         description: field === 'memory' && kind === 'limits'
           ? `Redis memory limit; maxmemory follows it at ${REDIS.maxmemoryPercent} % unless maxmemory is set explicitly`
           : `Redis container ${field} ${kind}`,
-        schema: quantity, default: value,
+        schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
         targets: [{ object: this.statefulSet, path: [...containerPath, 'resources', kind, field] }],
+        ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
       });
     }
     Knobs.declare(this, {
@@ -570,7 +575,7 @@ function headlessService(
 function podSpec(
   selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[],
 ): k8s.PodSpec {
-  return {
+  return withEphemeralStorage({
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
@@ -580,7 +585,7 @@ function podSpec(
     volumes,
     ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),
     ...presetPlacement(preset),
-  };
+  });
 }
 
 function range(n: number): number[] {

@@ -18,6 +18,7 @@ import {
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
+import { withEphemeralStorage } from '../ephemeral-storage';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
 export interface RpcUpstreamProps {
@@ -264,6 +265,10 @@ export class RpcPool extends Construct {
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
     });
 
+    if (monitoring && port === RPC.exporterPort) {
+      // The exporter sidecar serves /metrics there; the proxy would otherwise be blamed for a metricsPort it was never given.
+      throw new ValidationError(this, 'port', port, `must differ from ${RPC.exporterPort}, the port of the metrics exporter sidecar`);
+    }
     this.proxy = new StatelessService(this, 'proxy', {
       name: this.name,
       partOf: props.partOf,
@@ -298,6 +303,11 @@ export class RpcPool extends Construct {
         name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring),
       });
     }
+  }
+
+  /** Lets pods matching `selector` through the proxy's NetworkPolicy (connectRpc calls it). */
+  public allowClient(selector: Record<string, string>): void {
+    this.proxy.allowClient(selector);
   }
 
   private exporterContainer(registry: string | undefined): k8s.Container {
@@ -400,7 +410,7 @@ export class RpcPool extends Construct {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels, ...(Object.keys(podAnnotations).length ? { annotations: podAnnotations } : {}) },
-          spec: {
+          spec: withEphemeralStorage({
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ runAsUser }),
             // Clients flush their database on shutdown; a kill mid-write can cost a long resync.
@@ -421,7 +431,7 @@ export class RpcPool extends Construct {
             }],
             volumes: [TMP_VOLUME],
             ...presetPlacement(preset),
-          },
+          }),
         },
         volumeClaimTemplates: [{
           metadata: { name: 'data' },

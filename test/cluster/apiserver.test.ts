@@ -7,10 +7,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { App, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../examples';
-import { writeHelmChart } from '../../lib/helm';
+import { sorchaTier } from '../../examples/sorcha';
+import { ValueInfo, writeHelmChart } from '../../lib/helm';
 import { ControlPlane, startControlPlane } from '../harness/control-plane';
 import { AllowedWarning, ApiResources, CRD_API_VERSIONS, createObject, installCrds, judgeObjects, podOf } from '../harness/dry-run';
 import { alternativeValue, renderChart } from '../harness/helm';
@@ -20,9 +21,29 @@ import { K8sObject, synthApp } from '../harness/synth';
 const ALLOWED_WARNINGS: AllowedWarning[] = [];
 
 
+/** Every example, plus the seed-003 tiers the sorcha example stands for (the example itself is small-production). */
+const SOURCES: Record<string, (app: App) => unknown> = {
+  ...EXAMPLES,
+  sorchaDevelopment: (app) => sorchaTier(app, 'development'),
+  sorchaLargeProduction: (app) => sorchaTier(app, 'large-production'),
+};
+
 let cp: ControlPlane;
 let api: ApiResources;
 const counts: Array<{ source: string; objects: number; pods: number }> = [];
+
+/** Every value at another valid value (a value whose schema allows only its default keeps it). */
+function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    try {
+      out[v.path] = alternativeValue(v, values);
+    } catch {
+      // e.g. the development tier's single pooler: the pool budget allows exactly one
+    }
+  }
+  return out;
+}
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -122,18 +143,32 @@ describe('the judge itself (self-check)', () => {
     expect(r.body.message).toMatch(/interval/);
   });
 
-  it('turns a StatefulSet volumeClaimTemplate into a PVC volume of the bare Pod', () => {
+  it('makes a StatefulSet\'s bare Pod as its controller would: PVC volumes, hostname, subdomain, controller labels', () => {
     const p = podOf({
       apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' },
-      spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [] } }, volumeClaimTemplates: [{ metadata: { name: 'data' } }] },
+      spec: { serviceName: 'db-headless', template: { metadata: { labels: { a: 'b' } }, spec: { containers: [] } }, volumeClaimTemplates: [{ metadata: { name: 'data' } }] },
     });
-    expect(p).toMatchObject({ metadata: { name: 'db-0', labels: { a: 'b' } }, spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }] } });
+    expect(p).toMatchObject({
+      metadata: { name: 'db-0', labels: { 'a': 'b', 'statefulset.kubernetes.io/pod-name': 'db-0', 'controller-revision-hash': expect.stringMatching(/^db-[a-z0-9]{10}$/) } },
+      spec: { hostname: 'db-0', subdomain: 'db-headless', volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }] },
+    });
+  });
+
+  it('refuses the bare Pod of a StatefulSet whose name is too long for the revision-hash label (the 52-character limit)', async () => {
+    const sts = (name: string) => ({
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name },
+      spec: { serviceName: 's', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: pod('x', restricted).spec } },
+    });
+    expect((await createObject(cp, api, podOf(sts('s'.repeat(52)))!, 'self-check')).status).toBe(201);
+    const tooLong = await createObject(cp, api, podOf(sts('s'.repeat(53)))!, 'self-check');
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.body.message).toMatch(/metadata\.labels: Invalid value: "s{53}-[a-z0-9]{10}": must be no more than 63 characters/);
   });
 });
 
-describe('every example passes the real API server', () => {
-  it.each(Object.keys(EXAMPLES))('manifests of %s', async (name) => {
-    const objects = synthApp((app) => EXAMPLES[name](app));
+describe('every example (and the sorcha tiers) passes the real API server', () => {
+  it.each(Object.keys(SOURCES))('manifests of %s', async (name) => {
+    const objects = synthApp((app) => { SOURCES[name](app); });
     const namespace = `m-${kebab(name)}`;
     await cp.createNamespace(namespace, { podSecurity: 'restricted' });
     const result = await judgeObjects(cp, api, objects, namespace, ALLOWED_WARNINGS);
@@ -142,25 +177,30 @@ describe('every example passes the real API server', () => {
     expect(result.objects).toBeGreaterThan(0);
   });
 
-  /** Every value of the chart at its default, or (`changed`) every value at once at another valid value. */
-  const chartCase = (changed: boolean) => async (name: string) => {
+  /**
+   * A chart rendered with default values, or (`changed`) every value at once at another valid value, or (`longest`)
+   * with the longest release name the chart accepts (names derived from it stay within Kubernetes' limits).
+   */
+  const chartCase = (mode: 'default' | 'changed' | 'longest') => async (name: string) => {
     const app = Testing.app();
-    EXAMPLES[name](app);
+    SOURCES[name](app);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-apiserver-chart-'));
     try {
       const chart = writeHelmChart(app, dir);
-      const values = changed ? Object.fromEntries(chart.model.values.map((v) => [v.path, alternativeValue(v, chart.model.values)])) : {};
-      const namespace = `${changed ? 'v' : 'c'}-${kebab(name)}`;
-      const objects = await renderChart(dir, 'r1', { namespace, values, args: CRD_API_VERSIONS.flatMap((v) => ['--api-versions', v]) });
+      const values = mode === 'changed' ? changedValues(chart.model.values) : {};
+      const release = mode === 'longest' ? 'r'.repeat(chart.model.maxReleaseNameLength) : 'r1';
+      const namespace = `${mode[0]}-${kebab(name)}`;
+      const objects = await renderChart(dir, release, { namespace, values, args: CRD_API_VERSIONS.flatMap((v) => ['--api-versions', v]) });
       await cp.createNamespace(namespace, { podSecurity: 'restricted' });
       const result = await judgeObjects(cp, api, objects, namespace, ALLOWED_WARNINGS);
-      counts.push({ source: `chart ${name}${changed ? ' (changed values)' : ''}`, objects: result.objects, pods: result.pods });
+      counts.push({ source: `chart ${name} (${mode})`, objects: result.objects, pods: result.pods });
       expect(result.problems).toEqual([]);
       expect(result.objects).toBeGreaterThan(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   };
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm (default values)', chartCase(false));
-  it.each(Object.keys(EXAMPLES))('chart of %s rendered by helm with every value changed', chartCase(true));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm (default values)', chartCase('default'));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm with every value changed', chartCase('changed'));
+  it.each(Object.keys(SOURCES))('chart of %s rendered by helm with the longest release name it accepts', chartCase('longest'));
 });

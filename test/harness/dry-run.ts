@@ -106,30 +106,58 @@ export function podTemplateOf(o: K8sObject): K8sObject | undefined {
   return undefined;
 }
 
+/** Stand-ins for the hashes controllers put into names and labels, at their real lengths. */
+const TEMPLATE_HASH = '5d4f8b7c9d';
+const CONTROLLER_UID = '0b6c7f8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f';
+/** A CronJob's Job is named `<cronjob>-<scheduled time in minutes>`: 8 digits until the year 2160. */
+const CRONJOB_SUFFIX = '29400000';
+
+/** The name the API server makes of a `generateName`: the prefix cut to 58 characters, plus 5 random ones. */
+function generatedName(prefix: string): string {
+  return `${prefix.slice(0, 58)}x7k2q`;
+}
+
 /**
- * The bare Pod a workload's controller would create: its template, named after the workload. A StatefulSet's
- * `volumeClaimTemplates` become PVC volumes (`<claim>-<name>-0`, the name the controller gives them), or the
- * template's mounts would name missing volumes.
+ * The bare Pod a workload's controller would create: its template, with what the controller adds that the API
+ * server validates (the names and labels derived from the workload's name: a StatefulSet pod's hostname,
+ * subdomain, `controller-revision-hash` and pod-name labels; a Deployment pod's `pod-template-hash`; a Job pod's
+ * job-name labels, with a CronJob's Job name). A StatefulSet's `volumeClaimTemplates` become PVC volumes
+ * (`<claim>-<name>-0`, the name the controller gives them), or the template's mounts would name missing volumes.
  */
 export function podOf(o: K8sObject): K8sObject | undefined {
   const template = podTemplateOf(o);
   if (!template) return undefined;
   const spec = structuredClone(template.spec);
-  const name = `${o.metadata.name}`.slice(0, 57);
+  const metadata = structuredClone(template.metadata ?? {});
+  const name: string = o.metadata.name;
+  const labels: Record<string, string> = { ...metadata.labels };
+  let podName = generatedName(`${name}-${TEMPLATE_HASH}-`);
   if (o.kind === 'StatefulSet') {
+    podName = `${name}-0`;
+    spec.hostname = podName;
+    if (o.spec.serviceName) spec.subdomain = o.spec.serviceName;
+    Object.assign(labels, {
+      'controller-revision-hash': `${name}-${TEMPLATE_HASH}`,
+      'statefulset.kubernetes.io/pod-name': podName,
+      'apps.kubernetes.io/pod-index': '0',
+    });
     for (const claim of o.spec.volumeClaimTemplates ?? []) {
       spec.volumes = [...(spec.volumes ?? []), {
         name: claim.metadata.name,
-        persistentVolumeClaim: { claimName: `${claim.metadata.name}-${o.metadata.name}-0` },
+        persistentVolumeClaim: { claimName: `${claim.metadata.name}-${name}-0` },
       }];
     }
+  } else if (o.kind === 'Deployment' || o.kind === 'ReplicaSet' || o.kind === 'DaemonSet') {
+    labels[o.kind === 'DaemonSet' ? 'controller-revision-hash' : 'pod-template-hash'] = TEMPLATE_HASH;
+  } else if (o.kind === 'Job' || o.kind === 'CronJob') {
+    const job = o.kind === 'CronJob' ? `${name}-${CRONJOB_SUFFIX}` : name;
+    podName = generatedName(`${job}-`);
+    Object.assign(labels, {
+      'batch.kubernetes.io/job-name': job, 'job-name': job,
+      'batch.kubernetes.io/controller-uid': CONTROLLER_UID, 'controller-uid': CONTROLLER_UID,
+    });
   }
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { ...structuredClone(template.metadata ?? {}), name: o.kind === 'StatefulSet' ? `${name}-0` : `${name}-pod` },
-    spec,
-  };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, name: podName, labels }, spec };
 }
 
 /** A `Warning` the judge tolerates, with the reason it is not our defect. */

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ValidationError } from '../../lib';
+import { ValidationError, ValidationErrors } from '../../lib';
 
 /**
  * Runs `fn` and asserts it throws a ValidationError for `property` on the construct at `path`, whose message
@@ -14,6 +14,10 @@ export function expectValidationError(
     fn();
   } catch (e) {
     thrown = e;
+  }
+  // Several mistakes are reported together: pick the one this assertion is about.
+  if (thrown instanceof ValidationErrors) {
+    thrown = thrown.errors.find((e) => e.constructPath === expected.path && e.property === expected.property) ?? thrown;
   }
   expect(thrown, 'expected a ValidationError').toBeInstanceOf(ValidationError);
   const err = thrown as ValidationError;

@@ -299,7 +299,9 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
     out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: (integer|number), given: string/ });
     if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: integer, given: number/ });
   } else if (s.type === 'string') {
-    out.push({ path: v.path, value: 12345, message: /Invalid type\. Expected: string, given: integer/ });
+    // Strings that also take numbers (quantities, KEDA targets) refuse a non-positive one instead.
+    if (s.numbers) out.push({ path: v.path, value: -1, message: /greater than (or equal to )?[01]/ });
+    else out.push({ path: v.path, value: 12345, message: /Invalid type\. Expected: string, given: integer/ });
     if (s.pattern) {
       const bad = [' has space', 'UPPER CASE!', '::@@', '-', 'a'.repeat(300)].find((x) => !new RegExp(s.pattern!).test(x));
       if (bad) out.push({ path: v.path, value: bad, message: /Does not match pattern/ });

@@ -1,5 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { throwIfInvalid } from '../../lib/core/problems';
 import { expectLintClean } from './kubelint';
 import { expectValidObjects } from './schema';
 
@@ -44,12 +45,11 @@ export function build(fn: (chart: Chart) => Construct | void): void {
 }
 
 /**
- * Runs the constructs' synth-time validations (chart-wide checks such as connection budgets), as `app.synth()` does;
- * `Testing.synth` alone skips them.
+ * Runs the constructs' synth-time validations (resolve-step errors, chart-wide checks such as connection budgets), as
+ * `app.synth()` does; `Testing.synth` alone skips them. Throws the one ValidationError found, or all of them together.
  */
 function runValidations(scope: Construct): void {
-  const errors = scope.node.findAll().flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
-  if (errors.length > 0) throw new Error(`validation failed:\n${errors.join('\n')}`);
+  throwIfInvalid(scope);
 }
 
 export function findAll(objects: K8sObject[], kind: string): K8sObject[] {

@@ -1,0 +1,128 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart } from 'cdk8s';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresCluster, Presets, RedisHA, StatelessService, WorkerPool } from '../lib';
+import { HelmChart, writeHelmChart } from '../lib/helm';
+import { KUBE_VERSION, renderChart, runHelm, templateArgs } from './harness/helm';
+import { container, find, K8sObject } from './harness/synth';
+
+/**
+ * Issue 13, "charts broken by valid input": the chart follows the construct's rules. Each case runs the real helm
+ * (schema check, template `fail`s) on a chart written from a construct.
+ */
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+function chartOf(build: (chart: Chart) => void): { dir: string; chart: HelmChart } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-rules-'));
+  dirs.push(dir);
+  const app = new App({ outdir: path.join(dir, 'out') });
+  build(new Chart(app, 'shop', { namespace: 'shop' }));
+  return { dir: path.join(dir, 'chart'), chart: writeHelmChart(app, path.join(dir, 'chart')) };
+}
+
+async function fails(dir: string, args: string[]): Promise<string> {
+  const r = await runHelm([...templateArgs(dir, 'rel', { namespace: 'shop' }), ...args]);
+  expect(r.code, `helm should refuse ${args.join(' ')}`).not.toBe(0);
+  expect(r.stderr).not.toMatch(/Must not validate the schema/);
+  return r.stderr;
+}
+
+const CREDENTIALS = { superuser: { secretName: 's' }, replication: { secretName: 'r' }, app: { secretName: 'a', key: 'pw' } };
+const IMAGE = 'ghcr.io/example/api:1.0.0';
+
+describe('issue 13 chart defects (real helm)', () => {
+  it('an image from a registry with a port gave a chart whose own defaults failed its schema', async () => {
+    const { dir } = chartOf((c) => { new StatelessService(c, 'api', { image: 'registry.internal:5000/team/api:1.2.3' }); });
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop' });
+    expect(container(find(objects, 'Deployment', 'rel-api')).image).toBe('registry.internal:5000/team/api:1.2.3');
+    const other = await renderChart(dir, 'rel', { namespace: 'shop', values: { 'api.image.repository': 'localhost:5000/mirror/api' } });
+    expect(container(find(other, 'Deployment', 'rel-api')).image).toBe('localhost:5000/mirror/api:1.2.3');
+    expect(await fails(dir, ['--set-string', 'api.image.repository=Team/API'])).toMatch(/api\.image\.repository/);
+  });
+
+  it('a preset imageRegistry with a port, on every construct', async () => {
+    const { dir } = chartOf((c) => {
+      Presets.apply(c, { imageRegistry: 'registry.internal:5000/mirror' });
+      new StatelessService(c, 'api', { image: 'api:1.0' });
+      new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' } });
+      new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0 });
+    });
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop' });
+    const images = objects.flatMap((o: K8sObject) => o.spec?.template?.spec?.containers?.map((x: K8sObject) => x.image) ?? []);
+    expect(images.length).toBeGreaterThan(3);
+    for (const image of images) expect(image).toMatch(/^registry\.internal:5000\/mirror\//);
+  });
+
+  it('a trigger target like 5e-7 gave a chart whose own defaults failed its schema', async () => {
+    const { dir } = chartOf((c) => {
+      new WorkerPool(c, 'media', {
+        image: IMAGE, queue: 'jobs',
+        scaling: { triggers: [{ type: 'prometheus', serverAddress: 'http://prometheus.monitoring.svc:9090', query: 'sum(q)', threshold: 5e-7 }] },
+      });
+    });
+    const so = find(await renderChart(dir, 'rel', { namespace: 'shop' }), 'ScaledObject', 'rel-media');
+    expect(so.spec.triggers[0].metadata.threshold).toBe('5e-7');
+    const set = find(await renderChart(dir, 'rel', { namespace: 'shop', args: ['--set', 'media.scaling.triggers.t0.threshold=2'] }), 'ScaledObject', 'rel-media');
+    expect(set.spec.triggers[0].metadata.threshold).toBe('2');
+    expect(await fails(dir, ['--set-string', 'media.scaling.triggers.t0.threshold=0'])).toMatch(/threshold/);
+  });
+
+  it('--set …cpu=1 was refused as an integer; unit-less and exponent quantities are quantities too', async () => {
+    const { dir } = chartOf((c) => { new StatelessService(c, 'api', { image: IMAGE }); });
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop', args: ['--set', 'api.resources.limits.cpu=1', '--set', 'api.resources.limits.memory=2147483648', '--set-string', 'api.resources.requests.memory=1e8'] });
+    expect(container(find(objects, 'Deployment', 'rel-api')).resources).toEqual({ requests: { cpu: '500m', memory: '1e8' }, limits: { cpu: '1', memory: '2147483648' } });
+    expect(await fails(dir, ['--set-string', 'api.resources.limits.memory=512K'])).toMatch(/api\.resources\.limits\.memory/);
+    expect(await fails(dir, ['--set', 'api.resources.limits.cpu=0'])).toMatch(/api\.resources\.limits\.cpu/);
+  });
+
+  it('a "latest" tag got "Must not validate the schema (not)"', async () => {
+    const { dir } = chartOf((c) => {
+      new StatelessService(c, 'api', { image: IMAGE });
+      new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' } });
+    });
+    expect(await fails(dir, ['--set-string', 'api.image.tag=latest'])).toMatch(/api\.image\.tag = "latest" is refused: not pinned/);
+    expect(await fails(dir, ['--set-string', 'cache.image.tag=latest'])).toMatch(/cache\.image\.tag = "latest" is refused/);
+  });
+
+  it('PostgresCluster and RedisHA resource values lacked the requests ≤ limits check', async () => {
+    const { dir } = chartOf((c) => {
+      new StatelessService(c, 'api', { image: IMAGE });
+      new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' } });
+      new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0 });
+    });
+    expect(await fails(dir, ['--set-string', 'db.resources.requests.memory=64Gi'])).toMatch(/db\.resources\.requests\.memory \(64Gi\) must be less than or equal to db\.resources\.limits\.memory/);
+    expect(await fails(dir, ['--set-string', 'cache.resources.requests.cpu=64'])).toMatch(/cache\.resources\.requests\.cpu \(64\) must be less than or equal to cache\.resources\.limits\.cpu/);
+    expect(await fails(dir, ['--set-string', 'api.resources.requests.memory=2Gi'])).toMatch(/api\.resources\.requests\.memory \(2Gi\) must be less than or equal to/);
+  });
+
+  it('the PgBouncer budget was not enforced across pooler values', async () => {
+    const { dir, chart } = chartOf((c) => { new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0, pooler: { replicas: 1, defaultPoolSize: 10, reservePoolSize: 1 } }); });
+    const info = (p: string) => chart.model.values.find((v) => v.path === p)!;
+    const replicasMax = info('db.pooler.replicas').schema.maximum!;
+    const poolMax = info('db.pooler.defaultPoolSize').schema.maximum!;
+    expect(replicasMax).toBeGreaterThan(1);
+    // Each value alone passes its schema; together they exceed max_connections − headroom.
+    const stderr = await fails(dir, ['--set', `db.pooler.replicas=${replicasMax}`, '--set', `db.pooler.defaultPoolSize=${poolMax}`]);
+    expect(stderr).toMatch(new RegExp(`db: pooler\\.replicas × \\(pooler\\.defaultPoolSize \\+ pooler\\.reservePoolSize\\) server connections must stay ≤ maxConnections − headroom .*db\\.pooler\\.replicas = ${replicasMax}, db\\.pooler\\.defaultPoolSize = ${poolMax}`));
+    // At the edge of the budget with the synthesized pool sizes (the replicas maximum is derived from them) it renders.
+    await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.pooler.replicas': replicasMax } });
+  });
+
+  it('min ≤ max is a template fail naming both values', async () => {
+    const { dir } = chartOf((c) => { new StatelessService(c, 'api', { image: IMAGE }); });
+    expect(await fails(dir, ['--set', 'api.autoscaling.minReplicas=30'])).toMatch(/api\.autoscaling\.minReplicas \(30\) must be less than or equal to api\.autoscaling\.maxReplicas \(20\)/);
+  });
+
+  it('passes helm lint --strict with the rules in place', async () => {
+    const { dir } = chartOf((c) => {
+      new StatelessService(c, 'api', { image: IMAGE });
+      new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0 });
+    });
+    const r = await runHelm(['lint', '--strict', '--kube-version', KUBE_VERSION, dir]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
