@@ -1,8 +1,9 @@
 /**
  * The real helm against the real kube-apiserver (issue 17's proof), for every example chart, each in its own
- * namespace with Pod Security "restricted": `helm install --dry-run=server`, a real `helm install` (no controllers
- * run: the objects are only stored, and hooks are left out since no hook Job would ever complete), `helm upgrade --dry-run=server` with every value changed, a real upgrade that
- * keeps the generated Secrets, and a second release in the same namespace. Server warnings fail the test.
+ * namespace with Pod Security "restricted": `helm install --dry-run=server`; a real `helm install` (no controllers
+ * run: the objects are only stored, and hooks are left out since no hook Job would ever complete); `helm upgrade
+ * --dry-run=server` with every value changed; a real upgrade that keeps the generated Secrets; a second release in the
+ * same namespace with credentials of its own. Server warnings fail the test.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -104,6 +105,8 @@ describe('every example chart with the real helm against the real API server', (
         expect(r.body.metadata.annotations['meta.helm.sh/release-name']).toBe('r1');
       }
       const secretsBefore = await secrets(namespace);
+      const generated = chart.model.generatedSecrets.map((g) => g.name);
+      for (const g of generated) expect(secretsBefore[`r1-${g}`], `generated Secret r1-${g}`).toBeDefined();
 
       // Every value changed at once: the upgrade the server would accept.
       const changed = chart.model.values.flatMap((v) => setFlag(v.path, alternativeValue(v, chart.model.values)));
@@ -120,6 +123,10 @@ describe('every example chart with the real helm against the real API server', (
       // A second release beside the first: nothing it renders collides with r1's objects.
       expectOk(await helm(['install', 'r2', dir, '--dry-run=server']), 'second release --dry-run=server');
       expectOk(await helm(['install', 'r2', dir, '--no-hooks', '--timeout', '60s']), 'second release');
+      // Each release has its own generated credentials.
+      const both = await secrets(namespace);
+      for (const g of generated) expect(both[`r2-${g}`], `r2-${g}`).toBeDefined();
+      for (const g of generated) expect(both[`r2-${g}`], `r2-${g} equals r1-${g}`).not.toEqual(both[`r1-${g}`]);
       const releases = JSON.parse((await helm(['list', '-o', 'json'])).stdout) as Array<{ name: string; revision: string; status: string }>;
       expect(releases.map((r) => [r.name, r.revision, r.status]).sort()).toEqual([['r1', '2', 'deployed'], ['r2', '1', 'deployed']]);
       timings.push(`${name} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
