@@ -64,8 +64,11 @@ export const DB_POOL = {
 
 /** Postgres tier (000, 003). Derived settings (memory, pool sizes, headroom) live in `lib/postgres/sizing.ts`. */
 export const POSTGRES = {
-  /** Official image, pinned to a 15.x minor release. */
-  image: 'postgres:15.14',
+  /**
+   * Official image, pinned to a 17.x minor release: seed 003 runs PostgreSQL 17, and the real-process tests run
+   * Debian 13's 17.12 (scripts/setup.d/postgres.sh).
+   */
+  image: 'postgres:17.12',
   /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). Requests = limits: a database should not be throttled. */
   cpu: '4',
   memory: '16Gi',
@@ -88,8 +91,18 @@ export const POSTGRES = {
   /** PgBouncer is single-threaded: one core is its ceiling. */
   poolerRequests: { cpu: '100m', memory: '64Mi' },
   poolerLimits: { cpu: '1', memory: '256Mi' },
-  /** PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). */
-  poolerImage: 'edoburu/pgbouncer:v1.25.1-p0',
+  /**
+   * PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). 1.24.1 is the
+   * release the real-process tests run (Debian 13's package): the PgBouncer that ships is the one tested (issue 15).
+   */
+  poolerImage: 'edoburu/pgbouncer:v1.24.1-p0',
+  /**
+   * PgBouncer `max_prepared_statements`, set explicitly. In transaction mode, 0 (PgBouncer's default before 1.25)
+   * breaks drivers that prepare named statements by default: postgres.js lost commits, node-postgres ran another
+   * client's statement, psycopg 3 and asyncpg failed (issue 15, on 1.18). 200 is 1.25's default; PgBouncer keeps up
+   * to this many statements per server connection and re-prepares them on whichever connection a client gets.
+   */
+  poolerMaxPreparedStatements: 200,
   /** Prometheus community exporters (optional sidecars). */
   postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',

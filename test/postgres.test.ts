@@ -59,7 +59,7 @@ describe('PostgresCluster defaults', () => {
 
   it('runs the official postgres 15 image with 4 CPU / 16Gi, requests = limits', () => {
     for (const sts of [primary, replica]) {
-      expect(container(sts, 'postgres').image).toBe('postgres:15.14');
+      expect(container(sts, 'postgres').image).toBe('postgres:17.12');
       expect(container(sts, 'postgres').resources).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '4', memory: '16Gi' } });
     }
   });
@@ -292,8 +292,8 @@ describe('PostgresCluster options', () => {
       new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS });
     });
     const primary = find(objects, 'StatefulSet', 'orders-db-primary');
-    expect(container(primary, 'postgres').image).toBe('registry.example.com/mirror/postgres:15.14');
-    expect(container(find(objects, 'Deployment', 'orders-db-pooler'), 'pgbouncer').image).toBe('registry.example.com/mirror/edoburu/pgbouncer:v1.25.1-p0');
+    expect(container(primary, 'postgres').image).toBe('registry.example.com/mirror/postgres:17.12');
+    expect(container(find(objects, 'Deployment', 'orders-db-pooler'), 'pgbouncer').image).toBe('registry.example.com/mirror/edoburu/pgbouncer:v1.24.1-p0');
     expect(primary.metadata.labels.team).toBe('data');
     expect(primary.spec.template.spec.tolerations).toHaveLength(1);
     expect(container(primary, 'postgres').resources.requests.memory).toBe('16Gi');

@@ -58,7 +58,7 @@ export interface PoolerProps {
   readonly reservePoolSize?: number;
   /** PgBouncer `max_client_conn`. @default ceil(10 × max_connections / replicas) */
   readonly maxClientConnections?: number;
-  /** @default `edoburu/pgbouncer:v1.25.1-p0` */
+  /** @default `edoburu/pgbouncer:v1.24.1-p0` (the PgBouncer release the tests run) */
   readonly image?: string;
   /** @default requests 100m / 64Mi, limits 1 CPU / 256Mi (PgBouncer uses one core at most) */
   readonly resources?: ResourceProps;
@@ -92,7 +92,7 @@ export interface PostgresClusterProps {
   readonly name?: string;
   /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
   readonly partOf?: string;
-  /** Official postgres image, pinned. @default `postgres:15.14` */
+  /** Official postgres image, pinned. @default `postgres:17.12` */
   readonly image?: string;
   /**
    * Streaming read replicas. 0 is allowed (a single primary, with a synth warning: no standby to restore from).
@@ -158,7 +158,7 @@ const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const NAME_MAX_LENGTH = 40;
 
 /**
- * A PostgreSQL 15 primary with streaming read replicas (pg_basebackup + one physical slot each) and a PgBouncer
+ * A PostgreSQL 17 primary with streaming read replicas (pg_basebackup + one physical slot each) and a PgBouncer
  * pooler in transaction mode whose pools can never exceed Postgres' max_connections minus a headroom.
  *
  * No automatic failover: when the primary's node is lost, the primary comes back when its volume is reachable
@@ -277,7 +277,7 @@ export class PostgresCluster extends Construct {
       metadata: { name: `${this.name}-pooler-config`, labels: this.labels('pooler', `${this.name}-pooler`) },
       data: {
         'pgbouncer.ini': renderTemplate(ASSETS.pgbouncerIni, {
-          database, user, poolMode: POSTGRES.poolMode,
+          database, user, poolMode: POSTGRES.poolMode, maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
           defaultPoolSize: pooler.defaultPoolSize, reservePoolSize: pooler.reservePoolSize,
           maxDbConnections: pooler.maxDbConnections, maxClientConn: pooler.maxClientConn,
         }),
@@ -757,7 +757,7 @@ export class PostgresCluster extends Construct {
       const imageTargets = [...postgresContainers.map((c) => ({ ...c, path: [...c.path, 'image'], template })),
         { object: this.pooler, path: [...podSpec, 'initContainers', 0, 'image'], template }];
       Knobs.declare(this, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: this.image.slice(0, at), targets: imageTargets });
-      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 15.x; "latest" is refused)', schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: this.image.slice(at + 1), targets: [] });
+      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 17.x; "latest" is refused)', schema: { type: 'string', pattern: '^(?!latest$)[\\w][\\w.-]{0,127}$' }, default: this.image.slice(at + 1), targets: [] });
     }
     if (this.replicaSet) {
       const max = Math.min(this.settings.replication.maxWalSenders, this.settings.replication.maxReplicationSlots) - 1;
@@ -800,6 +800,7 @@ export class PostgresCluster extends Construct {
     // Pool sizes live in pgbouncer.ini: one knob re-renders the file from all four pool values.
     const iniTemplate = renderTemplate(ASSETS.pgbouncerIni, {
       database: this.connection.database, user: this.connection.user, poolMode: POSTGRES.poolMode,
+      maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
       defaultPoolSize: '{{ $values.pooler.defaultPoolSize }}', reservePoolSize: '{{ $values.pooler.reservePoolSize }}',
       maxDbConnections: '{{ add $values.pooler.defaultPoolSize $values.pooler.reservePoolSize }}',
       maxClientConn: '{{ $values.pooler.maxClientConnections }}',
