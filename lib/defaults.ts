@@ -103,6 +103,11 @@ export const POSTGRES = {
    * to this many statements per server connection and re-prepares them on whichever connection a client gets.
    */
   poolerMaxPreparedStatements: 200,
+  /**
+   * Startup probe failures × 5 s period = 30 minutes for the postmaster to answer at all. Ours, not the notes':
+   * crash recovery itself is not bounded by it (liveness accepts a recovering postmaster, issue 15).
+   */
+  startupProbeFailures: 360,
   /** Prometheus community exporters (optional sidecars). */
   postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',

@@ -114,6 +114,13 @@ export function runScript(script: string, env: Record<string, string>, home: str
   return output;
 }
 
+/** Runs argv to completion as the server user inside ROOT; returns its exit status and output (never throws). */
+export function runStatus(argv: string[], env: Record<string, string>, home: string, timeoutMs = 15_000): { status: number | null; output: string } {
+  const [cmd, ...args] = command(argv);
+  const res = spawnSync(cmd, args, { env: fullEnv(env, home), encoding: 'utf8', timeout: timeoutMs, cwd: home });
+  return { status: res.status, output: `${res.stdout ?? ''}${res.stderr ?? ''}` };
+}
+
 /** A long-running server process started as the server user, with its output kept for failure messages. */
 export class Server {
   public readonly process: ChildProcess;

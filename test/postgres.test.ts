@@ -201,7 +201,7 @@ describe('PostgresCluster defaults', () => {
         ...Object.entries(find(objects, 'ConfigMap', 'orders-db-config').data as Record<string, string>),
         ...Object.entries(find(objects, 'ConfigMap', 'orders-db-pooler-config').data as Record<string, string>),
       ].filter(([name]) => name.endsWith('.sh'));
-      expect(scripts.map(([n]) => n).sort()).toEqual(['bootstrap-primary.sh', 'bootstrap-replica.sh', 'pooler-init.sh', 'run-postgres.sh']);
+      expect(scripts.map(([n]) => n).sort()).toEqual(['bootstrap-primary.sh', 'bootstrap-replica.sh', 'pooler-init.sh', 'probe.sh', 'run-postgres.sh']);
       const files = scripts.map(([name, text]) => { const f = join(dir, name); writeFileSync(f, text); return f; });
       const res = spawnSync('shellcheck', ['--shell=bash', '--severity=style', ...files], { encoding: 'utf8' });
       expect(res.error).toBeUndefined();

@@ -8,6 +8,7 @@ export const ASSETS = {
   bootstrapPrimary: 'bootstrap-primary.sh',
   bootstrapReplica: 'bootstrap-replica.sh',
   runPostgres: 'run-postgres.sh',
+  probe: 'probe.sh',
   pgbouncerIni: 'pgbouncer.ini',
   poolerInit: 'pooler-init.sh',
 } as const;

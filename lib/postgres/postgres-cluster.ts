@@ -271,6 +271,7 @@ export class PostgresCluster extends Construct {
         'bootstrap-primary.sh': readAsset(ASSETS.bootstrapPrimary),
         'bootstrap-replica.sh': readAsset(ASSETS.bootstrapReplica),
         'run-postgres.sh': readAsset(ASSETS.runPostgres),
+        'probe.sh': readAsset(ASSETS.probe),
       },
     });
     this.poolerConfigMap = new k8s.KubeConfigMap(this, 'pooler-config', {
@@ -488,7 +489,7 @@ export class PostgresCluster extends Construct {
     ];
     const bootstrapPasswords: (keyof PostgresCredentials)[] = role === 'primary' ? ['superuser', 'replication', 'app'] : ['replication'];
     const resources = toResourceRequirements(this.resources);
-    const isReady = ['pg_isready', '--quiet', `--host=${SOCKET_DIR}`, `--port=${PORT}`];
+    const probe = (mode: 'liveness' | 'readiness'): k8s.Probe['exec'] => ({ command: ['bash', `${CONFIG_DIR}/probe.sh`, mode] });
 
     const bootstrap: k8s.Container = {
       name: 'bootstrap',
@@ -509,10 +510,12 @@ export class PostgresCluster extends Construct {
       ports: [{ name: 'postgres', containerPort: PORT, protocol: 'TCP' }],
       resources,
       securityContext: containerSecurityContext(true),
-      // Crash recovery after an unclean stop may replay a lot of WAL: allow 30 minutes before liveness applies.
-      startupProbe: { exec: { command: isReady }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 360 },
-      readinessProbe: { exec: { command: isReady }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
-      livenessProbe: { exec: { command: isReady }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+      // probe.sh (lib/postgres): liveness fails only when the postmaster is gone, so crash recovery, however
+      // long, is never killed (it answers "rejecting connections" while it replays WAL). The startup probe is the
+      // same check: up to 30 minutes for the postmaster to answer at all (a slow volume attach or fsync at start).
+      startupProbe: { exec: probe('liveness'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: POSTGRES.startupProbeFailures },
+      readinessProbe: { exec: probe('readiness'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
+      livenessProbe: { exec: probe('liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
       // Kubernetes stops with SIGTERM, Postgres' "smart" shutdown, which waits until every pooled connection
       // has closed. A fast shutdown rolls back open transactions and stops cleanly within the grace period.
       lifecycle: { preStop: { exec: { command: ['pg_ctl', 'stop', `--pgdata=${PGDATA}`, '--mode=fast', '--wait', '--timeout=50'] } } },
