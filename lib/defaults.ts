@@ -108,6 +108,8 @@ export const POSTGRES = {
    * crash recovery itself is not bounded by it (liveness accepts a recovering postmaster, issue 15).
    */
   startupProbeFailures: 360,
+  /** PostgreSQL binaries in the official image, Spilo and Debian's packages. */
+  binDir: '/usr/lib/postgresql/17/bin',
   /** Prometheus community exporters (optional sidecars). */
   postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
@@ -115,6 +117,27 @@ export const POSTGRES = {
   exporterLimits: { cpu: '250m', memory: '128Mi' },
   /** Replication lag that alerts, in seconds. Not in the notes: a replica half a minute behind serves stale reads. */
   replicationLagAlertSeconds: 30,
+} as const;
+
+/**
+ * Patroni automatic failover of a PostgresCluster (`failover: 'patroni'`, issue 15). Patroni's own defaults, kept:
+ * the notes give no numbers; docs/postgres.md ("Patroni") shows the failover bound they give.
+ */
+export const PATRONI = {
+  /**
+   * Spilo, Zalando's image of PostgreSQL + Patroni (Apache-2.0), run with plain `patroni <config>`: the one
+   * maintained image that ships both, used by the Zalando operator. Its `postgres` user is UID 101.
+   */
+  image: 'ghcr.io/zalando/spilo-17:4.0-p3',
+  uid: 101,
+  /** Leader lock lifetime: the worst-case failover wait after a leader dies (plus one loop). */
+  ttl: 30,
+  /** HA loop period. */
+  loopWait: 10,
+  /** DCS retries before a leader demotes itself; ttl ≥ loopWait + 2 × retryTimeout. */
+  retryTimeout: 10,
+  /** A replica this far behind (bytes) is never promoted: 1 MiB. */
+  maximumLagOnFailover: 1_048_576,
 } as const;
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */

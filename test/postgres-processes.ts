@@ -154,6 +154,8 @@ export interface Conn {
   readonly user: string;
   readonly database: string;
   readonly password: string;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
 }
 
 /** Runs SQL through psql over TCP on loopback; returns unaligned rows, or throws with psql's error. */
@@ -165,7 +167,7 @@ export function psql(conn: Conn, sql: string): string {
 
 export function psqlRaw(conn: Conn, sql: string): { status: number | null; stdout: string; stderr: string } {
   const [cmd, ...args] = inRoot([`${PG_BIN}/psql`,
-    '--no-psqlrc', '--host=127.0.0.1', `--port=${conn.port}`, `--username=${conn.user}`, `--dbname=${conn.database}`,
+    '--no-psqlrc', `--host=${conn.host ?? '127.0.0.1'}`, `--port=${conn.port}`, `--username=${conn.user}`, `--dbname=${conn.database}`,
     '--tuples-only', '--no-align', '--quiet', '--set=ON_ERROR_STOP=1', '--command', sql]);
   const res = spawnSync(cmd, args, { env: { PATH, PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: 15_000 });
   return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? String(res.error ?? '') };

@@ -48,6 +48,7 @@ describe('PostgresCluster defaults', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/orders-db-config', 'ConfigMap/orders-db-pooler-config',
       'Deployment/orders-db-pooler',
+      'NetworkPolicy/orders-db', 'NetworkPolicy/orders-db-pooler',
       'PodDisruptionBudget/orders-db', 'PodDisruptionBudget/orders-db-pooler',
       'Service/orders-db-headless', 'Service/orders-db-pooler', 'Service/orders-db-ro', 'Service/orders-db-rw',
       'StatefulSet/orders-db-primary', 'StatefulSet/orders-db-replica',
@@ -251,7 +252,8 @@ describe('PostgresCluster options', () => {
     const primary = find(objects, 'StatefulSet', 'orders-db-primary');
     expect(container(primary, 'metrics')).toMatchObject({ image: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1', ports: [{ name: 'metrics', containerPort: 9187, protocol: 'TCP' }] });
     const poolerExporter = container(find(objects, 'Deployment', 'orders-db-pooler'), 'metrics');
-    expect(poolerExporter.env).toContainEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'orders-db-app', key: 'pw' } } });
+    expect(poolerExporter.env).toContainEqual({ name: 'PGPASSFILE', value: '/var/run/pgbouncer/exporter.pgpass' });
+    expect(JSON.stringify(poolerExporter.env)).not.toContain('secretKeyRef');
     const monitors = findAll(objects, 'ServiceMonitor');
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['orders-db', 'orders-db-pooler']);
     for (const m of monitors) {

@@ -3,7 +3,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PostgresConnectionInfo, SecretKeyRef } from '../connections';
-import { DB_POOL, POSTGRES } from '../defaults';
+import { DB_POOL, PATRONI, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { Knobs } from '../knobs';
@@ -16,6 +16,10 @@ import {
 import { Preset, Presets } from '../presets';
 import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
+import {
+  PatroniProps, RESTAPI_PORT, ROLE_LABEL, ResolvedPatroni, patroniEnv, patroniFiles, patroniRbac, patroniStatefulSet, resolvePatroni, rolePdbs,
+} from './patroni';
+import type { PatroniRbac } from './patroni';
 import {
   ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
@@ -123,8 +127,18 @@ export interface PostgresClusterProps {
   readonly pooler?: PoolerProps;
   /** Exporter sidecars, ServiceMonitors and PrometheusRule (needs the Prometheus Operator CRDs). @default false */
   readonly metrics?: boolean | PostgresMetricsProps;
-  /** Restrict ingress to Postgres and the pooler. @default false */
+  /** Restrict ingress to Postgres and the pooler (false turns the NetworkPolicies off). @default true */
   readonly networkPolicy?: boolean | PostgresNetworkPolicyProps;
+  /**
+   * `patroni`: one StatefulSet of Patroni members with automatic failover through the Kubernetes API (leader lock
+   * in a ConfigMap; ServiceAccount, Role, RoleBinding), `-rw` following the leader, pg_rewind, planned switchover
+   * before the leader stops (lib/postgres/patroni.ts). `none`: the primary and replica StatefulSets, where promoting
+   * a replica is manual.
+   * @default `none` (kept for this release: existing clusters' objects stay the same; see docs/postgres.md)
+   */
+  readonly failover?: 'none' | 'patroni';
+  /** Patroni's timing and synchronous mode (with `failover: 'patroni'`). @default ttl 30, loopWait 10, retryTimeout 10, maximumLagOnFailover 1 MiB, async */
+  readonly patroni?: PatroniProps;
 }
 
 /** Everything the construct derived, for docs, tests and consumers. */
@@ -184,7 +198,12 @@ export class PostgresCluster extends Construct {
   public readonly readWriteService: k8s.KubeService;
   public readonly readOnlyService?: k8s.KubeService;
   public readonly poolerService: k8s.KubeService;
+  /** The cluster-wide budget; with Patroni, the leader's (see {@link rolePdbs}). */
   public readonly pdb: k8s.KubePodDisruptionBudget;
+  /** With Patroni: the leader's and the replicas' budgets over the role label. */
+  public readonly rolePdbs: k8s.KubePodDisruptionBudget[] = [];
+  /** With Patroni: its resolved settings and the ServiceAccount, Role and RoleBinding its DCS uses. */
+  public readonly patroni?: ResolvedPatroni & { readonly rbac: PatroniRbac };
   public readonly poolerPdb: k8s.KubePodDisruptionBudget;
   public readonly serviceMonitors: ApiObject[] = [];
   public readonly prometheusRule?: ApiObject;
@@ -209,7 +228,10 @@ export class PostgresCluster extends Construct {
     const preset = this.preset = Presets.of(this);
     this.name = checkResourceName(this, 'name', props.name ?? id, NAME_MAX_LENGTH);
     this.partOf = props.partOf;
-    this.image = checkImage(this, 'image', withRegistry(props.image ?? POSTGRES.image, preset.imageRegistry));
+    const failover = props.failover ?? 'none';
+    if (failover !== 'none' && failover !== 'patroni') throw new ValidationError(this, 'failover', failover, 'must be "none" or "patroni"');
+    const patroni = failover === 'patroni' ? resolvePatroni(this, props.patroni) : undefined;
+    this.image = checkImage(this, 'image', withRegistry(props.image ?? (patroni ? PATRONI.image : POSTGRES.image), preset.imageRegistry));
     this.credentials = {
       superuser: this.checkSecret('credentials.superuser', props.credentials?.superuser),
       replication: this.checkSecret('credentials.replication', props.credentials?.replication),
@@ -272,6 +294,10 @@ export class PostgresCluster extends Construct {
         'bootstrap-replica.sh': readAsset(ASSETS.bootstrapReplica),
         'run-postgres.sh': readAsset(ASSETS.runPostgres),
         'probe.sh': readAsset(ASSETS.probe),
+        ...(patroni ? patroniFiles({
+          patroni, replicationUser, maxConnections, maxWalSenders: replication.maxWalSenders,
+          maxReplicationSlots: replication.maxReplicationSlots, configDir: CONFIG_DIR, runDir: SOCKET_DIR,
+        }) : {}),
       },
     });
     this.poolerConfigMap = new k8s.KubeConfigMap(this, 'pooler-config', {
@@ -304,9 +330,12 @@ export class PostgresCluster extends Construct {
         ],
       },
     });
-    this.readWriteService = this.clientService('rw', rwHost, this.labels('primary'), selectorLabels(this.name, 'primary'), 'postgres');
+    // With Patroni the role label moves with the leader: the Services follow it without any restart.
+    const roleSelector = (role: 'primary' | 'replica') => (patroni ? { ...this.clusterSelector, [ROLE_LABEL]: role } : selectorLabels(this.name, role));
+    const runtimeRole = patroni ? { 'ignore-check.kube-linter.io/dangling-service': `Patroni sets ${ROLE_LABEL} on the member pods at run time` } : undefined;
+    this.readWriteService = this.clientService('rw', rwHost, this.labels('primary'), roleSelector('primary'), 'postgres', undefined, runtimeRole);
     if (this.replicas > 0) {
-      this.readOnlyService = this.clientService('ro', `${this.name}-ro`, this.labels('replica'), selectorLabels(this.name, 'replica'), 'postgres');
+      this.readOnlyService = this.clientService('ro', `${this.name}-ro`, this.labels('replica'), roleSelector('replica'), 'postgres', undefined, runtimeRole);
     }
     this.poolerService = this.clientService('pooler-service', poolerName, this.labels('pooler', poolerName), poolerSelector, 'pgbouncer',
       metrics ? PGBOUNCER_EXPORTER_PORT : undefined);
@@ -321,9 +350,15 @@ export class PostgresCluster extends Construct {
     const poolerPodHash = knobHash(poolerHash, [poolerSettings.defaultPoolSize, poolerSettings.reservePoolSize, poolerSettings.maxClientConn]);
     const workload = { database, user, replicationUser, rwHost, metrics, preset };
     const storage = { storageSize, storageClassName };
-    this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
-    if (this.replicas > 0) {
-      this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresPodHash });
+    if (patroni) {
+      const rbac = patroniRbac(this, this.name, this.labels('database'));
+      this.patroni = { ...patroni, rbac };
+      this.primary = this.patroniMembers({ ...workload, ...storage, configHash: postgresPodHash });
+    } else {
+      this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
+      if (this.replicas > 0) {
+        this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresPodHash });
+      }
     }
     this.poolerResources = resolveResources(this, 'pooler.resources', props.pooler?.resources, undefined, {
       requests: POSTGRES.poolerRequests, limits: POSTGRES.poolerLimits,
@@ -331,11 +366,17 @@ export class PostgresCluster extends Construct {
     this.pooler = this.poolerDeployment(props.pooler ?? {}, { ...workload, configHash: poolerPodHash });
 
     // Disruption: one database pod at a time (never the primary and a replica together), one pooler pod at a time.
-    this.pdb = createPdb(this, 'pdb', { name: this.name, labels: this.labels('database'), selector: this.clusterSelector });
+    if (patroni) {
+      this.rolePdbs.push(...rolePdbs(this, this.name, this.labels('database'), this.clusterSelector, this.replicas));
+      this.pdb = this.rolePdbs[0];
+    } else {
+      this.pdb = createPdb(this, 'pdb', { name: this.name, labels: this.labels('database'), selector: this.clusterSelector });
+    }
     this.poolerPdb = createPdb(this, 'pooler-pdb', { name: poolerName, labels: this.labels('pooler', poolerName), selector: poolerSelector });
 
     if (metrics) this.prometheusRule = this.createMonitoring(metrics, poolerSelector);
-    if (props.networkPolicy) this.createNetworkPolicies(poolerSelector, metrics !== undefined);
+    // On by default (issue 15): wired clients, the pooler, replication and the exporter scrape get through.
+    if (props.networkPolicy ?? true) this.createNetworkPolicies(poolerSelector, metrics !== undefined, patroni !== undefined);
 
     this.connection = {
       readWriteHost: rwHost,
@@ -451,10 +492,10 @@ export class PostgresCluster extends Construct {
   }
 
   private clientService(id: string, name: string, labels: Record<string, string>, selector: Record<string, string>,
-    targetPort: string, metricsPort?: number): k8s.KubeService {
+    targetPort: string, metricsPort?: number, annotations?: Record<string, string>): k8s.KubeService {
     const ports: k8s.ServicePort[] = [{ name: 'postgres', port: PORT, targetPort: k8s.IntOrString.fromString(targetPort), protocol: 'TCP' }];
     if (metricsPort) ports.push({ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
-    return new k8s.KubeService(this, id, { metadata: { name, labels }, spec: { type: 'ClusterIP', selector, ports } });
+    return new k8s.KubeService(this, id, { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: { type: 'ClusterIP', selector, ports } });
   }
 
   private passwordVolume(which: keyof PostgresCredentials): k8s.Volume {
@@ -569,6 +610,61 @@ export class PostgresCluster extends Construct {
     });
   }
 
+  /** The Patroni members (lib/postgres/patroni.ts): replicas + 1 pods, the leader elected among them. */
+  private patroniMembers(opts: WorkloadOptions & { storageSize: string; storageClassName?: string }): k8s.KubeStatefulSet {
+    const env = (pairs: Record<string, string>): k8s.EnvVar[] => Object.entries(pairs).map(([name, value]) => ({ name, value }));
+    const passwords = new Set<keyof PostgresCredentials>(['superuser', 'replication', 'app']);
+    const sidecars = opts.metrics ? [postgresExporter(opts.metrics.postgresExporterImage)] : [];
+    return patroniStatefulSet(this, {
+      name: this.name,
+      scopeName: `${this.name}-patroni`,
+      members: this.replicas + 1,
+      image: this.image,
+      labels: this.labels('database'),
+      clusterSelector: this.clusterSelector,
+      podAnnotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash },
+      env: patroniEnv({
+        scopeName: `${this.name}-patroni`, clusterSelector: this.clusterSelector, port: PORT, dataDir: PGDATA,
+        appUser: opts.user, appDatabase: opts.database, appPasswordFile: passwordFile('app'),
+      }),
+      initEnv: env({
+        PATRONI_CONFIG_DIR: CONFIG_DIR, PATRONI_RUN_DIR: SOCKET_DIR,
+        SUPERUSER_PASSWORD_FILE: passwordFile('superuser'), REPLICATION_PASSWORD_FILE: passwordFile('replication'),
+      }),
+      resources: toResourceRequirements(this.resources),
+      securityContext: containerSecurityContext(true),
+      podSecurityContext: podSecurityContext({ runAsUser: PATRONI.uid }),
+      mounts: [
+        { name: 'data', mountPath: DATA_MOUNT },
+        { name: 'run', mountPath: SOCKET_DIR },
+        { name: 'dshm', mountPath: '/dev/shm' },
+        TMP_MOUNT,
+        { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      ],
+      passwordMounts: { init: [passwordMount('superuser'), passwordMount('replication')], main: [passwordMount('app')] },
+      volumes: [
+        { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(`${this.settings.memory.sharedMemoryVolumeBytes / 2 ** 20}Mi`) } },
+        TMP_VOLUME,
+        { name: 'config', configMap: { name: this.configMap.name } },
+        ...[...passwords].map((p) => this.passwordVolume(p)),
+      ],
+      sidecars,
+      placement: {
+        ...spreadScheduling({ selector: this.clusterSelector, nodeAntiAffinity: 'required' }),
+        ...presetPlacement(opts.preset),
+      },
+      port: PORT,
+      configDir: CONFIG_DIR,
+      runDir: SOCKET_DIR,
+      storage: {
+        accessModes: ['ReadWriteOnce'],
+        ...(opts.storageClassName ? { storageClassName: opts.storageClassName } : {}),
+        resources: { requests: { storage: k8s.Quantity.fromString(opts.storageSize) } },
+      },
+    });
+  }
+
   private poolerDeployment(props: PoolerProps, opts: WorkloadOptions): k8s.KubeDeployment {
     const name = `${this.name}-pooler`;
     const labels = this.labels('pooler', name);
@@ -608,7 +704,7 @@ export class PostgresCluster extends Construct {
       volumeMounts: [runMount, TMP_MOUNT],
     };
     const containers = [pgbouncer];
-    if (opts.metrics) containers.push(pgbouncerExporter(opts.metrics.pgbouncerExporterImage, opts.user, this.credentials.app));
+    if (opts.metrics) containers.push(pgbouncerExporter(opts.metrics.pgbouncerExporterImage, opts.user));
 
     return new k8s.KubeDeployment(this, 'pooler', {
       metadata: { name, labels },
@@ -700,7 +796,7 @@ export class PostgresCluster extends Construct {
     });
   }
 
-  private createNetworkPolicies(poolerSelector: Record<string, string>, metrics: boolean): void {
+  private createNetworkPolicies(poolerSelector: Record<string, string>, metrics: boolean, patroni: boolean): void {
     const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     const clients: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: this.clientLabels } };
     this.postgresPeers.push({ podSelector: { matchLabels: poolerSelector } }, { podSelector: { matchLabels: this.clusterSelector } }, clients);
@@ -718,6 +814,8 @@ export class PostgresCluster extends Construct {
               from: this.postgresPeers,
               ports: [tcp(PORT)],
             },
+            // Patroni members compare WAL positions through each other's REST API during a failover.
+            ...(patroni ? [{ from: [{ podSelector: { matchLabels: this.clusterSelector } }], ports: [tcp(RESTAPI_PORT)] }] : []),
             ...metricsRule(POSTGRES_EXPORTER_PORT),
           ],
         },
@@ -869,18 +967,20 @@ function postgresExporter(image: string): k8s.Container {
   });
 }
 
-function pgbouncerExporter(image: string, user: string, password: SecretKeyRef): k8s.Container {
+function pgbouncerExporter(image: string, user: string): k8s.Container {
   return exporterSidecar({
     image,
     port: PGBOUNCER_EXPORTER_PORT,
     env: [
-      // lib/pq reads PGPASSWORD, so the connection string carries no password.
+      // lib/pq reads the password from PGPASSFILE, written by pooler-init.sh into the memory emptyDir: no password
+      // in the connection string or in an environment variable (issue 18).
       { name: 'PGBOUNCER_EXPORTER_CONNECTION_STRING', value: `postgres://${user}@127.0.0.1:${POOLER_PORT}/pgbouncer?sslmode=disable` },
-      { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
+      { name: 'PGPASSFILE', value: `${POOLER_RUN_DIR}/exporter.pgpass` },
     ],
     requests: POSTGRES.exporterRequests,
     limits: POSTGRES.exporterLimits,
     ...EXPORTER_PROBES,
+    volumeMounts: [{ name: 'run', mountPath: POOLER_RUN_DIR, readOnly: true }],
   });
 }
 

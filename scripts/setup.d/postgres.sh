@@ -10,7 +10,9 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 STAMP="$ROOT/.scalecharts-stamp"
 # The upstream versions the tests and the shipped images agree on (docs/postgres.md, "Images").
 WANT_PG=17 WANT_PGBOUNCER=1.24.1 WANT_PATRONI=4.0
-PKGS=(postgresql-17 pgbouncer patroni python3-etcd etcd-server etcd-client procps iproute2)
+# Bump when PKGS changes, so an existing root gets the new packages.
+PKGS_REVISION=2
+PKGS=(postgresql-17 pgbouncer patroni python3-etcd etcd-server etcd-client procps iproute2 curl)
 t0=$SECONDS
 
 # The Python clients the pooler test drives (psycopg 3 and asyncpg with their default settings), from PyPI.
@@ -24,7 +26,7 @@ if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "${PY_PKGS[*]}" ]; then
 fi
 
 if [ -f "$STAMP" ] && [ -L "$ROOT$ROOT" ] && mountpoint -q "$ROOT/proc" && grep -q "^pgbouncer=$WANT_PGBOUNCER" "$STAMP" && grep -q "^postgres=$WANT_PG\." "$STAMP" \
-   && grep -q "^patroni=$WANT_PATRONI\." "$STAMP"; then
+   && grep -q "^patroni=$WANT_PATRONI\." "$STAMP" && grep -q "^revision=$PKGS_REVISION$" "$STAMP"; then
   echo "setup.d/postgres: ok ($(tr '\n' ' ' < "$STAMP")) in $ROOT ($(( SECONDS - t0 )) s)"
   exit 0
 fi
@@ -62,5 +64,5 @@ pat=$(chroot "$ROOT" patroni --version | awk '{print $2}')
 etcd=$(chroot "$ROOT" etcd --version | awk '/etcd Version/{print $3}')
 [ "$pgb" = "$WANT_PGBOUNCER" ] || { echo "setup.d/postgres: pgbouncer $pgb, want $WANT_PGBOUNCER"; exit 1; }
 case "$pg" in "$WANT_PG".*) ;; *) echo "setup.d/postgres: postgres $pg, want $WANT_PG.x"; exit 1;; esac
-printf 'postgres=%s\npgbouncer=%s\npatroni=%s\netcd=%s\n' "$pg" "$pgb" "$pat" "$etcd" > "$STAMP"
+printf 'postgres=%s\npgbouncer=%s\npatroni=%s\netcd=%s\nrevision=%s\n' "$pg" "$pgb" "$pat" "$etcd" "$PKGS_REVISION" > "$STAMP"
 echo "setup.d/postgres: installed postgres $pg, pgbouncer $pgb, patroni $pat, etcd $etcd in $(( SECONDS - t0 )) s"
