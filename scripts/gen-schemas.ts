@@ -37,7 +37,7 @@ const KUBERNETES: SourceModule = { module: 'k8s.io/kubernetes', version: 'v1.28.
 const KUBERNETES_SWAGGER = 'api/openapi-spec/swagger.json';
 
 /** CRD files, relative to their module's root. */
-const CRD_SOURCES: Array<SourceModule & { files: string[] }> = [
+export const CRD_SOURCES: Array<SourceModule & { files: string[] }> = [
   {
     module: 'github.com/kedacore/keda/v2',
     version: 'v2.16.1',
@@ -404,6 +404,17 @@ function sourceFile(mod: DownloadedModule, relative: string): string {
     );
   }
   return file;
+}
+
+/** Absolute paths of the CRD files we emit objects of (downloaded into the Go module cache when missing). */
+export async function crdFiles(): Promise<string[]> {
+  const goWorkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gen-schemas-go-'));
+  try {
+    const modules = await Promise.all(CRD_SOURCES.map((m) => downloadModule(m, goWorkDir)));
+    return CRD_SOURCES.flatMap((source, i) => source.files.map((f) => sourceFile(modules[i], f)));
+  } finally {
+    fs.rmSync(goWorkDir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
