@@ -108,7 +108,12 @@ export class PatroniCluster {
   private etcdPort = 0;
   private readonly servers: Server[] = [];
 
-  constructor(private readonly objects: K8sObject[], private readonly name: string, private readonly subnet: number) {}
+  /**
+   * `kubernetes`: the pod's own DCS settings, against a real API server (test/cluster/): Patroni runs in-cluster
+   * mode with the ServiceAccount token at the pod's path, /var/run/secrets/kubernetes.io/serviceaccount.
+   */
+  constructor(private readonly objects: K8sObject[], private readonly name: string, private readonly subnet: number,
+    private readonly kube?: { host: string; port: number; namespace: string }) {}
 
   private container(which: 'init' | 'main'): K8sObject {
     const spec = find(this.objects, 'StatefulSet', this.name).spec.template.spec;
@@ -127,6 +132,15 @@ export class PatroniCluster {
     for (const [which, password] of Object.entries(PASSWORDS)) writeServerFile(join(this.dir, 'passwords', which), password, 0o400);
 
     const etcdHost = `${NET}.${this.subnet + 10}`;
+    if (this.kube) {
+      for (let i = 0; i < count; i++) {
+        const host = `${NET}.${this.subnet + i + 1}`;
+        this.members.push({ name: `${this.name}-${i}`, host, pgPort: await freePort(), apiPort: await freePort(), dcs: undefined as never });
+      }
+      await this.startRw();
+      for (const m of this.members) this.startMember(m);
+      return;
+    }
     this.etcdPort = await freePort();
     const peerPort = await freePort();
     this.etcd = this.spawn('etcd', ['etcd', '--name=dcs', `--data-dir=${makeServerDir(join(this.dir, 'etcd'))}`,
@@ -142,6 +156,11 @@ export class PatroniCluster {
       dcs.target(etcdHost, this.etcdPort);
       this.members.push({ name: `${this.name}-${i}`, host, pgPort: await freePort(), apiPort: await freePort(), dcs });
     }
+    await this.startRw();
+    for (const m of this.members) this.startMember(m);
+  }
+
+  private async startRw(): Promise<void> {
     // The -rw Service: new connections go to the member whose REST API says it holds the leader lock (Patroni's
     // role label and the Service selector do this in a cluster), polled every 100 ms like an endpoints update.
     this.rw = await this.hub.relay('rw', `${NET}.${this.subnet + 20}`);
@@ -157,7 +176,6 @@ export class PatroniCluster {
         })
         .finally(() => { busy = false; });
     }, 100);
-    for (const m of this.members) this.startMember(m);
   }
 
   private spawn(name: string, argv: string[], env: Record<string, string>, home: string): Server {
@@ -177,7 +195,7 @@ export class PatroniCluster {
       PATRONI_POSTGRESQL_LISTEN: `${m.host}:${m.pgPort}`,
       PATRONI_POSTGRESQL_CONNECT_ADDRESS: `${m.host}:${m.pgPort}`,
       PATRONI_POSTGRESQL_DATA_DIR: join(home, 'pgdata'),
-      PATRONI_KUBERNETES_NAMESPACE: 'unused',
+      PATRONI_KUBERNETES_NAMESPACE: this.kube?.namespace ?? 'unused',
       PATRONI_KUBERNETES_POD_IP: m.host,
       PATRONI_RUN_DIR: home,
       SUPERUSER_PASSWORD_FILE: join(this.dir, 'passwords/superuser'),
@@ -188,6 +206,8 @@ export class PatroniCluster {
     const declared = new Set((container.env ?? []).map((e: K8sObject) => e.name));
     const env = podEnv(container, Object.fromEntries(Object.entries(values).filter(([k]) => declared.has(k))));
     if (which === 'init') return env;
+    // What the kubelet injects into every container: the API server's address.
+    if (this.kube) return { ...env, KUBERNETES_SERVICE_HOST: this.kube.host, KUBERNETES_SERVICE_PORT: String(this.kube.port), PATRONI_POSTGRESQL_PGPASS: join(home, '.pgpass') };
     // The fast suite's DCS is etcd: the pod's Kubernetes DCS settings out, this member's link to etcd in.
     for (const k of Object.keys(env)) if (k.startsWith('PATRONI_KUBERNETES_')) delete env[k];
     // use_proxies: talk only to this member's relay, never to the member list etcd advertises (so a cut holds).
