@@ -779,7 +779,9 @@ export class PostgresCluster extends Construct {
         for: '2m',
         severity: 'critical',
         summary: `The primary of ${this.name} is down`,
-        description: 'Writes fail. There is no automatic failover: restore the primary pod (README.md, "PostgresCluster").',
+        description: this.patroni
+          ? 'Writes fail. Patroni promotes a replica within ttl; if this persists, no member can lead: check `patronictl list`, the Kubernetes API and the members\' logs (docs/postgres.md, "Patroni").'
+          : 'Writes fail. There is no automatic failover: restore the primary pod (docs/postgres.md, "Limitations").',
       },
       {
         alert: 'PgBouncerPoolSaturation',
