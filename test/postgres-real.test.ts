@@ -4,7 +4,7 @@
  * Every file comes out of the synthesized ConfigMaps; hosts, ports and paths go in through the environment
  * variables the pods declare.
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../lib';
@@ -204,6 +204,14 @@ describe('PostgresCluster on real PostgreSQL 17 and PgBouncer 1.24.1', () => {
     servers.push(pgbouncer);
     await waitFor('pgbouncer', () => psqlRaw({ ...app(ports.pooler), database: 'pgbouncer' }, 'SHOW VERSION').status === 0, 10_000, 100)
       .catch((e) => { throw new Error(`${e.message}\n${pgbouncer.output}`); });
+
+    // The exporter's password file (PGPASSFILE, no PGPASSWORD) opens the admin console; the password has ':' and '\'.
+    const exporter = mainContainer('Deployment', 'orders-db-pooler');
+    expect(exporter.name).toBe('pgbouncer');
+    const [psqlCmd, ...psqlArgs] = inRoot([`${PG_BIN}/psql`, '--no-psqlrc', '--host=127.0.0.1', `--port=${ports.pooler}`, '--username=app', '--dbname=pgbouncer', '--no-password', '--tuples-only', '--command=SHOW VERSION']);
+    const viaFile = spawnSync(psqlCmd, psqlArgs, { env: { PATH: process.env.PATH ?? '', PGPASSFILE: join(poolerDir, 'exporter.pgpass') }, encoding: 'utf8', timeout: 10_000 });
+    expect(viaFile.stderr).toBe('');
+    expect(viaFile.stdout).toContain('PgBouncer 1.24.1');
 
     // Each transaction holds a server connection for 20 ms, so the clients must queue in PgBouncer.
     const script = join(poolerDir, 'txn.sql');
