@@ -25,27 +25,27 @@ describe("PostgresCluster failover: 'patroni'", () => {
     expect(sts.spec.replicas).toBe(3);
     expect(main.image).toBe(PATRONI.image);
     expect(main.command).toEqual(['patroni', '/var/run/postgresql/patroni.yml']);
-    expect(pod.serviceAccountName).toBe('db');
+    expect(pod.serviceAccountName).toBe('db-patroni');
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(pod.securityContext.runAsUser).toBe(PATRONI.uid);
     expect(main.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
   });
 
   it('grants Patroni only ConfigMaps and pods, without delete or Secrets', () => {
-    const role = find(objects, 'Role', 'db');
+    const role = find(objects, 'Role', 'db-patroni');
     expect(role.rules).toEqual(JSON.parse(JSON.stringify(PATRONI_RULES)));
     const verbs = role.rules.flatMap((r: K8sObject) => r.verbs);
     expect(verbs).not.toContain('delete');
     expect(verbs).not.toContain('*');
     expect(role.rules.flatMap((r: K8sObject) => r.resources).sort()).toEqual(['configmaps', 'pods']);
-    expect(find(objects, 'RoleBinding', 'db')).toMatchObject({ roleRef: { kind: 'Role', name: 'db' }, subjects: [{ kind: 'ServiceAccount', name: 'db' }] });
+    expect(find(objects, 'RoleBinding', 'db-patroni')).toMatchObject({ roleRef: { kind: 'Role', name: 'db-patroni' }, subjects: [{ kind: 'ServiceAccount', name: 'db-patroni' }] });
   });
 
   it('routes -rw to the leader and -ro to the replicas through the role label Patroni moves', () => {
     expect(find(objects, 'Service', 'db-rw').spec.selector).toEqual({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/instance': 'db', 'scalecharts.io/role': 'primary' });
     expect(find(objects, 'Service', 'db-ro').spec.selector).toEqual({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/instance': 'db', 'scalecharts.io/role': 'replica' });
     const env = Object.fromEntries(main.env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
-    expect(env).toMatchObject({ PATRONI_KUBERNETES_ROLE_LABEL: 'scalecharts.io/role', PATRONI_KUBERNETES_USE_ENDPOINTS: 'false', PATRONI_SCOPE: 'db-patroni' });
+    expect(env).toMatchObject({ PATRONI_KUBERNETES_ROLE_LABEL: 'scalecharts.io/role', PATRONI_KUBERNETES_USE_ENDPOINTS: 'false', PATRONI_SCOPE: 'db-patroni', PATRONI_KUBERNETES_LABELS: '{"app.kubernetes.io/name":"db"}' });
     expect(sts.spec.template.metadata.labels['scalecharts.io/patroni-scope']).toBe('db-patroni');
   });
 

@@ -137,7 +137,8 @@ export function patroniEnv(o: {
     { name: 'PATRONI_POSTGRESQL_DATA_DIR', value: o.dataDir },
     { name: 'PATRONI_KUBERNETES_NAMESPACE', valueFrom: field('metadata.namespace') },
     { name: 'PATRONI_KUBERNETES_POD_IP', value: '$(POD_IP)' },
-    { name: 'PATRONI_KUBERNETES_LABELS', value: JSON.stringify(o.clusterSelector) },
+    // The name label only: Patroni adds its scope label, which the Helm chart prefixes with the release name.
+    { name: 'PATRONI_KUBERNETES_LABELS', value: JSON.stringify({ 'app.kubernetes.io/name': o.clusterSelector['app.kubernetes.io/name'] }) },
     { name: 'PATRONI_KUBERNETES_ROLE_LABEL', value: ROLE_LABEL },
     { name: 'PATRONI_KUBERNETES_SCOPE_LABEL', value: SCOPE_LABEL },
     { name: 'PATRONI_KUBERNETES_USE_ENDPOINTS', value: 'false' },
@@ -232,7 +233,7 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
       template: {
         metadata: { labels: { ...o.labels, [SCOPE_LABEL]: o.scopeName }, annotations: o.podAnnotations },
         spec: {
-          serviceAccountName: o.name,
+          serviceAccountName: o.scopeName,
           // Patroni talks to the Kubernetes API (its DCS) with this pod's token.
           automountServiceAccountToken: true,
           securityContext: o.podSecurityContext,

@@ -17,7 +17,7 @@ import { Preset, Presets } from '../presets';
 import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
 import {
-  PatroniProps, RESTAPI_PORT, ROLE_LABEL, ResolvedPatroni, patroniEnv, patroniFiles, patroniRbac, patroniStatefulSet, resolvePatroni, rolePdbs,
+  PatroniProps, RESTAPI_PORT, ROLE_LABEL, ResolvedPatroni, SCOPE_LABEL, patroniEnv, patroniFiles, patroniRbac, patroniStatefulSet, resolvePatroni, rolePdbs,
 } from './patroni';
 import type { PatroniRbac } from './patroni';
 import {
@@ -351,9 +351,22 @@ export class PostgresCluster extends Construct {
     const workload = { database, user, replicationUser, rwHost, metrics, preset };
     const storage = { storageSize, storageClassName };
     if (patroni) {
-      const rbac = patroniRbac(this, this.name, this.labels('database'));
+      // Named after the Patroni scope, so a Helm release prefixes the scope (env, pod label) with the names.
+      const rbac = patroniRbac(this, `${this.name}-patroni`, this.labels('database'));
       this.patroni = { ...patroni, rbac };
       this.primary = this.patroniMembers({ ...workload, ...storage, configHash: postgresPodHash });
+      // In a Helm chart the scope (leader lock `<scope>-leader`) and the pod label Patroni selects members by both get
+      // the release prefix, so two releases in one namespace never share a Patroni cluster.
+      const env = this.primary.toJson().spec.template.spec.containers[0].env as k8s.EnvVar[];
+      const scopeTemplate = `{{ .Release.Name }}-{{ $values.patroni.scope }}`;
+      Knobs.declare(this, {
+        key: 'patroni.scope', description: 'Patroni scope after the release name (its ConfigMaps are <release>-<scope>-leader, -config, -failover, -sync)',
+        schema: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$' }, default: `${this.name}-patroni`,
+        targets: [
+          { object: this.primary, path: ['spec', 'template', 'spec', 'containers', 0, 'env', env.findIndex((e) => e.name === 'PATRONI_SCOPE'), 'value'], template: scopeTemplate },
+          { object: this.primary, path: ['spec', 'template', 'metadata', 'labels', SCOPE_LABEL], template: scopeTemplate },
+        ],
+      });
     } else {
       this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
       if (this.replicas > 0) {

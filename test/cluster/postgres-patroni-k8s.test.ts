@@ -57,7 +57,7 @@ describe('Patroni on the Kubernetes DCS of a real API server (RBAC, our ServiceA
     // /var/run is a symlink to /run inside the root: write through the root's /run, never the host's.
     const saDir = join(ROOT, SA_DIR.replace(/^\/var\/run\//, '/run/'));
     mkdirSync(saDir, { recursive: true });
-    writeFileSync(join(saDir, 'token'), await cp.serviceAccountToken(NS, 'db'), { mode: 0o644 });
+    writeFileSync(join(saDir, 'token'), await cp.serviceAccountToken(NS, 'db-patroni'), { mode: 0o644 });
     copyFileSync(cp.caFile, join(saDir, 'ca.crt'));
     writeFileSync(join(saDir, 'namespace'), NS);
     for (const f of ['token', 'ca.crt', 'namespace']) chownSync(join(saDir, f), 0, 0);
