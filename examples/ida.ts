@@ -33,7 +33,7 @@ export function ida(app: App): Chart {
     resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '512Mi' } },
     serviceMonitor: true,
   });
-  connectPostgres(api, db);
+  connectPostgres(api, db, { reads: 'replicas' });
   connectRedis(api, redis);
   connectRpc(api, rpc);
   return chart;

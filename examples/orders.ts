@@ -30,6 +30,7 @@ export function orders(app: App): Chart {
   });
   // PG* env, DATABASE_URL / DATABASE_READ_URL, per-pod pools (DB_MAX_CONNECTIONS, seed 000's min(50, ...)) and
   // the NetworkPolicy allow rule; the connection budget is checked over the whole chart at synth (seed 004).
-  connectPostgres(api, db);
+  // Reporting reads tolerate replica lag, so they opt in to the replicas (DATABASE_READ_URL).
+  connectPostgres(api, db, { reads: 'replicas' });
   return chart;
 }

@@ -64,8 +64,11 @@ export const DB_POOL = {
 
 /** Postgres tier (000, 003). Derived settings (memory, pool sizes, headroom) live in `lib/postgres/sizing.ts`. */
 export const POSTGRES = {
-  /** Official image, pinned to a 15.x minor release. */
-  image: 'postgres:15.14',
+  /**
+   * Official image, pinned to a 17.x minor release: seed 003 runs PostgreSQL 17, and the real-process tests run
+   * Debian 13's 17.12 (scripts/setup.d/postgres.sh).
+   */
+  image: 'postgres:17.12',
   /** "Vertical first: start with 4 vCPU / 16 GB RAM" (000). Requests = limits: a database should not be throttled. */
   cpu: '4',
   memory: '16Gi',
@@ -88,8 +91,25 @@ export const POSTGRES = {
   /** PgBouncer is single-threaded: one core is its ceiling. */
   poolerRequests: { cpu: '100m', memory: '64Mi' },
   poolerLimits: { cpu: '1', memory: '256Mi' },
-  /** PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). */
-  poolerImage: 'edoburu/pgbouncer:v1.25.1-p0',
+  /**
+   * PgBouncer image: maintained, pins the PgBouncer release in its tag (`v<pgbouncer>-p<patch>`). 1.24.1 is the
+   * release the real-process tests run (Debian 13's package): the PgBouncer that ships is the one tested (issue 15).
+   */
+  poolerImage: 'edoburu/pgbouncer:v1.24.1-p0',
+  /**
+   * PgBouncer `max_prepared_statements`, set explicitly. In transaction mode, 0 (PgBouncer's default before 1.25)
+   * breaks drivers that prepare named statements by default: postgres.js lost commits, node-postgres ran another
+   * client's statement, psycopg 3 and asyncpg failed (issue 15, on 1.18). 200 is 1.25's default; PgBouncer keeps up
+   * to this many statements per server connection and re-prepares them on whichever connection a client gets.
+   */
+  poolerMaxPreparedStatements: 200,
+  /**
+   * Startup probe failures × 5 s period = 30 minutes for the postmaster to answer at all. Ours, not the notes':
+   * crash recovery itself is not bounded by it (liveness accepts a recovering postmaster, issue 15).
+   */
+  startupProbeFailures: 360,
+  /** PostgreSQL binaries in the official image, Spilo and Debian's packages. */
+  binDir: '/usr/lib/postgresql/17/bin',
   /** Prometheus community exporters (optional sidecars). */
   postgresExporterImage: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
@@ -97,6 +117,27 @@ export const POSTGRES = {
   exporterLimits: { cpu: '250m', memory: '128Mi' },
   /** Replication lag that alerts, in seconds. Not in the notes: a replica half a minute behind serves stale reads. */
   replicationLagAlertSeconds: 30,
+} as const;
+
+/**
+ * Patroni automatic failover of a PostgresCluster (`failover: 'patroni'`, issue 15). Patroni's own defaults, kept:
+ * the notes give no numbers; docs/postgres.md ("Patroni") shows the failover bound they give.
+ */
+export const PATRONI = {
+  /**
+   * Spilo, Zalando's image of PostgreSQL + Patroni (Apache-2.0), run with plain `patroni <config>`: the one
+   * maintained image that ships both, used by the Zalando operator. Its `postgres` user is UID 101.
+   */
+  image: 'ghcr.io/zalando/spilo-17:4.0-p3',
+  uid: 101,
+  /** Leader lock lifetime: the worst-case failover wait after a leader dies (plus one loop). */
+  ttl: 30,
+  /** HA loop period. */
+  loopWait: 10,
+  /** DCS retries before a leader demotes itself; ttl ≥ loopWait + 2 × retryTimeout. */
+  retryTimeout: 10,
+  /** A replica this far behind (bytes) is never promoted: 1 MiB. */
+  maximumLagOnFailover: 1_048_576,
 } as const;
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */

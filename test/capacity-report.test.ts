@@ -11,7 +11,7 @@ function smallApp(chart: Chart): void {
   const db = new PostgresCluster(chart, 'db', {
     credentials: { superuser: { secretName: 'su' }, replication: { secretName: 'repl' }, app: { secretName: 'app' } },
   });
-  connectPostgres(new StatelessService(chart, 'api', { image: 'ghcr.io/example/api:1.0.0' }), db);
+  connectPostgres(new StatelessService(chart, 'api', { image: 'ghcr.io/example/api:1.0.0' }), db, { reads: 'replicas' });
 }
 
 describe('capacity report', () => {

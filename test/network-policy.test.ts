@@ -149,6 +149,9 @@ describe('NetworkPolicy of StatelessService (on by default)', () => {
     const chain = synthApp((app) => { EXAMPLES.chain(app); });
     const ns = find(chain, 'Deployment', 'eth-rpc').metadata.namespace;
     const indexer = { namespace: ns, labels: find(chain, 'Deployment', 'did-indexer').spec.template.metadata.labels };
-    expect(allowed(findAll(chain, 'NetworkPolicy'), ns, find(chain, 'Deployment', 'eth-rpc').spec.template.metadata.labels, 'http', indexer)).toBe(true);
+    const rpc = find(chain, 'Deployment', 'eth-rpc').spec.template;
+    // The pool's policy names the proxy port by number.
+    const rpcPort = rpc.spec.containers[0].ports.find((p: K8sObject) => p.name === 'http').containerPort;
+    expect(allowed(findAll(chain, 'NetworkPolicy'), ns, rpc.metadata.labels, rpcPort, indexer)).toBe(true);
   });
 });

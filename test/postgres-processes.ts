@@ -1,31 +1,40 @@
 /**
- * Runs the PostgresCluster's real scripts and configs on loopback: PostgreSQL 15 and PgBouncer from Debian's
- * packages, as an unprivileged user when the tests run as root (Postgres and PgBouncer refuse root).
+ * Runs the PostgresCluster's real scripts and configs on loopback: PostgreSQL 17, PgBouncer 1.24.1, Patroni and
+ * etcd from Debian 13 (trixie) packages, the versions the shipped images carry, inside the root that
+ * scripts/setup.d/postgres.sh builds (`chroot`, loopback shared with the host), as the root's `postgres` user
+ * (Postgres and PgBouncer refuse root). Inside the root its own host path links back to "/", so a host path
+ * under ROOT names the same file inside and outside.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
-import { tmpdir } from 'os';
+import { homedir } from 'os';
 import { dirname, join } from 'path';
 import type { K8sObject } from './harness/synth';
 
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The Debian 13 root (scripts/setup.d/postgres.sh). */
+export const ROOT = process.env.SCALECHARTS_TRIXIE ?? join(homedir(), '.cache/scalecharts/trixie');
+/** PostgreSQL binaries inside ROOT. */
+export const PG_BIN = '/usr/lib/postgresql/17/bin';
 const PATH = `${PG_BIN}:/usr/sbin:/usr/bin:/sbin:/bin`;
 
-/** The user servers run as: `postgres` (created by Debian's package) when we are root, else ourselves. */
-const runAs = process.getuid?.() === 0 ? lookupUser('postgres') : undefined;
+if (process.getuid?.() !== 0) throw new Error('the Postgres real-process tests chroot into the Debian 13 root: run them as root');
+if (!existsSync(join(ROOT, ROOT))) throw new Error(`${ROOT} is not set up: run scripts/setup.d/postgres.sh`);
+
+/** The user servers run as: the root's `postgres` user (from Debian's package inside ROOT). */
+const runAs = lookupUser('postgres');
 
 function lookupUser(name: string): { uid: number; gid: number } {
-  const out = spawnSync('id', ['-u', name], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`user ${name} not found: install postgresql-15 (scripts/setup-tools.sh)`);
-  return { uid: Number(out.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  const line = readFileSync(join(ROOT, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  if (!line) throw new Error(`user ${name} not found in ${ROOT}: run scripts/setup.d/postgres.sh`);
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** A temp directory the server user owns. */
+/** A temp directory the server user owns, under ROOT/tmp (so the same path works inside the chroot). */
 export function serverTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (runAs) chownSync(dir, runAs.uid, runAs.gid);
+  const dir = mkdtempSync(join(ROOT, 'tmp', prefix));
+  chownSync(dir, runAs.uid, runAs.gid);
   return dir;
 }
 
@@ -34,16 +43,14 @@ export function writeServerFile(path: string, content: string, mode = 0o600): vo
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content, { mode });
   chmodSync(path, mode);
-  if (runAs) {
-    chownSync(path, runAs.uid, runAs.gid);
-    chownSync(dirname(path), runAs.uid, runAs.gid);
-  }
+  chownSync(path, runAs.uid, runAs.gid);
+  chownSync(dirname(path), runAs.uid, runAs.gid);
 }
 
 /** Creates `path` (and missing parents), all owned by the server user. */
 export function makeServerDir(path: string): string {
   const first = mkdirSync(path, { recursive: true, mode: 0o700 });
-  if (runAs && first) {
+  if (first) {
     for (let d = path; d.length >= first.length; d = dirname(d)) chownSync(d, runAs.uid, runAs.gid);
   }
   return path;
@@ -84,8 +91,14 @@ export function podEnv(container: K8sObject, overrides: Record<string, string>):
   return env;
 }
 
-function command(argv: string[]): string[] {
-  return runAs ? ['setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--init-groups', '--', ...argv] : argv;
+/** argv run inside ROOT as the server user. */
+export function command(argv: string[]): string[] {
+  return ['chroot', ROOT, 'setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--init-groups', '--', ...argv];
+}
+
+/** argv run inside ROOT as root (clients that need no privileges drop none: psql, pg_isready). */
+export function inRoot(argv: string[]): string[] {
+  return ['chroot', ROOT, ...argv];
 }
 
 function fullEnv(env: Record<string, string>, home: string): Record<string, string> {
@@ -99,6 +112,13 @@ export function runScript(script: string, env: Record<string, string>, home: str
   const output = `${res.stdout}${res.stderr}`;
   if (res.status !== 0) throw new Error(`${script} exited ${res.status ?? res.signal}:\n${output}`);
   return output;
+}
+
+/** Runs argv to completion as the server user inside ROOT; returns its exit status and output (never throws). */
+export function runStatus(argv: string[], env: Record<string, string>, home: string, timeoutMs = 15_000): { status: number | null; output: string } {
+  const [cmd, ...args] = command(argv);
+  const res = spawnSync(cmd, args, { env: fullEnv(env, home), encoding: 'utf8', timeout: timeoutMs, cwd: home });
+  return { status: res.status, output: `${res.stdout ?? ''}${res.stderr ?? ''}` };
 }
 
 /** A long-running server process started as the server user, with its output kept for failure messages. */
@@ -134,6 +154,8 @@ export interface Conn {
   readonly user: string;
   readonly database: string;
   readonly password: string;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
 }
 
 /** Runs SQL through psql over TCP on loopback; returns unaligned rows, or throws with psql's error. */
@@ -144,15 +166,16 @@ export function psql(conn: Conn, sql: string): string {
 }
 
 export function psqlRaw(conn: Conn, sql: string): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(`${PG_BIN}/psql`, [
-    '--no-psqlrc', '--host=127.0.0.1', `--port=${conn.port}`, `--username=${conn.user}`, `--dbname=${conn.database}`,
-    '--tuples-only', '--no-align', '--quiet', '--set=ON_ERROR_STOP=1', '--command', sql,
-  ], { env: { PATH, PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: 15_000 });
+  const [cmd, ...args] = inRoot([`${PG_BIN}/psql`,
+    '--no-psqlrc', `--host=${conn.host ?? '127.0.0.1'}`, `--port=${conn.port}`, `--username=${conn.user}`, `--dbname=${conn.database}`,
+    '--tuples-only', '--no-align', '--quiet', '--set=ON_ERROR_STOP=1', '--command', sql]);
+  const res = spawnSync(cmd, args, { env: { PATH, PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: 15_000 });
   return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? String(res.error ?? '') };
 }
 
 export function isReady(port: number): boolean {
-  return spawnSync(`${PG_BIN}/pg_isready`, ['--quiet', '--host=127.0.0.1', `--port=${port}`], { timeout: 5_000 }).status === 0;
+  const [cmd, ...args] = inRoot([`${PG_BIN}/pg_isready`, '--quiet', '--host=127.0.0.1', `--port=${port}`]);
+  return spawnSync(cmd, args, { timeout: 5_000 }).status === 0;
 }
 
 /** Polls `check` every `intervalMs` until it returns true; returns the elapsed milliseconds, or throws after `timeoutMs`. */

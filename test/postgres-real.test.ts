@@ -1,16 +1,16 @@
 /**
- * The PostgresCluster's generated files, run for real on loopback: PostgreSQL 15 primary + 2 streaming
+ * The PostgresCluster's generated files, run for real on loopback: PostgreSQL 17 primary + 2 streaming
  * replicas bootstrapped by the generated scripts, and PgBouncer with the generated pgbouncer.ini.
  * Every file comes out of the synthesized ConfigMaps; hosts, ports and paths go in through the environment
  * variables the pods declare.
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../lib';
 import { K8sObject, find, synth } from './harness/synth';
 import {
-  Conn, PG_BIN, Server, freePort, isReady, makeServerDir, podEnv, psql, psqlRaw, removeDir, runScript, serverTempDir,
+  Conn, PG_BIN, Server, freePort, inRoot, isReady, makeServerDir, podEnv, psql, psqlRaw, removeDir, runScript, serverTempDir,
   sleep, waitFor, writeServerFile,
 } from './postgres-processes';
 
@@ -81,7 +81,7 @@ async function bootstrapReplica(index: number): Promise<Server> {
 
 const count = (port: number, sql = 'SELECT count(*) FROM orders') => Number(psql(app(port), sql));
 
-describe('PostgresCluster on real PostgreSQL 15 and PgBouncer', () => {
+describe('PostgresCluster on real PostgreSQL 17 and PgBouncer 1.24.1', () => {
   beforeAll(async () => {
     objects = synth((chart) => {
       cluster = new PostgresCluster(chart, 'orders-db', {
@@ -205,15 +205,23 @@ describe('PostgresCluster on real PostgreSQL 15 and PgBouncer', () => {
     await waitFor('pgbouncer', () => psqlRaw({ ...app(ports.pooler), database: 'pgbouncer' }, 'SHOW VERSION').status === 0, 10_000, 100)
       .catch((e) => { throw new Error(`${e.message}\n${pgbouncer.output}`); });
 
+    // The exporter's password file (PGPASSFILE, no PGPASSWORD) opens the admin console; the password has ':' and '\'.
+    const exporter = mainContainer('Deployment', 'orders-db-pooler');
+    expect(exporter.name).toBe('pgbouncer');
+    const [psqlCmd, ...psqlArgs] = inRoot([`${PG_BIN}/psql`, '--no-psqlrc', '--host=127.0.0.1', `--port=${ports.pooler}`, '--username=app', '--dbname=pgbouncer', '--no-password', '--tuples-only', '--command=SHOW VERSION']);
+    const viaFile = spawnSync(psqlCmd, psqlArgs, { env: { PATH: process.env.PATH ?? '', PGPASSFILE: join(poolerDir, 'exporter.pgpass') }, encoding: 'utf8', timeout: 10_000 });
+    expect(viaFile.stderr).toBe('');
+    expect(viaFile.stdout).toContain('PgBouncer 1.24.1');
+
     // Each transaction holds a server connection for 20 ms, so the clients must queue in PgBouncer.
     const script = join(poolerDir, 'txn.sql');
     writeServerFile(script, 'SELECT pg_sleep(0.02);\n', 0o644);
     const transactionsPerClient = 20;
     let benchOutput = '';
-    const bench = spawn(`${PG_BIN}/pgbench`, [
+    const [benchCmd, ...benchArgs] = inRoot([`${PG_BIN}/pgbench`,
       '--no-vacuum', `--client=${CLIENTS}`, '--jobs=2', `--transactions=${transactionsPerClient}`, `--file=${script}`,
-      '--host=127.0.0.1', `--port=${ports.pooler}`, '--username=app', 'app',
-    ], { env: { PATH: process.env.PATH ?? '', PGPASSWORD: PASSWORDS.app } });
+      '--host=127.0.0.1', `--port=${ports.pooler}`, '--username=app', 'app']);
+    const bench = spawn(benchCmd, benchArgs, { env: { PATH: process.env.PATH ?? '', PGPASSWORD: PASSWORDS.app } });
     bench.stdout.on('data', (d) => { benchOutput += d; });
     bench.stderr.on('data', (d) => { benchOutput += d; });
     const benchExit = new Promise<number | null>((resolve) => bench.once('exit', resolve));

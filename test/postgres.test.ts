@@ -48,6 +48,7 @@ describe('PostgresCluster defaults', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/orders-db-config', 'ConfigMap/orders-db-pooler-config',
       'Deployment/orders-db-pooler',
+      'NetworkPolicy/orders-db', 'NetworkPolicy/orders-db-pooler',
       'PodDisruptionBudget/orders-db', 'PodDisruptionBudget/orders-db-pooler',
       'Service/orders-db-headless', 'Service/orders-db-pooler', 'Service/orders-db-ro', 'Service/orders-db-rw',
       'StatefulSet/orders-db-primary', 'StatefulSet/orders-db-replica',
@@ -59,7 +60,7 @@ describe('PostgresCluster defaults', () => {
 
   it('runs the official postgres 15 image with 4 CPU / 16Gi, requests = limits', () => {
     for (const sts of [primary, replica]) {
-      expect(container(sts, 'postgres').image).toBe('postgres:15.14');
+      expect(container(sts, 'postgres').image).toBe('postgres:17.12');
       expect(container(sts, 'postgres').resources).toEqual({ requests: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '512Mi' } });
     }
   });
@@ -201,7 +202,7 @@ describe('PostgresCluster defaults', () => {
         ...Object.entries(find(objects, 'ConfigMap', 'orders-db-config').data as Record<string, string>),
         ...Object.entries(find(objects, 'ConfigMap', 'orders-db-pooler-config').data as Record<string, string>),
       ].filter(([name]) => name.endsWith('.sh'));
-      expect(scripts.map(([n]) => n).sort()).toEqual(['bootstrap-primary.sh', 'bootstrap-replica.sh', 'pooler-init.sh', 'run-postgres.sh']);
+      expect(scripts.map(([n]) => n).sort()).toEqual(['bootstrap-primary.sh', 'bootstrap-replica.sh', 'pooler-init.sh', 'probe.sh', 'run-postgres.sh']);
       const files = scripts.map(([name, text]) => { const f = join(dir, name); writeFileSync(f, text); return f; });
       const res = spawnSync('shellcheck', ['--shell=bash', '--severity=style', ...files], { encoding: 'utf8' });
       expect(res.error).toBeUndefined();
@@ -251,7 +252,8 @@ describe('PostgresCluster options', () => {
     const primary = find(objects, 'StatefulSet', 'orders-db-primary');
     expect(container(primary, 'metrics')).toMatchObject({ image: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1', ports: [{ name: 'metrics', containerPort: 9187, protocol: 'TCP' }] });
     const poolerExporter = container(find(objects, 'Deployment', 'orders-db-pooler'), 'metrics');
-    expect(poolerExporter.env).toContainEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'orders-db-app', key: 'pw' } } });
+    expect(poolerExporter.env).toContainEqual({ name: 'PGPASSFILE', value: '/var/run/pgbouncer/exporter.pgpass' });
+    expect(JSON.stringify(poolerExporter.env)).not.toContain('secretKeyRef');
     const monitors = findAll(objects, 'ServiceMonitor');
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['orders-db', 'orders-db-pooler']);
     for (const m of monitors) {
@@ -292,8 +294,8 @@ describe('PostgresCluster options', () => {
       new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS });
     });
     const primary = find(objects, 'StatefulSet', 'orders-db-primary');
-    expect(container(primary, 'postgres').image).toBe('registry.example.com/mirror/postgres:15.14');
-    expect(container(find(objects, 'Deployment', 'orders-db-pooler'), 'pgbouncer').image).toBe('registry.example.com/mirror/edoburu/pgbouncer:v1.25.1-p0');
+    expect(container(primary, 'postgres').image).toBe('registry.example.com/mirror/postgres:17.12');
+    expect(container(find(objects, 'Deployment', 'orders-db-pooler'), 'pgbouncer').image).toBe('registry.example.com/mirror/edoburu/pgbouncer:v1.24.1-p0');
     expect(primary.metadata.labels.team).toBe('data');
     expect(primary.spec.template.spec.tolerations).toHaveLength(1);
     expect(container(primary, 'postgres').resources.requests.memory).toBe('16Gi');

@@ -28,7 +28,7 @@ function envOf(objects: K8sObject[], name: string): Record<string, unknown> {
 
 describe('connectPostgres', () => {
   it('injects libpq env, DSNs without passwords, and seed-000 pool sizes through the pooler', () => {
-    const objects = synth((chart) => connectPostgres(api(chart, 'api'), db(chart)));
+    const objects = synth((chart) => connectPostgres(api(chart, 'api'), db(chart), { reads: 'replicas' }));
     const env = envOf(objects, 'api');
     expect(env).toMatchObject({
       PGHOST: 'db-pooler', PGPORT: '5432', PGDATABASE: 'app', PGUSER: 'app',
@@ -46,8 +46,8 @@ describe('connectPostgres', () => {
     let cluster!: PostgresCluster;
     const objects = synth((chart) => {
       cluster = db(chart, { pooler: { maxClientConnections: 300 } });
-      connectPostgres(api(chart, 'api', 20), cluster);
-      connectPostgres(api(chart, 'worker', 10), cluster, { readReplicas: false });
+      connectPostgres(api(chart, 'api', 20), cluster, { reads: 'replicas' });
+      connectPostgres(api(chart, 'worker', 10), cluster);
     });
     // Pooler accepts 2 × 300 = 600 clients over 30 pods: 20 per pod for both workloads.
     expect(envOf(objects, 'api').DB_MAX_CONNECTIONS).toBe('20');
@@ -97,8 +97,19 @@ describe('connectPostgres', () => {
 
   it('refuses read budgets over a replica\'s max_connections', () => {
     expectValidationError(() => build((chart) => {
-      connectPostgres(api(chart, 'api', 20), db(chart), { readPoolSize: 5 });
+      connectPostgres(api(chart, 'api', 20), db(chart), { reads: 'replicas', readPoolSize: 5 });
     }), { path: 'test/db', property: 'connections.replicas', value: 100 });
+  });
+
+  it('reads from the primary unless replica reads are asked for (read-after-write)', () => {
+    const objects = synth((chart) => { const c = db(chart); connectPostgres(api(chart, 'api'), c); connectPostgres(api(chart, 'legacy'), c, { readReplicas: true }); });
+    expect(envOf(objects, 'api').DB_READ_HOST).toBeUndefined();
+    expect(envOf(objects, 'api').DATABASE_READ_URL).toBeUndefined();
+    expect(envOf(objects, 'legacy').DATABASE_READ_URL).toBe('postgresql://app@db-ro:5432/app');
+    expectValidationError(() => build((chart) => connectPostgres(api(chart, 'api'), db(chart), { reads: 'replica' as never })),
+      { path: 'test/api', property: 'connectPostgres.reads', value: 'replica' });
+    expectValidationError(() => build((chart) => connectPostgres(api(chart, 'api'), db(chart, { replicas: 0 }), { reads: 'replicas' })),
+      { path: 'test/api', property: 'connectPostgres.reads', value: 'replicas' });
   });
 
   it('validates its options', () => {

@@ -8,6 +8,11 @@ export const ASSETS = {
   bootstrapPrimary: 'bootstrap-primary.sh',
   bootstrapReplica: 'bootstrap-replica.sh',
   runPostgres: 'run-postgres.sh',
+  probe: 'probe.sh',
+  patroniYml: 'patroni.yml',
+  patroniInit: 'patroni-init.sh',
+  postBootstrap: 'post-bootstrap.sh',
+  patroniPreStop: 'patroni-pre-stop.sh',
   pgbouncerIni: 'pgbouncer.ini',
   poolerInit: 'pooler-init.sh',
 } as const;

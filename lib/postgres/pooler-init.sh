@@ -29,5 +29,10 @@ printf '%s\n' "$config" > "$PGBOUNCER_RUN_DIR/pgbouncer.ini"
 # auth_file format: "user" "password", with '"' doubled.
 password="$(cat "$APP_PASSWORD_FILE")"
 printf '"%s" "%s"\n' "${APP_USER//\"/\"\"}" "${password//\"/\"\"}" > "$PGBOUNCER_RUN_DIR/userlist.txt"
+# libpq password file for the metrics exporter (it reads PGPASSFILE): host:port:database:user:password with ':'
+# and '\' escaped, so its container needs no password in an environment variable.
+password="${password//\\/\\\\}"
+password="${password//:/\\:}"
+printf '*:*:pgbouncer:%s:%s\n' "$APP_USER" "$password" > "$PGBOUNCER_RUN_DIR/exporter.pgpass"
 unset password
-echo "pooler-init: wrote $PGBOUNCER_RUN_DIR/pgbouncer.ini and userlist.txt"
+echo "pooler-init: wrote $PGBOUNCER_RUN_DIR/pgbouncer.ini, userlist.txt and exporter.pgpass"

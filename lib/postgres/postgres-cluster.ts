@@ -3,7 +3,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PostgresConnectionInfo, SecretKeyRef } from '../connections';
-import { DB_POOL, POSTGRES } from '../defaults';
+import { DB_POOL, PATRONI, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
 import { ValidationError } from '../errors';
 import { generatedPassword } from '../generated-secret';
@@ -17,6 +17,10 @@ import {
 import { Preset, Presets } from '../presets';
 import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
+import {
+  PatroniProps, RESTAPI_PORT, ROLE_LABEL, ResolvedPatroni, SCOPE_LABEL, patroniEnv, patroniFiles, patroniRbac, patroniStatefulSet, resolvePatroni, rolePdbs,
+} from './patroni';
+import type { PatroniRbac } from './patroni';
 import {
   ADMIN_HEADROOM_RATIO, ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
@@ -64,7 +68,7 @@ export interface PoolerProps {
   readonly reservePoolSize?: number;
   /** PgBouncer `max_client_conn`. @default ceil(10 × max_connections / replicas) */
   readonly maxClientConnections?: number;
-  /** @default `edoburu/pgbouncer:v1.25.1-p0` */
+  /** @default `edoburu/pgbouncer:v1.24.1-p0` (the PgBouncer release the tests run) */
   readonly image?: string;
   /** @default requests 100m / 64Mi, limits 1 CPU / 256Mi (PgBouncer uses one core at most) */
   readonly resources?: ResourceProps;
@@ -98,7 +102,7 @@ export interface PostgresClusterProps {
   readonly name?: string;
   /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
   readonly partOf?: string;
-  /** Official postgres image, pinned. @default `postgres:15.14` */
+  /** Official postgres image, pinned. @default `postgres:17.12` */
   readonly image?: string;
   /**
    * Streaming read replicas. 0 is allowed (a single primary, with a synth warning: no standby to restore from).
@@ -129,8 +133,18 @@ export interface PostgresClusterProps {
   readonly pooler?: PoolerProps;
   /** Exporter sidecars, ServiceMonitors and PrometheusRule (needs the Prometheus Operator CRDs). @default false */
   readonly metrics?: boolean | PostgresMetricsProps;
-  /** Restrict ingress to Postgres and the pooler. @default false */
+  /** Restrict ingress to Postgres and the pooler (false turns the NetworkPolicies off). @default true */
   readonly networkPolicy?: boolean | PostgresNetworkPolicyProps;
+  /**
+   * `patroni`: one StatefulSet of Patroni members with automatic failover through the Kubernetes API (leader lock
+   * in a ConfigMap; ServiceAccount, Role, RoleBinding), `-rw` following the leader, pg_rewind, planned switchover
+   * before the leader stops (lib/postgres/patroni.ts). `none`: the primary and replica StatefulSets, where promoting
+   * a replica is manual.
+   * @default `none` (kept for this release: existing clusters' objects stay the same; see docs/postgres.md)
+   */
+  readonly failover?: 'none' | 'patroni';
+  /** Patroni's timing and synchronous mode (with `failover: 'patroni'`). @default ttl 30, loopWait 10, retryTimeout 10, maximumLagOnFailover 1 MiB, async */
+  readonly patroni?: PatroniProps;
 }
 
 /** Everything the construct derived, for docs, tests and consumers. */
@@ -164,7 +178,7 @@ const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const NAME_MAX_LENGTH = 40;
 
 /**
- * A PostgreSQL 15 primary with streaming read replicas (pg_basebackup + one physical slot each) and a PgBouncer
+ * A PostgreSQL 17 primary with streaming read replicas (pg_basebackup + one physical slot each) and a PgBouncer
  * pooler in transaction mode whose pools can never exceed Postgres' max_connections minus a headroom.
  *
  * No automatic failover: when the primary's node is lost, the primary comes back when its volume is reachable
@@ -190,7 +204,12 @@ export class PostgresCluster extends Construct {
   public readonly readWriteService: k8s.KubeService;
   public readonly readOnlyService?: k8s.KubeService;
   public readonly poolerService: k8s.KubeService;
+  /** The cluster-wide budget; with Patroni, the leader's (see {@link rolePdbs}). */
   public readonly pdb: k8s.KubePodDisruptionBudget;
+  /** With Patroni: the leader's and the replicas' budgets over the role label. */
+  public readonly rolePdbs: k8s.KubePodDisruptionBudget[] = [];
+  /** With Patroni: its resolved settings and the ServiceAccount, Role and RoleBinding its DCS uses. */
+  public readonly patroni?: ResolvedPatroni & { readonly rbac: PatroniRbac };
   public readonly poolerPdb: k8s.KubePodDisruptionBudget;
   public readonly serviceMonitors: ApiObject[] = [];
   public readonly prometheusRule?: ApiObject;
@@ -215,7 +234,10 @@ export class PostgresCluster extends Construct {
     const preset = this.preset = Presets.of(this);
     this.name = checkResourceName(this, 'name', props.name ?? id, NAME_MAX_LENGTH);
     this.partOf = props.partOf;
-    this.image = checkImage(this, 'image', withRegistry(props.image ?? POSTGRES.image, preset.imageRegistry));
+    const failover = props.failover ?? 'none';
+    if (failover !== 'none' && failover !== 'patroni') throw new ValidationError(this, 'failover', failover, 'must be "none" or "patroni"');
+    const patroni = failover === 'patroni' ? resolvePatroni(this, props.patroni) : undefined;
+    this.image = checkImage(this, 'image', withRegistry(props.image ?? (patroni ? PATRONI.image : POSTGRES.image), preset.imageRegistry));
     this.credentials = {
       superuser: this.checkSecret('credentials.superuser', props.credentials?.superuser ?? generatedPassword(this, 'superuser-password', `${this.name}-superuser`)),
       replication: this.checkSecret('credentials.replication', props.credentials?.replication ?? generatedPassword(this, 'replication-password', `${this.name}-replication`)),
@@ -281,13 +303,18 @@ export class PostgresCluster extends Construct {
         'bootstrap-primary.sh': readAsset(ASSETS.bootstrapPrimary),
         'bootstrap-replica.sh': readAsset(ASSETS.bootstrapReplica),
         'run-postgres.sh': readAsset(ASSETS.runPostgres),
+        'probe.sh': readAsset(ASSETS.probe),
+        ...(patroni ? patroniFiles({
+          patroni, replicationUser, maxConnections, maxWalSenders: replication.maxWalSenders,
+          maxReplicationSlots: replication.maxReplicationSlots, configDir: CONFIG_DIR, runDir: SOCKET_DIR,
+        }) : {}),
       },
     });
     this.poolerConfigMap = new k8s.KubeConfigMap(this, 'pooler-config', {
       metadata: { name: `${this.name}-pooler-config`, labels: this.labels('pooler', `${this.name}-pooler`) },
       data: {
         'pgbouncer.ini': renderTemplate(ASSETS.pgbouncerIni, {
-          database, user, poolMode: POSTGRES.poolMode,
+          database, user, poolMode: POSTGRES.poolMode, maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
           defaultPoolSize: pooler.defaultPoolSize, reservePoolSize: pooler.reservePoolSize,
           maxDbConnections: pooler.maxDbConnections, maxClientConn: pooler.maxClientConn,
         }),
@@ -313,9 +340,12 @@ export class PostgresCluster extends Construct {
         ],
       },
     });
-    this.readWriteService = this.clientService('rw', rwHost, this.labels('primary'), selectorLabels(this.name, 'primary'), 'postgres');
+    // With Patroni the role label moves with the leader: the Services follow it without any restart.
+    const roleSelector = (role: 'primary' | 'replica') => (patroni ? { ...this.clusterSelector, [ROLE_LABEL]: role } : selectorLabels(this.name, role));
+    const runtimeRole = patroni ? { 'ignore-check.kube-linter.io/dangling-service': `Patroni sets ${ROLE_LABEL} on the member pods at run time` } : undefined;
+    this.readWriteService = this.clientService('rw', rwHost, this.labels('primary'), roleSelector('primary'), 'postgres', undefined, runtimeRole);
     if (this.replicas > 0) {
-      this.readOnlyService = this.clientService('ro', `${this.name}-ro`, this.labels('replica'), selectorLabels(this.name, 'replica'), 'postgres');
+      this.readOnlyService = this.clientService('ro', `${this.name}-ro`, this.labels('replica'), roleSelector('replica'), 'postgres', undefined, runtimeRole);
     }
     this.poolerService = this.clientService('pooler-service', poolerName, this.labels('pooler', poolerName), poolerSelector, 'pgbouncer',
       metrics ? PGBOUNCER_EXPORTER_PORT : undefined);
@@ -330,9 +360,28 @@ export class PostgresCluster extends Construct {
     const poolerPodHash = knobHash(poolerHash, [poolerSettings.defaultPoolSize, poolerSettings.reservePoolSize, poolerSettings.maxClientConn]);
     const workload = { database, user, replicationUser, rwHost, metrics, preset };
     const storage = { storageSize, storageClassName };
-    this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
-    if (this.replicas > 0) {
-      this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresPodHash });
+    if (patroni) {
+      // Named after the Patroni scope, so a Helm release prefixes the scope (env, pod label) with the names.
+      const rbac = patroniRbac(this, `${this.name}-patroni`, this.labels('database'));
+      this.patroni = { ...patroni, rbac };
+      this.primary = this.patroniMembers({ ...workload, ...storage, configHash: postgresPodHash });
+      // In a Helm chart the scope (leader lock `<scope>-leader`) and the pod label Patroni selects members by both get
+      // the release prefix, so two releases in one namespace never share a Patroni cluster.
+      const env = this.primary.toJson().spec.template.spec.containers[0].env as k8s.EnvVar[];
+      const scopeTemplate = `{{ .Release.Name }}-{{ $values.patroni.scope }}`;
+      Knobs.declare(this, {
+        key: 'patroni.scope', description: 'Patroni scope after the release name (its ConfigMaps are <release>-<scope>-leader, -config, -failover, -sync)',
+        schema: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$' }, default: `${this.name}-patroni`,
+        targets: [
+          { object: this.primary, path: ['spec', 'template', 'spec', 'containers', 0, 'env', env.findIndex((e) => e.name === 'PATRONI_SCOPE'), 'value'], template: scopeTemplate },
+          { object: this.primary, path: ['spec', 'template', 'metadata', 'labels', SCOPE_LABEL], template: scopeTemplate },
+        ],
+      });
+    } else {
+      this.primary = this.statefulSet('primary', 1, { ...workload, ...storage, configHash: postgresPodHash });
+      if (this.replicas > 0) {
+        this.replicaSet = this.statefulSet('replica', this.replicas, { ...workload, ...storage, configHash: postgresPodHash });
+      }
     }
     this.poolerResources = resolveResources(this, 'pooler.resources', props.pooler?.resources, undefined, {
       requests: POSTGRES.poolerRequests, limits: POSTGRES.poolerLimits,
@@ -340,11 +389,17 @@ export class PostgresCluster extends Construct {
     this.pooler = this.poolerDeployment(props.pooler ?? {}, { ...workload, configHash: poolerPodHash });
 
     // Disruption: one database pod at a time (never the primary and a replica together), one pooler pod at a time.
-    this.pdb = createPdb(this, 'pdb', { name: this.name, labels: this.labels('database'), selector: this.clusterSelector });
+    if (patroni) {
+      this.rolePdbs.push(...rolePdbs(this, this.name, this.labels('database'), this.clusterSelector, this.replicas));
+      this.pdb = this.rolePdbs[0];
+    } else {
+      this.pdb = createPdb(this, 'pdb', { name: this.name, labels: this.labels('database'), selector: this.clusterSelector });
+    }
     this.poolerPdb = createPdb(this, 'pooler-pdb', { name: poolerName, labels: this.labels('pooler', poolerName), selector: poolerSelector });
 
     if (metrics) this.prometheusRule = this.createMonitoring(metrics, poolerSelector);
-    if (props.networkPolicy) this.createNetworkPolicies(poolerSelector, metrics !== undefined);
+    // On by default (issue 15): wired clients, the pooler, replication and the exporter scrape get through.
+    if (props.networkPolicy ?? true) this.createNetworkPolicies(poolerSelector, metrics !== undefined, patroni !== undefined);
 
     this.connection = {
       readWriteHost: rwHost,
@@ -460,10 +515,10 @@ export class PostgresCluster extends Construct {
   }
 
   private clientService(id: string, name: string, labels: Record<string, string>, selector: Record<string, string>,
-    targetPort: string, metricsPort?: number): k8s.KubeService {
+    targetPort: string, metricsPort?: number, annotations?: Record<string, string>): k8s.KubeService {
     const ports: k8s.ServicePort[] = [{ name: 'postgres', port: PORT, targetPort: k8s.IntOrString.fromString(targetPort), protocol: 'TCP' }];
     if (metricsPort) ports.push({ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
-    return new k8s.KubeService(this, id, { metadata: { name, labels }, spec: { type: 'ClusterIP', selector, ports } });
+    return new k8s.KubeService(this, id, { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: { type: 'ClusterIP', selector, ports } });
   }
 
   private passwordVolume(which: keyof PostgresCredentials): k8s.Volume {
@@ -498,7 +553,7 @@ export class PostgresCluster extends Construct {
     ];
     const bootstrapPasswords: (keyof PostgresCredentials)[] = role === 'primary' ? ['superuser', 'replication', 'app'] : ['replication'];
     const resources = toResourceRequirements(this.resources);
-    const isReady = ['pg_isready', '--quiet', `--host=${SOCKET_DIR}`, `--port=${PORT}`];
+    const probe = (mode: 'liveness' | 'readiness'): k8s.Probe['exec'] => ({ command: ['bash', `${CONFIG_DIR}/probe.sh`, mode] });
 
     const bootstrap: k8s.Container = {
       name: 'bootstrap',
@@ -519,10 +574,12 @@ export class PostgresCluster extends Construct {
       ports: [{ name: 'postgres', containerPort: PORT, protocol: 'TCP' }],
       resources,
       securityContext: containerSecurityContext(true),
-      // Crash recovery after an unclean stop may replay a lot of WAL: allow 30 minutes before liveness applies.
-      startupProbe: { exec: { command: isReady }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 360 },
-      readinessProbe: { exec: { command: isReady }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
-      livenessProbe: { exec: { command: isReady }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+      // probe.sh (lib/postgres): liveness fails only when the postmaster is gone, so crash recovery, however
+      // long, is never killed (it answers "rejecting connections" while it replays WAL). The startup probe is the
+      // same check: up to 30 minutes for the postmaster to answer at all (a slow volume attach or fsync at start).
+      startupProbe: { exec: probe('liveness'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: POSTGRES.startupProbeFailures },
+      readinessProbe: { exec: probe('readiness'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
+      livenessProbe: { exec: probe('liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
       // Kubernetes stops with SIGTERM, Postgres' "smart" shutdown, which waits until every pooled connection
       // has closed. A fast shutdown rolls back open transactions and stops cleanly within the grace period.
       lifecycle: { preStop: { exec: { command: ['pg_ctl', 'stop', `--pgdata=${PGDATA}`, '--mode=fast', '--wait', '--timeout=50'] } } },
@@ -576,6 +633,61 @@ export class PostgresCluster extends Construct {
     });
   }
 
+  /** The Patroni members (lib/postgres/patroni.ts): replicas + 1 pods, the leader elected among them. */
+  private patroniMembers(opts: WorkloadOptions & { storageSize: string; storageClassName?: string }): k8s.KubeStatefulSet {
+    const env = (pairs: Record<string, string>): k8s.EnvVar[] => Object.entries(pairs).map(([name, value]) => ({ name, value }));
+    const passwords = new Set<keyof PostgresCredentials>(['superuser', 'replication', 'app']);
+    const sidecars = opts.metrics ? [postgresExporter(opts.metrics.postgresExporterImage)] : [];
+    return patroniStatefulSet(this, {
+      name: this.name,
+      scopeName: `${this.name}-patroni`,
+      members: this.replicas + 1,
+      image: this.image,
+      labels: this.labels('database'),
+      clusterSelector: this.clusterSelector,
+      podAnnotations: { ...opts.preset.podAnnotations, [CONFIG_HASH_ANNOTATION]: opts.configHash },
+      env: patroniEnv({
+        scopeName: `${this.name}-patroni`, clusterSelector: this.clusterSelector, port: PORT, dataDir: PGDATA,
+        appUser: opts.user, appDatabase: opts.database, appPasswordFile: passwordFile('app'),
+      }),
+      initEnv: env({
+        PATRONI_CONFIG_DIR: CONFIG_DIR, PATRONI_RUN_DIR: SOCKET_DIR,
+        SUPERUSER_PASSWORD_FILE: passwordFile('superuser'), REPLICATION_PASSWORD_FILE: passwordFile('replication'),
+      }),
+      resources: toResourceRequirements(this.resources),
+      securityContext: containerSecurityContext(true),
+      podSecurityContext: podSecurityContext({ runAsUser: PATRONI.uid }),
+      mounts: [
+        { name: 'data', mountPath: DATA_MOUNT },
+        { name: 'run', mountPath: SOCKET_DIR },
+        { name: 'dshm', mountPath: '/dev/shm' },
+        TMP_MOUNT,
+        { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      ],
+      passwordMounts: { init: [passwordMount('superuser'), passwordMount('replication')], main: [passwordMount('app')] },
+      volumes: [
+        { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(`${this.settings.memory.sharedMemoryVolumeBytes / 2 ** 20}Mi`) } },
+        TMP_VOLUME,
+        { name: 'config', configMap: { name: this.configMap.name } },
+        ...[...passwords].map((p) => this.passwordVolume(p)),
+      ],
+      sidecars,
+      placement: {
+        ...spreadScheduling({ selector: this.clusterSelector, nodeAntiAffinity: 'required' }),
+        ...presetPlacement(opts.preset),
+      },
+      port: PORT,
+      configDir: CONFIG_DIR,
+      runDir: SOCKET_DIR,
+      storage: {
+        accessModes: ['ReadWriteOnce'],
+        ...(opts.storageClassName ? { storageClassName: opts.storageClassName } : {}),
+        resources: { requests: { storage: k8s.Quantity.fromString(opts.storageSize) } },
+      },
+    });
+  }
+
   private poolerDeployment(props: PoolerProps, opts: WorkloadOptions): k8s.KubeDeployment {
     const name = `${this.name}-pooler`;
     const labels = this.labels('pooler', name);
@@ -615,7 +727,7 @@ export class PostgresCluster extends Construct {
       volumeMounts: [runMount, TMP_MOUNT],
     };
     const containers = [pgbouncer];
-    if (opts.metrics) containers.push(pgbouncerExporter(opts.metrics.pgbouncerExporterImage, opts.user, this.credentials.app));
+    if (opts.metrics) containers.push(pgbouncerExporter(opts.metrics.pgbouncerExporterImage, opts.user));
 
     return new k8s.KubeDeployment(this, 'pooler', {
       metadata: { name, labels },
@@ -690,7 +802,9 @@ export class PostgresCluster extends Construct {
         for: '2m',
         severity: 'critical',
         summary: `The primary of ${this.name} is down`,
-        description: 'Writes fail. There is no automatic failover: restore the primary pod (README.md, "PostgresCluster").',
+        description: this.patroni
+          ? 'Writes fail. Patroni promotes a replica within ttl; if this persists, no member can lead: check `patronictl list`, the Kubernetes API and the members\' logs (docs/postgres.md, "Patroni").'
+          : 'Writes fail. There is no automatic failover: restore the primary pod (docs/postgres.md, "Limitations").',
       },
       {
         alert: 'PgBouncerPoolSaturation',
@@ -707,7 +821,7 @@ export class PostgresCluster extends Construct {
     });
   }
 
-  private createNetworkPolicies(poolerSelector: Record<string, string>, metrics: boolean): void {
+  private createNetworkPolicies(poolerSelector: Record<string, string>, metrics: boolean, patroni: boolean): void {
     const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     const clients: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: this.clientLabels } };
     this.postgresPeers.push({ podSelector: { matchLabels: poolerSelector } }, { podSelector: { matchLabels: this.clusterSelector } }, clients);
@@ -725,6 +839,8 @@ export class PostgresCluster extends Construct {
               from: this.postgresPeers,
               ports: [tcp(PORT)],
             },
+            // Patroni members compare WAL positions through each other's REST API during a failover.
+            ...(patroni ? [{ from: [{ podSelector: { matchLabels: this.clusterSelector } }], ports: [tcp(RESTAPI_PORT)] }] : []),
             ...metricsRule(POSTGRES_EXPORTER_PORT),
           ],
         },
@@ -767,7 +883,7 @@ export class PostgresCluster extends Construct {
       const imageTargets = [...postgresContainers.map((c) => ({ ...c, path: [...c.path, 'image'], template })),
         { object: this.pooler, path: [...podSpec, 'initContainers', 0, 'image'], template }];
       Knobs.declare(this, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: KNOB_SCHEMAS.imageRepository, default: this.image.slice(0, at), targets: imageTargets });
-      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 15.x; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: this.image.slice(at + 1), targets: [] });
+      Knobs.declare(this, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 17.x; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: this.image.slice(at + 1), targets: [] });
     }
     if (this.replicaSet) {
       const max = Math.min(this.settings.replication.maxWalSenders, this.settings.replication.maxReplicationSlots) - 1;
@@ -813,6 +929,7 @@ export class PostgresCluster extends Construct {
     // Pool sizes live in pgbouncer.ini: one knob re-renders the file from all four pool values.
     const iniTemplate = renderTemplate(ASSETS.pgbouncerIni, {
       database: this.connection.database, user: this.connection.user, poolMode: POSTGRES.poolMode,
+      maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
       defaultPoolSize: '{{ $values.pooler.defaultPoolSize }}', reservePoolSize: '{{ $values.pooler.reservePoolSize }}',
       maxDbConnections: '{{ add $values.pooler.defaultPoolSize $values.pooler.reservePoolSize }}',
       maxClientConn: '{{ $values.pooler.maxClientConnections }}',
@@ -892,18 +1009,20 @@ function postgresExporter(image: string): k8s.Container {
   });
 }
 
-function pgbouncerExporter(image: string, user: string, password: SecretKeyRef): k8s.Container {
+function pgbouncerExporter(image: string, user: string): k8s.Container {
   return exporterSidecar({
     image,
     port: PGBOUNCER_EXPORTER_PORT,
     env: [
-      // lib/pq reads PGPASSWORD, so the connection string carries no password.
+      // lib/pq reads the password from PGPASSFILE, written by pooler-init.sh into the memory emptyDir: no password
+      // in the connection string or in an environment variable (issue 18).
       { name: 'PGBOUNCER_EXPORTER_CONNECTION_STRING', value: `postgres://${user}@127.0.0.1:${POOLER_PORT}/pgbouncer?sslmode=disable` },
-      { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
+      { name: 'PGPASSFILE', value: `${POOLER_RUN_DIR}/exporter.pgpass` },
     ],
     requests: POSTGRES.exporterRequests,
     limits: POSTGRES.exporterLimits,
     ...EXPORTER_PROBES,
+    volumeMounts: [{ name: 'run', mountPath: POOLER_RUN_DIR, readOnly: true }],
   });
 }
 

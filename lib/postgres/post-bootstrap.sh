@@ -1,0 +1,19 @@
+#!/bin/bash
+# Patroni's post_bootstrap: runs once, on the member that initialized the cluster, with the superuser's
+# connection string as its argument. Creates the application role and database (Patroni itself created the
+# replication role and set the superuser password).
+#
+# Environment (the pod's): APP_USER, APP_PASSWORD_FILE, APP_DATABASE.
+set -euo pipefail
+
+: "${APP_USER:?}" "${APP_PASSWORD_FILE:?}" "${APP_DATABASE:?}"
+[ -s "$APP_PASSWORD_FILE" ] || { echo "post-bootstrap: $APP_PASSWORD_FILE is missing or empty" >&2; exit 1; }
+
+# The password goes from the file into a psql variable (never into argv) and is quoted by psql (:'name').
+psql --no-psqlrc --set=ON_ERROR_STOP=1 --quiet --dbname="$1" \
+  --set=app_user="$APP_USER" --set=app_database="$APP_DATABASE" <<'SQL'
+\set app_password `cat "$APP_PASSWORD_FILE"`
+CREATE ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+CREATE DATABASE :"app_database" OWNER :"app_user";
+SQL
+echo "post-bootstrap: created role $APP_USER and database $APP_DATABASE"

@@ -1,0 +1,85 @@
+/** The objects of `failover: 'patroni'` (lib/postgres/patroni.ts): topology, least-privilege RBAC, routing, budgets. */
+import { describe, expect, it } from 'vitest';
+import { PostgresCluster, PostgresClusterProps } from '../lib';
+import { PATRONI } from '../lib/defaults';
+import { PATRONI_RULES } from '../lib/postgres/patroni';
+import { expectValidationError } from './harness/errors';
+import { K8sObject, build, find, findAll, synth } from './harness/synth';
+
+const CREDENTIALS: PostgresClusterProps['credentials'] = {
+  superuser: { secretName: 'db-su' }, replication: { secretName: 'db-repl' }, app: { secretName: 'db-app' },
+};
+
+function cluster(props: Partial<PostgresClusterProps> = {}): K8sObject[] {
+  return synth((chart) => new PostgresCluster(chart, 'db', { credentials: CREDENTIALS, failover: 'patroni', metrics: true, ...props }), { namespace: 'shop' });
+}
+
+describe("PostgresCluster failover: 'patroni'", () => {
+  const objects = cluster();
+  const sts = find(objects, 'StatefulSet', 'db');
+  const pod = sts.spec.template.spec;
+  const main = pod.containers[0];
+
+  it('runs replicas + 1 Patroni members in one StatefulSet, with the Spilo image and our ServiceAccount token', () => {
+    expect(findAll(objects, 'StatefulSet').map((s) => s.metadata.name)).toEqual(['db']);
+    expect(sts.spec.replicas).toBe(3);
+    expect(main.image).toBe(PATRONI.image);
+    expect(main.command).toEqual(['patroni', '/var/run/postgresql/patroni.yml']);
+    expect(pod.serviceAccountName).toBe('db-patroni');
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(pod.securityContext.runAsUser).toBe(PATRONI.uid);
+    expect(main.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('grants Patroni only ConfigMaps and pods, without delete or Secrets', () => {
+    const role = find(objects, 'Role', 'db-patroni');
+    expect(role.rules).toEqual(JSON.parse(JSON.stringify(PATRONI_RULES)));
+    const verbs = role.rules.flatMap((r: K8sObject) => r.verbs);
+    expect(verbs).not.toContain('delete');
+    expect(verbs).not.toContain('*');
+    expect(role.rules.flatMap((r: K8sObject) => r.resources).sort()).toEqual(['configmaps', 'pods']);
+    expect(find(objects, 'RoleBinding', 'db-patroni')).toMatchObject({ roleRef: { kind: 'Role', name: 'db-patroni' }, subjects: [{ kind: 'ServiceAccount', name: 'db-patroni' }] });
+  });
+
+  it('routes -rw to the leader and -ro to the replicas through the role label Patroni moves', () => {
+    expect(find(objects, 'Service', 'db-rw').spec.selector).toEqual({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/instance': 'db', 'scalecharts.io/role': 'primary' });
+    expect(find(objects, 'Service', 'db-ro').spec.selector).toEqual({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/instance': 'db', 'scalecharts.io/role': 'replica' });
+    const env = Object.fromEntries(main.env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({ PATRONI_KUBERNETES_ROLE_LABEL: 'scalecharts.io/role', PATRONI_KUBERNETES_USE_ENDPOINTS: 'false', PATRONI_SCOPE: 'db-patroni', PATRONI_KUBERNETES_LABELS: '{"app.kubernetes.io/name":"db"}' });
+    expect(sts.spec.template.metadata.labels['scalecharts.io/patroni-scope']).toBe('db-patroni');
+  });
+
+  it('gives the leader and the replicas their own disruption budgets (issue 20)', () => {
+    const pdbs = findAll(objects, 'PodDisruptionBudget').filter((p) => p.metadata.name !== 'db-pooler');
+    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.maxUnavailable])).toEqual([
+      ['db-primary', 'primary', 1], ['db-replica', 'replica', 1],
+    ]);
+  });
+
+  it('keeps passwords out of env and ConfigMaps; probes on the REST API; switchover in preStop', () => {
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      expect(JSON.stringify(c.env ?? []), c.name).not.toMatch(/secretKeyRef|PASSWORD"/);
+    }
+    const yml = find(objects, 'ConfigMap', 'db-config').data['patroni.yml'];
+    expect(yml).toContain('password: "${SUPERUSER_PASSWORD}"');
+    expect(yml).toMatch(/ttl: 30\n/);
+    expect(yml).toMatch(/synchronous_mode: false\n/);
+    expect(main.livenessProbe.httpGet).toMatchObject({ path: '/liveness' });
+    expect(main.readinessProbe.httpGet).toMatchObject({ path: '/readiness' });
+    expect(main.lifecycle.preStop.exec.command).toEqual(['bash', '/etc/postgresql-cluster/patroni-pre-stop.sh']);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(60);
+  });
+
+  it('lets members reach each other\'s REST API through the NetworkPolicy (on by default)', () => {
+    const ingress = find(objects, 'NetworkPolicy', 'db').spec.ingress;
+    expect(ingress).toContainEqual({ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/instance': 'db' } } }], ports: [{ protocol: 'TCP', port: 8008 }] });
+  });
+
+  it('renders synchronous mode and validates the timing rule', () => {
+    expect(find(cluster({ patroni: { synchronous: true } }), 'ConfigMap', 'db-config').data['patroni.yml']).toMatch(/synchronous_mode: true\n/);
+    const make = (props: Partial<PostgresClusterProps>) => () => build((chart) => new PostgresCluster(chart, 'db', { credentials: CREDENTIALS, failover: 'patroni', ...props }));
+    expectValidationError(make({ patroni: { ttl: 20 } }), { path: 'test/db', property: 'patroni.ttl', value: 20, allowed: /loopWait \+ 2 × retryTimeout = 30/ });
+    expectValidationError(make({ failover: 'auto' as never }), { path: 'test/db', property: 'failover', value: 'auto' });
+    expectValidationError(make({ patroni: { synchronous: 'yes' as never } }), { path: 'test/db', property: 'patroni.synchronous', value: 'yes' });
+  });
+});
