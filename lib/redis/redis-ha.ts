@@ -536,10 +536,10 @@ export class RedisHA extends Construct {
       this.networkPolicies.push(...policies);
       registerRedisAccess(this.connection, access);
     }
-    this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size);
+    this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size, exporterImage !== undefined);
   }
 
-  private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined): void {
+  private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined, exporterInit: boolean): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     if (!image.includes('@')) {
       const at = image.lastIndexOf(':');
@@ -547,8 +547,11 @@ export class RedisHA extends Construct {
       Knobs.declare(this, {
         key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
         schema: { type: 'string', pattern: '^[^:@\\s]+$' }, default: image.slice(0, at),
-        targets: [this.statefulSet, ...(this.sentinelStatefulSet ? [this.sentinelStatefulSet] : [])]
-          .map((object) => ({ object, path: [...containerPath, 'image'], template })),
+        // The Redis image also runs the exporter-auth init container.
+        targets: [this.statefulSet, ...(this.sentinelStatefulSet ? [this.sentinelStatefulSet] : [])].flatMap((object) => [
+          { object, path: [...containerPath, 'image'], template },
+          ...(exporterInit ? [{ object, path: ['spec', 'template', 'spec', 'initContainers', 0, 'image'], template }] : []),
+        ]),
       });
       Knobs.declare(this, {
         key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
