@@ -1,2 +1,3 @@
 export * from './redis-ha';
 export * from './network-policy';
+export * from './alerts';

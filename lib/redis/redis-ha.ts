@@ -11,7 +11,7 @@ import { ValidationError } from '../errors';
 import { generatedPassword } from '../generated-secret';
 import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
-import { AlertRule, createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
+import { createPrometheusRule, createServiceMonitor, exporterSidecar } from '../monitoring';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, podSecurityContext, presetPlacement, resolveResources,
   spreadScheduling, toResourceRequirements, withRegistry,
@@ -20,6 +20,7 @@ import { Preset, Presets } from '../presets';
 import { prometheusDuration } from '../core/rules';
 import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, checkRule, parseMemory } from '../validate';
 import { withEphemeralStorage } from '../ephemeral-storage';
+import { redisAlerts } from './alerts';
 import { RedisNetworkPolicyProps, checkClientLabels, createRedisNetworkPolicies, registerRedisAccess } from './network-policy';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
@@ -542,10 +543,10 @@ export class RedisHA extends Construct {
       this.networkPolicies.push(...policies);
       registerRedisAccess(this.connection, access);
     }
-    this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size);
+    this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size, exporterImage !== undefined);
   }
 
-  private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined): void {
+  private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined, exporterInit: boolean): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     if (!image.includes('@')) {
       const at = image.lastIndexOf(':');
@@ -553,8 +554,11 @@ export class RedisHA extends Construct {
       Knobs.declare(this, {
         key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
         schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at),
-        targets: [this.statefulSet, ...(this.sentinelStatefulSet ? [this.sentinelStatefulSet] : [])]
-          .map((object) => ({ object, path: [...containerPath, 'image'], template })),
+        // The Redis image also runs the exporter-auth init container.
+        targets: [this.statefulSet, ...(this.sentinelStatefulSet ? [this.sentinelStatefulSet] : [])].flatMap((object) => [
+          { object, path: [...containerPath, 'image'], template },
+          ...(exporterInit ? [{ object, path: ['spec', 'template', 'spec', 'initContainers', 0, 'image'], template }] : []),
+        ]),
       });
       Knobs.declare(this, {
         key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
@@ -600,60 +604,6 @@ export function defaultMaxmemoryBytes(limitBytes: number): number {
 /** Volume size for a memory limit: 3 x the limit in whole GiB, at least 1Gi. */
 export function defaultStorageSize(limitBytes: number): string {
   return `${Math.max(1, Math.ceil((REDIS.storagePerMemory * limitBytes) / GIB))}Gi`;
-}
-
-interface AlertInput {
-  readonly redisService: string;
-  readonly sentinelService: string;
-  readonly namespace?: string;
-  readonly masterName: string;
-  readonly replicas: number;
-  readonly quorum: number;
-}
-
-/** The alerts of one RedisHA, on redis_exporter metrics (labels `service`, `namespace` set by the Prometheus Operator). */
-export function redisAlerts(a: AlertInput): AlertRule[] {
-  const ns = a.namespace ? `,namespace="${a.namespace}"` : '';
-  const redis = `service="${a.redisService}"${ns}`;
-  const sentinel = `service="${a.sentinelService}"${ns}`;
-  return [
-    {
-      alert: 'RedisMasterMissing',
-      expr: `count by (namespace) (redis_up{${redis}}) unless on (namespace) count by (namespace) (redis_instance_info{${redis},role="master"})`,
-      for: '1m', severity: 'critical',
-      summary: `No Redis master in ${a.redisService}`,
-      description: 'Redis pods are scraped but none reports role master: writes fail. Check the Sentinels (SENTINEL MASTER) and the redis-start logs.',
-    },
-    {
-      alert: 'RedisMultipleMasters',
-      expr: `count by (namespace) (redis_instance_info{${redis},role="master"}) > 1`,
-      for: '1m', severity: 'critical',
-      summary: `More than one Redis master in ${a.redisService}`,
-      description: 'Two pods accept writes; the Sentinels should demote one. Writes to the demoted one are lost.',
-    },
-    {
-      alert: 'RedisReplicasDisconnected',
-      expr: `sum by (namespace) (redis_connected_slaves{${redis}}) < ${a.replicas}`,
-      for: '5m', severity: 'warning',
-      summary: `Fewer than ${a.replicas} replicas connected to the Redis master of ${a.redisService}`,
-      description: 'A replica is down or out of sync: one more failure can lose data or block writes (min-replicas-to-write).',
-    },
-    {
-      alert: 'RedisSentinelQuorumLost',
-      expr: `min by (namespace) (redis_sentinel_master_ckquorum_status{${sentinel},master_name="${a.masterName}"}) == 0`
-        + ` or count by (namespace) (redis_up{${sentinel}} == 1) < ${a.quorum}`,
-      for: '2m', severity: 'critical',
-      summary: `Sentinels of ${a.masterName} can't reach quorum ${a.quorum}`,
-      description: 'Too few Sentinels agree or are up: a failed master would not be replaced.',
-    },
-    {
-      alert: 'RedisMemoryNearMaxmemory',
-      expr: `max by (namespace, pod) (redis_memory_used_bytes{${redis}} / (redis_memory_max_bytes{${redis}} > 0)) > ${REDIS.memoryAlertRatio}`,
-      for: '10m', severity: 'warning',
-      summary: `Redis memory above ${Math.round(REDIS.memoryAlertRatio * 100)} % of maxmemory in ${a.redisService}`,
-      description: 'Redis is at its maxmemory and evicts keys under its maxmemory-policy (noeviction: refuses writes). Raise resources.limits.memory.',
-    },
-  ];
 }
 
 function checkSecretRef(scope: Construct, property: string, ref: SecretKeyRef | undefined): SecretKeyRef {
