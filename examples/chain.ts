@@ -20,7 +20,7 @@ export function chain(app: App): Chart {
     ],
     monitoring: { gasPrice: { metric: 'eth_gas_price_wei{chain="mainnet"}' } },
   });
-  new StatelessService(chart, 'did-indexer', {
+  const indexer = new StatelessService(chart, 'did-indexer', {
     image: 'ghcr.io/example/ida-did-indexer:3.1.0',
     appMode: 'worker',
     autoscaling: false,
@@ -30,5 +30,7 @@ export function chain(app: App): Chart {
       ...(rpc.connection.wsUrl ? { CHAIN_WS_URL: rpc.connection.wsUrl } : {}),
     },
   });
+  // Its own variable names, so not connectRpc: let it through the proxy's NetworkPolicy by hand.
+  rpc.allowClient(indexer.selector);
   return chart;
 }

@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { GeneratedSecret, StatelessService } from '../lib';
+import { GeneratedSecret, StatelessService, connectService } from '../lib';
 
 /**
  * A chart to publish (README.md, "Publishing a chart"): a storefront whose schema migration runs before every rollout, and a catalog
@@ -13,7 +13,7 @@ export function storefront(app: App): Chart {
     autoscaling: { maxReplicas: 8 },
     secretEnv: { CATALOG_ADMIN_TOKEN: adminToken.ref('token') },
   });
-  new StatelessService(chart, 'web', {
+  const web = new StatelessService(chart, 'web', {
     image: 'ghcr.io/example/storefront:1.8.0',
     appMode: 'api',
     env: { LOG_LEVEL: 'info' },
@@ -21,6 +21,8 @@ export function storefront(app: App): Chart {
     migration: { command: ['/app/storefront', 'migrate', 'up'] },
     ingress: { host: 'shop.example.com', tlsSecretName: 'storefront-tls' },
     serviceMonitor: true,
-  }).addEnv('CATALOG_URL', `http://${catalog.host}:${catalog.servicePort}`);
+  });
+  // CATALOG_URL, and web's pods let through catalog's NetworkPolicy.
+  connectService(web, catalog, { envName: 'CATALOG_URL' });
   return chart;
 }

@@ -37,12 +37,16 @@ export interface PostgresConnectionInfo {
   readonly poolerServerConnections: number;
 }
 
-/** How to reach a RedisHA deployment through Sentinel. */
+/** How to reach a RedisHA: through Sentinel (mode `sentinel`), or directly (mode `standalone`). */
 export interface RedisConnectionInfo {
-  /** Service in front of all Sentinels (client discovery), e.g. `cache-sentinel`. */
-  readonly sentinelHost: string;
-  readonly sentinelPort: number;
-  /** Stable per-Sentinel DNS names, for clients that take a list. */
+  /** `sentinel` (clients ask the Sentinels for the master) or `standalone` (clients connect to `host`). @default `sentinel` */
+  readonly mode?: 'sentinel' | 'standalone';
+  /** Service of the single Redis, e.g. `cache` (mode `standalone` only). */
+  readonly host?: string;
+  /** Service in front of all Sentinels (client discovery), e.g. `cache-sentinel` (mode `sentinel`). */
+  readonly sentinelHost?: string;
+  readonly sentinelPort?: number;
+  /** Stable per-Sentinel DNS names, for clients that take a list; empty in mode `standalone`. */
   readonly sentinelHosts: readonly string[];
   /** Sentinel master group name. */
   readonly masterName: string;

@@ -101,6 +101,8 @@ export const POSTGRES = {
 
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
+  /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); the development tier is "single" (003). */
+  mode: 'sentinel',
   /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000): replicas besides the primary. */
   replicas: 2,
   /** "Sentinel (3 nodes)" (003): the smallest odd group that survives losing one Sentinel. */
@@ -134,6 +136,8 @@ export const REDIS = {
   failoverTimeoutMilliseconds: 10_000,
   /** Redis' own default: replicas resync with a new master one at a time, the others keep serving reads. */
   parallelSyncs: 1,
+  /** Ours: bound of the master's preStop switchover (pause writes, SENTINEL FAILOVER, a replica answers as master); measured ~1-2 s. */
+  switchoverTimeoutSeconds: 10,
   /** Ours: a master cut off from every replica stops taking writes after min-replicas-max-lag (10 s). */
   minReplicasToWrite: 1,
   /** Ours: persistent volume = 3 x memory limit (AOF base + growth until rewrite + rewrite temp), at least 1 GiB. */
@@ -157,8 +161,27 @@ export const RPC = {
   /** "Self-hosted node preferred for hot workloads" (000): its weight against 1 for each provider (our choice). */
   selfHostedWeight: 5,
   // The values below are our choices; the seeds give none.
-  /** Proxy image: nginx ≥ 1.27.3 re-resolves provider names at run time; uid 101 (the image's `nginx` user). */
+  /** Proxy image of the `nginx` engine: nginx ≥ 1.27.3 re-resolves provider names at run time; uid 101 (the image's `nginx` user). */
   proxyImage: 'nginxinc/nginx-unprivileged:1.28.0-alpine',
+  /**
+   * Proxy image of the `njs` engine (the default): nginx 1.26.3 with njs 0.8.9, the versions the tests run (Debian
+   * trixie's nginx 1.26.3 and libnginx-mod-http-js 0.8.9, scripts/setup.d/rpc.sh).
+   */
+  njsProxyImage: 'nginxinc/nginx-unprivileged:1.26.3-alpine',
+  /** JSON-RPC-aware engine by default: seed 000 asks for failover "on 5xx or RPC error". */
+  engine: 'njs',
+  /** Blocks an upstream's head may trail the best one's before it gets no traffic (~2 min on Ethereum mainnet). */
+  maxBlockLag: 10,
+  /** Seconds between eth_blockNumber polls of each upstream, per pod (3 pods x 3 upstreams: ~1.8 calls/s in all). */
+  headPollIntervalSeconds: 5,
+  /** Seconds a rate-limited upstream (-32005, HTTP 429) is skipped. */
+  rateLimitBackoffSeconds: 10,
+  /** Largest upstream answer the njs front reads (eth_getLogs answers run to megabytes). */
+  maxResponseBytes: 16 * 1024 * 1024,
+  /** Loopback-only control port of the njs engine (head polls, /_rpc_state). */
+  controlPort: 18545,
+  /** Namespace whose pods may scrape the exporter through the NetworkPolicy (where Prometheus usually runs). */
+  metricsNamespace: 'monitoring',
   proxyUser: 101,
   /** Metrics exporter sidecar (standard library Python). */
   exporterImage: 'python:3.12.8-alpine3.21',

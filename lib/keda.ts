@@ -319,6 +319,14 @@ function redisEndpoint(
   if (given.redis !== undefined) {
     if (given.address !== undefined) throw new ValidationError(scope, `${property}.address`, given.address, 'give either redis (a RedisHA connection) or address, not both');
     const r = given.redis;
+    if (r.mode === 'standalone') {
+      // One Redis behind its Service: the plain scalers with `address` (keda.sh/docs/2.16/scalers/redis-streams).
+      return {
+        sentinel: false,
+        metadata: { address: `${inCluster('redis', r.host ?? '')}:${r.redisPort}` },
+        secrets: [secret('password', r.passwordSecret, 'redis.passwordSecret')],
+      };
+    }
     return {
       sentinel: true,
       // Sentinel metadata: `addresses` (every Sentinel) and `sentinelMaster`; auth parameters `password` (Redis) and

@@ -25,6 +25,10 @@ export interface Preset {
     /** PgBouncer replicas. */
     readonly poolerReplicas?: number;
   };
+  /** RedisHA defaults: `mode: 'standalone'` runs one Redis without Sentinels (the development tier). */
+  readonly redis?: {
+    readonly mode?: 'sentinel' | 'standalone';
+  };
   /** Container requests and limits for workloads. */
   readonly resources?: ResourceDefaults;
   /** Registry prefixed to images given without one, e.g. `registry.example.com/mirror`. */
@@ -95,6 +99,7 @@ function mergePreset(outer: Preset, inner: Preset): Preset {
     replicas: inner.replicas ?? outer.replicas,
     disruptionBudget: inner.disruptionBudget ?? outer.disruptionBudget,
     postgres: { ...outer.postgres, ...inner.postgres },
+    redis: { ...outer.redis, ...inner.redis },
     resources: {
       requests: { ...outer.resources?.requests, ...inner.resources?.requests },
       limits: { ...outer.resources?.limits, ...inner.resources?.limits },

@@ -15,7 +15,7 @@ import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
 import { Presets } from './presets';
-import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
+import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec, writableRootAnnotation } from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
 
@@ -333,6 +333,7 @@ export class StatelessService extends Construct {
           // Argo CD runs PreSync hooks before applying the new Deployment and stops the sync when they fail.
           'argocd.argoproj.io/hook': 'PreSync',
           'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation,HookSucceeded',
+          ...writableRootAnnotation(pod.containers),
         },
       },
       spec: {

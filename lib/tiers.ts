@@ -13,12 +13,13 @@ import type { Preset } from './presets';
  * or in a nearer preset still wins.
  */
 export const TIERS = {
-  /** One replica of everything, no HPA, no PDB, Postgres without replicas and a single pooler. */
+  /** One replica of everything, no HPA, no PDB, Postgres without replicas and a single pooler, one Redis without Sentinels. */
   development: {
     autoscaling: false,
     replicas: 1,
     disruptionBudget: false,
     postgres: { readReplicas: 0, poolerReplicas: 1 },
+    redis: { mode: 'standalone' },
   },
   /** "2 instances" for the stateless services, Postgres "Primary + replica", Redis "Sentinel (3 nodes)" (RedisHA's default). */
   'small-production': {

@@ -1,6 +1,7 @@
 import { Lazy } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import type { RedisConnectionInfo, RpcConnectionInfo, SecretKeyRef } from './connections';
+import { allowRedisClient } from './redis/network-policy';
 import { DB_POOL } from './defaults';
 import { ValidationError } from './errors';
 import type { PostgresCluster } from './postgres';
@@ -222,13 +223,16 @@ export interface IRedisTarget extends IConstruct {
 }
 
 /**
- * Wires `workload` to a RedisHA through Sentinel: `REDIS_SENTINELS` (every Sentinel's stable `host:port`, what
+ * Wires `workload` to a RedisHA. Mode `sentinel`: `REDIS_SENTINELS` (every Sentinel's stable `host:port`, what
  * Sentinel-aware clients take), `REDIS_MASTER_NAME`, and `REDIS_PASSWORD` / `REDIS_SENTINEL_PASSWORD` from Secrets.
+ * Mode `standalone`: `REDIS_HOST`, `REDIS_PORT` and `REDIS_PASSWORD`. An application supports both by using the
+ * Sentinels when `REDIS_SENTINELS` is set.
  */
 export function connectRedis(workload: IConnectableWorkload, redis: IRedisTarget, options: RedisConnectOptions = {}): void {
   const { env, secretEnv } = redisClientEnv(redis.connection);
   for (const [name, value] of Object.entries(env)) workload.addEnv(name, value);
   for (const [name, ref] of Object.entries(secretEnv)) addCredential(workload, 'connectRedis.credentials', options.credentials, name, ref);
+  allowRedisClient(redis.connection, workload.selector);
 }
 
 /** How a workload uses a RedisHA. */
@@ -243,6 +247,9 @@ export interface RedisConnectOptions {
 
 /** The environment {@link connectRedis} sets, from connection info alone (WorkerPool wires its queue's Redis with it). */
 export function redisClientEnv(r: RedisConnectionInfo): { env: Record<string, string>; secretEnv: Record<string, SecretKeyRef> } {
+  if (r.mode === 'standalone') {
+    return { env: { REDIS_HOST: r.host ?? '', REDIS_PORT: String(r.redisPort) }, secretEnv: { REDIS_PASSWORD: r.passwordSecret } };
+  }
   return {
     env: {
       REDIS_SENTINELS: r.sentinelHosts.map((h) => `${h}:${r.sentinelPort}`).join(','),

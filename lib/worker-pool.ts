@@ -16,6 +16,7 @@ import { Presets } from './presets';
 import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import { ResolvedWorkerPool, WorkerScaler, resolveWorkerPool } from './workloads/worker-resolve';
+import { allowRedisClient } from './redis/network-policy';
 
 /** How the pool scales. */
 export interface WorkerScalingProps {
@@ -178,6 +179,7 @@ export class WorkerPool extends Construct {
     const { name, labels, selector, container: inputs, scaler } = spec;
     // Wiring may add Secret files after construction; they land in these same arrays before synth.
     this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
+    for (const redis of spec.queueRedis) allowRedisClient(redis, selector, { keda: true });
     const liveness = resolveWorkerLiveness(this, livenessProps, spec.metricsPort);
     for (const [envName, value] of Object.entries(liveness.env)) this.addEnv(envName, value);
     const ports: k8s.ContainerPort[] = [

@@ -76,6 +76,16 @@ export function presetPodAnnotations(preset: Preset): { annotations?: Record<str
   return Object.keys(annotations).length ? { annotations } : {};
 }
 
+/**
+ * A writable root filesystem is an explicit opt-out (`readOnlyRootFilesystem: false`): the object says so where
+ * linters look (kube-linter's per-check exemption), instead of failing their checks.
+ */
+export function writableRootAnnotation(containers: readonly k8s.Container[]): Record<string, string> {
+  return containers.some((c) => c.securityContext?.readOnlyRootFilesystem === false)
+    ? { 'ignore-check.kube-linter.io/no-read-only-root-fs': 'readOnlyRootFilesystem: false was set: the image writes to its root filesystem' }
+    : {};
+}
+
 /** The Deployment of an application workload around its pod spec. */
 export function workloadDeployment(scope: Construct, opts: {
   readonly name: string;
@@ -89,8 +99,9 @@ export function workloadDeployment(scope: Construct, opts: {
    */
   readonly replicas?: number;
 }): k8s.KubeDeployment {
+  const writable = writableRootAnnotation(opts.podSpec.containers);
   return new k8s.KubeDeployment(scope, 'deployment', {
-    metadata: { name: opts.name, labels: opts.labels },
+    metadata: { name: opts.name, labels: opts.labels, ...(Object.keys(writable).length ? { annotations: writable } : {}) },
     spec: {
       ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
       revisionHistoryLimit: 5,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { EXAMPLES } from '../examples';
 import { StatelessService, WorkerPool, connectRpc, connectService } from '../lib';
 import { RpcPool } from '../lib/rpc/rpc-pool';
 import { expectValidationError } from './harness/errors';
-import { K8sObject, build, find, findAll, synth } from './harness/synth';
+import { K8sObject, build, find, findAll, synth, synthApp } from './harness/synth';
 
 /**
  * NetworkPolicy semantics (networking.k8s.io/v1), enough to ask "may this pod reach that port": a pod selected by
@@ -12,7 +13,7 @@ interface Pod { readonly namespace: string; readonly labels: Record<string, stri
 const matches = (sel: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
   Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 
-function allowed(policies: K8sObject[], policyNamespace: string, target: Record<string, string>, port: string, from: Pod): boolean {
+function allowed(policies: K8sObject[], policyNamespace: string, target: Record<string, string>, port: string | number, from: Pod): boolean {
   const selecting = policies.filter((p) => p.spec.policyTypes.includes('Ingress') && matches(p.spec.podSelector, target));
   if (selecting.length === 0) return true;
   return selecting.some((p) => (p.spec.ingress ?? []).some((rule: K8sObject) =>
@@ -120,10 +121,14 @@ describe('NetworkPolicy of StatelessService (on by default)', () => {
       const indexer = new StatelessService(chart, 'indexer', { image: IMAGE });
       connectRpc(indexer, rpc);
     }, { namespace: 'shop' });
-    const proxy = find(objs, 'Deployment', 'rpc').spec.template.metadata.labels;
+    const deployment = find(objs, 'Deployment', 'rpc');
+    const proxy = deployment.spec.template.metadata.labels;
+    // The pool's own policy names the proxy port by number; the proxy's StatelessService adds none of its own.
+    const port = deployment.spec.template.spec.containers[0].ports.find((p: K8sObject) => p.name === 'http').containerPort;
     const pols = findAll(objs, 'NetworkPolicy');
-    expect(allowed(pols, 'shop', proxy, 'http', podOf(find(objs, 'Deployment', 'indexer')))).toBe(true);
-    expect(allowed(pols, 'shop', proxy, 'http', { namespace: 'shop', labels: { app: 'other' } })).toBe(false);
+    expect(pols.filter((p) => matches(p.spec.podSelector, proxy))).toHaveLength(1);
+    expect(allowed(pols, 'shop', proxy, port, podOf(find(objs, 'Deployment', 'indexer')))).toBe(true);
+    expect(allowed(pols, 'shop', proxy, port, { namespace: 'shop', labels: { app: 'other' } })).toBe(false);
   });
 
   it('refuses peers that would admit everything or are not valid selectors', () => {
@@ -133,5 +138,17 @@ describe('NetworkPolicy of StatelessService (on by default)', () => {
       { path: 'test/api', property: 'networkPolicy.metricsScrapers.podLabels' });
     expectValidationError(() => build((chart) => new StatelessService(chart, 'api', { image: IMAGE, networkPolicy: { ingressController: { namespace: 'Bad_NS' } }, ingress: { host: 'a.example.com' } })),
       { path: 'test/api', property: 'networkPolicy.ingressController.namespace', value: 'Bad_NS' });
+  });
+
+  it('keeps the examples\' service-to-service calls open: storefront web → catalog, chain indexer → RPC proxy', () => {
+    const store = synthApp((app) => { EXAMPLES.storefront(app); });
+    const storePod = (name: string) => ({ namespace: 'storefront', labels: find(store, 'Deployment', name).spec.template.metadata.labels });
+    const catalog = find(store, 'Deployment', 'catalog').spec.template.metadata.labels;
+    expect(allowed(findAll(store, 'NetworkPolicy'), 'storefront', catalog, 'http', storePod('web'))).toBe(true);
+    expect(allowed(findAll(store, 'NetworkPolicy'), 'storefront', find(store, 'Deployment', 'web').spec.template.metadata.labels, 'http', storePod('catalog'))).toBe(false);
+    const chain = synthApp((app) => { EXAMPLES.chain(app); });
+    const ns = find(chain, 'Deployment', 'eth-rpc').metadata.namespace;
+    const indexer = { namespace: ns, labels: find(chain, 'Deployment', 'did-indexer').spec.template.metadata.labels };
+    expect(allowed(findAll(chain, 'NetworkPolicy'), ns, find(chain, 'Deployment', 'eth-rpc').spec.template.metadata.labels, 'http', indexer)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { Knobs, Presets, REDIS, REDIS_HA_FILES, RedisHA, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
+import { Knobs, Presets, REDIS, REDIS_HA_FILES, REDIS_STANDALONE_FILES, RedisHA, StatelessService, TIERS, WorkerPool, connectRedis, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { sessions } from '../examples/sessions';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -33,6 +33,7 @@ describe('RedisHA defaults', () => {
   it('emits Redis and Sentinel StatefulSets, their Services, PDBs and one ConfigMap', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/cache-config',
+      'NetworkPolicy/cache', 'NetworkPolicy/cache-sentinel',
       'PodDisruptionBudget/cache', 'PodDisruptionBudget/cache-sentinel',
       'Service/cache-headless', 'Service/cache-sentinel', 'Service/cache-sentinel-headless',
       'StatefulSet/cache', 'StatefulSet/cache-sentinel',
@@ -166,6 +167,7 @@ describe('RedisHA defaults', () => {
 
   it('publishes typed connection info for Sentinel clients', () => {
     expect(ha.connection).toEqual({
+      mode: 'sentinel',
       sentinelHost: 'cache-sentinel',
       sentinelPort: 26379,
       sentinelHosts: ['cache-sentinel-0.cache-sentinel-headless', 'cache-sentinel-1.cache-sentinel-headless', 'cache-sentinel-2.cache-sentinel-headless'],
@@ -238,7 +240,14 @@ describe('RedisHA options', () => {
       const exporter = container(sts, 'metrics');
       expect(exporter.image).toBe('oliver006/redis_exporter:v1.69.0');
       expect(envOf(exporter).REDIS_ADDR.value).toBe(`redis://127.0.0.1:${port}`);
-      expect(envOf(exporter).REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'cache-redis', key: 'password' });
+      // The password comes from a file in the memory-backed dir, written by an init container from the Secret.
+      expect(envOf(exporter).REDIS_PASSWORD).toBeUndefined();
+      expect(envOf(exporter).REDIS_PASSWORD_FILE.value).toBe('/run/redis-ha/exporter-passwords.json');
+      expect(exporter.volumeMounts).toEqual([{ name: 'run', mountPath: '/run/redis-ha', readOnly: true }]);
+      const init = sts.spec.template.spec.initContainers[0];
+      expect(init.command).toEqual(['sh', '/etc/redis-ha/exporter-auth.sh']);
+      expect(envOf(init).EXPORTER_ADDR.value).toBe(`redis://127.0.0.1:${port}`);
+      expect(envOf(init).EXPORTER_AUTH_FILE.value).toBe(`/etc/redis-ha-auth/${c === 'redis' ? 'redis' : 'sentinel'}-password`);
       expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
       expect(container(sts, c).name).toBe(c);
       expect(find(objects, 'Service', `${name}-headless`).spec.ports.map((p: K8sObject) => p.name)).toContain('metrics');
@@ -285,8 +294,8 @@ describe('RedisHA options', () => {
 
 describe('RedisHA scripts', () => {
   it('pass shellcheck as POSIX sh', () => {
-    const scripts = REDIS_HA_FILES.filter((f) => f.endsWith('.sh')).map((f) => join(SCRIPTS_DIR, f));
-    expect(scripts).toHaveLength(4);
+    const scripts = [...new Set([...REDIS_HA_FILES, ...REDIS_STANDALONE_FILES])].filter((f) => f.endsWith('.sh')).map((f) => join(SCRIPTS_DIR, f));
+    expect(scripts).toHaveLength(8);
     const result = spawnSync('shellcheck', ['--shell=sh', '--external-sources', `--source-path=${SCRIPTS_DIR}`, ...scripts], { encoding: 'utf8' });
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr).toBe('');
@@ -294,7 +303,7 @@ describe('RedisHA scripts', () => {
   });
 
   it('start with a POSIX shebang and set -eu', () => {
-    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh']) {
+    for (const f of ['redis-start.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh', 'standalone-start.sh', 'exporter-auth.sh']) {
       const text = readFileSync(join(SCRIPTS_DIR, f), 'utf8');
       expect(text.startsWith('#!/bin/sh\n')).toBe(true);
       expect(text).toMatch(/^set -eu$/m);
@@ -367,5 +376,133 @@ describe('sessions example', () => {
     expect(web.REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'session-store-password', key: 'password' });
     expect(find(objects, 'StatefulSet', 'session-store').metadata.namespace).toBe('sessions');
     expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
+  });
+});
+
+describe('RedisHA switchover and cold start settings', () => {
+  const { objects } = redisHA();
+  const sts = find(objects, 'StatefulSet', 'cache');
+  const redis = container(sts, 'redis');
+
+  it('hands the master over in a preStop hook, within a grace period that covers both waits and shutdown', () => {
+    expect(redis.lifecycle.preStop.exec.command).toEqual(['sh', '/etc/redis-ha/prestop.sh']);
+    expect(envOf(redis).SWITCHOVER_TIMEOUT_SECONDS.value).toBe('10');
+    expect(sts.spec.template.spec.terminationGracePeriodSeconds).toBe(2 * 10 + 20);
+  });
+
+  it('waits down-after + 2 x failover-timeout + 10 s for missing pods at a cold start, unless told otherwise', () => {
+    expect(envOf(redis).COLD_START_WAIT_SECONDS.value).toBe('35');
+    const custom = container(find(redisHA({ coldStartWaitSeconds: 90, switchoverTimeoutSeconds: 5 }).objects, 'StatefulSet', 'cache'), 'redis');
+    expect(envOf(custom).COLD_START_WAIT_SECONDS.value).toBe('90');
+    expect(envOf(custom).SWITCHOVER_TIMEOUT_SECONDS.value).toBe('5');
+  });
+
+  it.each([['coldStartWaitSeconds', 0], ['coldStartWaitSeconds', 1.5], ['switchoverTimeoutSeconds', 61], ['switchoverTimeoutSeconds', -5]])(
+    'refuses %s = %s', (property, value) => {
+      expectValidationError(() => redisHA({ [property]: value }), { path: 'test/cache', property, value });
+    });
+});
+
+describe("RedisHA mode: 'standalone'", () => {
+  const { objects, ha } = redisHA({ mode: 'standalone', metrics: true }, { namespace: 'dev' });
+  const sts = find(objects, 'StatefulSet', 'cache');
+  const redis = container(sts, 'redis');
+
+  it('runs one Redis behind a Service, without Sentinels, replicas or a preStop switchover', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/cache-config', 'NetworkPolicy/cache', 'PodDisruptionBudget/cache', 'PrometheusRule/cache',
+      'Service/cache', 'Service/cache-headless', 'ServiceMonitor/cache', 'StatefulSet/cache',
+    ]);
+    expect(sts.spec.replicas).toBe(1);
+    expect(redis.command).toEqual(['sh', '/etc/redis-ha/standalone-start.sh']);
+    expect(redis.lifecycle).toBeUndefined();
+    expect(Object.keys(find(objects, 'ConfigMap', 'cache-config').data).sort()).toEqual([...REDIS_STANDALONE_FILES].sort());
+    expect(Object.keys(envOf(redis))).not.toContain('SENTINEL_ADDRESSES');
+    expect(find(objects, 'Service', 'cache').spec.selector).toEqual(sts.spec.selector.matchLabels);
+    expect(find(objects, 'PrometheusRule', 'cache').spec.groups[0].rules.map((r: K8sObject) => r.alert))
+      .toEqual(['RedisMasterMissing', 'RedisMemoryNearMaxmemory']);
+  });
+
+  it('publishes the same connection contract: connectRedis sets REDIS_HOST / REDIS_PORT / REDIS_PASSWORD', () => {
+    expect(ha.connection).toEqual({ mode: 'standalone', host: 'cache', sentinelHosts: [], masterName: 'cache', redisPort: 6379, passwordSecret: SECRET });
+    const app = synth((chart) => {
+      const cache = new RedisHA(chart, 'cache', { passwordSecret: SECRET, mode: 'standalone' });
+      connectRedis(new StatelessService(chart, 'web', { image: 'ghcr.io/example/web:1.0.0' }), cache);
+    });
+    const env = Object.fromEntries(container(find(app, 'Deployment', 'web')).env.map((e: K8sObject) => [e.name, e]));
+    expect(env.REDIS_HOST.value).toBe('cache');
+    expect(env.REDIS_PORT.value).toBe('6379');
+    expect(env.REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'cache-redis', key: 'password' });
+    expect(env.REDIS_SENTINELS).toBeUndefined();
+  });
+
+  it('is what the development tier runs', () => {
+    const dev = synth((chart) => {
+      Presets.apply(chart, TIERS.development);
+      new RedisHA(chart, 'cache', { passwordSecret: SECRET });
+    });
+    expect(findAll(dev, 'StatefulSet').map((s) => `${s.metadata.name}=${s.spec.replicas}`)).toEqual(['cache=1']);
+    const explicit = synth((chart) => {
+      Presets.apply(chart, TIERS.development);
+      new RedisHA(chart, 'cache', { passwordSecret: SECRET, mode: 'sentinel' });
+    });
+    expect(findAll(explicit, 'StatefulSet').map((s) => s.metadata.name).sort()).toEqual(['cache', 'cache-sentinel']);
+  });
+
+  it.each([['replicas', 2], ['sentinels', 3], ['minReplicasToWrite', 1], ['quorum', 2]])(
+    'refuses the Sentinel-only prop %s', (property, value) => {
+      expectValidationError(() => redisHA({ mode: 'standalone', [property]: value }), { path: 'test/cache', property, value });
+    });
+
+  it('refuses an unknown mode', () => {
+    expectValidationError(() => redisHA({ mode: 'cluster' as never }), { path: 'test/cache', property: 'mode', value: 'cluster' });
+  });
+});
+
+describe('RedisHA NetworkPolicies (on by default)', () => {
+  const app = (opts: { networkPolicy?: RedisHAProps['networkPolicy']; mode?: RedisHAProps['mode'] } = {}) => synth((chart) => {
+    const cache = new RedisHA(chart, 'cache', { passwordSecret: SECRET, metrics: { serviceMonitor: false, alerts: false }, ...opts });
+    connectRedis(new StatelessService(chart, 'web', { image: 'ghcr.io/example/web:1.0.0' }), cache);
+  }, { namespace: 'shop' });
+  const peersOf = (policy: K8sObject) => policy.spec.ingress[0].from;
+
+  it('admits members, Sentinels and wired clients to the data and Sentinel ports; the exporter port to anyone', () => {
+    const objects = app();
+    const web = find(objects, 'Deployment', 'web').spec.selector.matchLabels;
+    const redisSel = find(objects, 'StatefulSet', 'cache').spec.selector.matchLabels;
+    const sentinelSel = find(objects, 'StatefulSet', 'cache-sentinel').spec.selector.matchLabels;
+    for (const [name, selector, port] of [['cache', redisSel, 6379], ['cache-sentinel', sentinelSel, 26379]] as const) {
+      const np = find(objects, 'NetworkPolicy', name);
+      expect(np.spec.podSelector.matchLabels).toEqual(selector);
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      expect(peersOf(np)).toEqual([{ podSelector: { matchLabels: redisSel } }, { podSelector: { matchLabels: sentinelSel } }, { podSelector: { matchLabels: web } }]);
+      expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port }]);
+      expect(np.spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 9121 }] });
+    }
+  });
+
+  it('adds clientLabels, and KEDA\'s namespace once a WorkerPool scales on the Redis', () => {
+    const objects = synth((chart) => {
+      const cache = new RedisHA(chart, 'cache', { passwordSecret: SECRET, networkPolicy: { clientLabels: { team: 'ops' }, kedaNamespace: 'autoscaling' } });
+      new WorkerPool(chart, 'jobs', {
+        image: 'ghcr.io/example/worker:1.0.0', queue: 'jobs',
+        scaling: { triggers: [{ type: 'redis-streams', redis: cache.connection, consumerGroup: 'jobs', lagCount: 5 }] },
+      });
+    }, { namespace: 'shop' });
+    const peers = peersOf(find(objects, 'NetworkPolicy', 'cache'));
+    expect(peers).toContainEqual({ podSelector: { matchLabels: { team: 'ops' } } });
+    expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'autoscaling' } } });
+    expect(peers).toContainEqual({ podSelector: { matchLabels: find(objects, 'Deployment', 'jobs').spec.selector.matchLabels } });
+  });
+
+  it('standalone: one policy, clients only; networkPolicy: false leaves none', () => {
+    // The wired StatelessService 'web' has a policy of its own (on by default, issue 18); only Redis's are counted.
+    const redisPolicies = (objects: K8sObject[]) => findAll(objects, 'NetworkPolicy').map((p) => p.metadata.name).filter((n) => n !== 'web');
+    expect(redisPolicies(app({ mode: 'standalone' }))).toEqual(['cache']);
+    expect(redisPolicies(app({ networkPolicy: false }))).toHaveLength(0);
+  });
+
+  it('refuses empty or invalid client labels', () => {
+    expectValidationError(() => redisHA({ networkPolicy: { clientLabels: {} } }), { path: 'test/cache', property: 'networkPolicy.clientLabels' });
   });
 });

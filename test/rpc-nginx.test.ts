@@ -28,8 +28,9 @@ async function fake(opts: Parameters<typeof startFakeUpstream>[0] = {}): Promise
   return f;
 }
 
+/** The nginx engine (HTTP status only), which Debian bookworm's nginx 1.22 runs; test/rpc-njs.test.ts covers njs. */
 function poolObjects(props: RpcPoolProps): K8sObject[] {
-  return synth((chart) => new RpcPool(chart, 'rpc', props), { namespace: 'chain' });
+  return synth((chart) => new RpcPool(chart, 'rpc', { engine: 'nginx', ...props }), { namespace: 'chain' });
 }
 
 afterEach(async () => {
@@ -276,7 +277,7 @@ describe('RpcPool entrypoint (render only)', () => {
     const configMap = find(objects, 'ConfigMap');
     const dir = makeTempDir('rpc-render-');
     for (const [file, content] of Object.entries(configMap.data as Record<string, string>)) writeFileSync(join(dir, file), content);
-    const env: Record<string, string> = { ...containerEnv(container(find(objects, 'Deployment'), 'app'), secrets), RPC_RENDER_DIR: join(dir, 'run'), PATH: path };
+    const env: Record<string, string> = { ...containerEnv(container(find(objects, 'Deployment'), 'app'), secrets, find(objects, 'Deployment')), RPC_RENDER_DIR: join(dir, 'run'), PATH: path };
     for (const [k, v] of Object.entries(overrides)) {
       if (v === undefined) delete env[k];
       else env[k] = v;
@@ -330,8 +331,16 @@ describe('RpcPool entrypoint (render only)', () => {
       [{ RPC_UPSTREAM_2_NAME: 'alchemy' }, /RPC_UPSTREAM_2_NAME 'alchemy' is used twice/],
       [{ RPC_LISTEN: '0.0.0.0:80; evil' }, /RPC_LISTEN must be a port or IPv4:port/],
       [{ RPC_RESOLVE: 'maybe' }, /RPC_RESOLVE must be auto, on or off/],
+      [{ RPC_ENGINE: 'erpc' }, /RPC_ENGINE must be njs or nginx, got 'erpc'/],
+      [{ RPC_ENGINE: 'njs' }, /RPC_MAX_LAG must be an integer/],
+      [{ RPC_UPSTREAM_1_URL: `https://eth-mainnet.g.alchemy.com/v2/${API_KEY}`, RPC_UPSTREAM_1_URL_FILE: '/etc/rpc-urls/upstream-1-http' }, /give RPC_UPSTREAM_1_URL or RPC_UPSTREAM_1_URL_FILE, not both/],
+      [{ RPC_UPSTREAM_1_URL_FILE: '/nonexistent/upstream-1-http' }, /RPC_UPSTREAM_1_URL_FILE: cannot read/],
+      [{ RPC_UPSTREAM_2_WRITES: 'maybe' }, /RPC_UPSTREAM_2_WRITES must be true or false/],
     ];
-    for (const [env, message] of cases) {
+    for (const [given, message] of cases) {
+      // A case that sets a URL as a value replaces the Secret file the construct mounts for it.
+      const env = { ...given };
+      for (const k of Object.keys(given)) if (/^RPC_UPSTREAM_\d+_URL$/.test(k) && !(`${k}_FILE` in given)) env[`${k}_FILE`] = undefined;
       const { status, stderr } = render(env, shell);
       expect(status, JSON.stringify(env)).toBe(64);
       expect(stderr).toMatch(message);

@@ -20,7 +20,7 @@ export const NGINX_DIR = '/usr/sbin';
  */
 export function busyboxPath(nginx = join(NGINX_DIR, 'nginx')): string {
   const dir = makeTempDir('rpc-busybox-');
-  for (const applet of ['sh', 'awk', 'grep', 'sed', 'tr', 'date', 'mkdir', 'rm', 'cat', 'dirname']) symlinkSync('/usr/bin/busybox', join(dir, applet));
+  for (const applet of ['sh', 'awk', 'grep', 'sed', 'tr', 'date', 'mkdir', 'rm', 'cat', 'dirname', 'cp']) symlinkSync('/usr/bin/busybox', join(dir, applet));
   symlinkSync(nginx, join(dir, 'nginx'));
   return dir;
 }
@@ -152,12 +152,34 @@ export function makeTempDir(prefix: string): string {
   return dir;
 }
 
-/** The proxy container's env, with Secret references filled from `secrets` (`"<secretName>/<key>"` → value). */
-export function containerEnv(c: K8sObject, secrets: Record<string, string>): Record<string, string> {
+/**
+ * The proxy container's env, with Secret references filled from `secrets` (`"<secretName>/<key>"` → value). With the
+ * `deployment`, Secret keys the container mounts from projected volumes are written to files in a temp dir (mode
+ * 0644: the test's nobody must read them, as the pod's fsGroup does) and env values pointing into such a mount are
+ * redirected there.
+ */
+export function containerEnv(c: K8sObject, secrets: Record<string, string>, deployment?: K8sObject): Record<string, string> {
   const env: Record<string, string> = {};
+  const files = new Map<string, string>(); // path in the pod → path here
+  if (deployment) {
+    const volumes = (deployment.spec.template.spec.volumes ?? []) as K8sObject[];
+    for (const m of (c.volumeMounts ?? []) as K8sObject[]) {
+      const projected = volumes.find((v) => v.name === m.name)?.projected;
+      if (!projected) continue;
+      const dir = makeTempDir('rpc-secret-files-');
+      for (const source of projected.sources as K8sObject[]) {
+        for (const item of source.secret?.items ?? []) {
+          const value = secrets[`${source.secret.name}/${item.key}`];
+          if (value === undefined) throw new Error(`test has no value for Secret ${source.secret.name} key ${item.key}`);
+          writeFileSync(join(dir, item.path), `${value}\n`, { mode: 0o644 });
+          files.set(`${m.mountPath}/${item.path}`, join(dir, item.path));
+        }
+      }
+    }
+  }
   for (const e of c.env as K8sObject[]) {
     if (e.value !== undefined) {
-      env[e.name] = e.value;
+      env[e.name] = files.get(e.value) ?? e.value;
     } else {
       const ref = e.valueFrom?.secretKeyRef;
       const value = ref && secrets[`${ref.name}/${ref.key}`];
@@ -200,7 +222,7 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
   if (RUN_AS) chownSync(renderDir, RUN_AS.uid, RUN_AS.gid);
 
   const port = await freePort();
-  const env = containerEnv(app, secrets);
+  const env = containerEnv(app, secrets, deployment);
   const withMetrics = env.RPC_METRICS_SYSLOG !== undefined;
   Object.assign(env, {
     RPC_LISTEN: `127.0.0.1:${port}`,
@@ -220,7 +242,11 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
     const sidecar = container(deployment, 'metrics');
     metricsPort = await freePort();
     const exporter = spawn('python3', [join(configDir, 'metrics-exporter.py')], {
-      env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1', RPC_METRICS_SYSLOG: env.RPC_METRICS_SYSLOG, RPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
+      env: {
+        PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1', RPC_METRICS_SYSLOG: env.RPC_METRICS_SYSLOG, RPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        // The njs engine's state URL, on the control port this test gave the proxy.
+        ...(stateUrl(sidecar, env.RPC_CONTROL_PORT)),
+      },
       stdio: ['ignore', 'ignore', 'pipe'], ...RUN_AS,
     });
     expectCommand(sidecar.command, ['python3', '/etc/rpc/metrics-exporter.py']);
@@ -244,6 +270,12 @@ export async function startPool(objects: K8sObject[], secrets: Record<string, st
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+function stateUrl(sidecar: K8sObject, controlPort: string | undefined): Record<string, string> {
+  const url = (sidecar.env as K8sObject[]).find((e) => e.name === 'RPC_METRICS_STATE_URL')?.value as string | undefined;
+  if (!url) return {};
+  return { RPC_METRICS_STATE_URL: controlPort ? url.replace(/:\d+\//, `:${controlPort}/`) : url };
 }
 
 function expectCommand(actual: unknown, expected: string[]): void {

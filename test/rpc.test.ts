@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { k8s } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
-import { containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
+import { connectRpc, containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { chain } from '../examples/chain';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -40,7 +40,7 @@ describe('RpcPool defaults', () => {
   const proxy = container(deployment, 'app');
   const env = envOf(proxy);
 
-  it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap', () => {
+  it('emits the proxy as a StatelessService (Deployment, Service, HPA, PDB) plus its ConfigMap and NetworkPolicy', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
     const hpa = find(objects, 'HorizontalPodAutoscaler');
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 20]);
@@ -49,7 +49,7 @@ describe('RpcPool defaults', () => {
   });
 
   it('runs the pinned unprivileged nginx as uid 101 through the entrypoint, hardened', () => {
-    expect(proxy.image).toBe(RPC.proxyImage);
+    expect(proxy.image).toBe(RPC.njsProxyImage);
     expect(proxy.image).toMatch(/^nginxinc\/nginx-unprivileged:\d+\.\d+\.\d+-alpine$/);
     expect(proxy.command).toEqual(['/bin/sh', '/etc/rpc/entrypoint.sh']);
     expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, runAsGroup: 101 });
@@ -75,11 +75,26 @@ describe('RpcPool defaults', () => {
     expect(proxy.volumeMounts).toContainEqual({ name: volume.name, mountPath: '/etc/rpc', readOnly: true });
   });
 
-  it('passes each upstream as env: names, weights, plain URLs as values, Secret URLs as references', () => {
+  it('passes each upstream as env: names, weights, plain URLs as values; Secret URLs only as mounted files', () => {
     expect(env.RPC_UPSTREAM_COUNT.value).toBe('3');
     expect([1, 2, 3].map((i) => [env[`RPC_UPSTREAM_${i}_NAME`].value, env[`RPC_UPSTREAM_${i}_WEIGHT`].value])).toEqual([['alchemy', '1'], ['publicnode', '1'], ['ankr', '2']]);
-    expect(env.RPC_UPSTREAM_1_URL).toEqual({ name: 'RPC_UPSTREAM_1_URL', valueFrom: { secretKeyRef: { name: 'rpc-urls', key: 'alchemy' } } });
-    expect(env.RPC_UPSTREAM_1_WS_URL.valueFrom.secretKeyRef).toEqual({ name: 'rpc-urls', key: 'alchemy-ws' });
+    // Issue 18: keyed URLs never become env values, not even Secret references; they are files of a projected volume.
+    expect(env.RPC_UPSTREAM_1_URL).toBeUndefined();
+    expect(env.RPC_UPSTREAM_1_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-http');
+    expect(env.RPC_UPSTREAM_1_WS_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-ws');
+    expect(proxy.env.filter((e: K8sObject) => e.valueFrom)).toEqual([]);
+    const urls = deployment.spec.template.spec.volumes.find((v: K8sObject) => v.name === 'rpc-urls');
+    expect(urls.projected).toEqual({
+      defaultMode: 0o440,
+      sources: [
+        { secret: { name: 'rpc-urls', items: [{ key: 'alchemy', path: 'upstream-1-http' }] } },
+        { secret: { name: 'rpc-urls', items: [{ key: 'alchemy-ws', path: 'upstream-1-ws' }] } },
+        { secret: { name: 'rpc-urls', items: [{ key: 'ankr', path: 'upstream-3-http' }] } },
+      ],
+    });
+    expect(proxy.volumeMounts).toContainEqual({ name: 'rpc-urls', mountPath: '/etc/rpc-urls', readOnly: true });
+    // The pod's fsGroup (the nginx user's group) may read them; 0440 keeps everyone else out.
+    expect(deployment.spec.template.spec.securityContext.fsGroup).toBe(101);
     expect(env.RPC_UPSTREAM_2_URL.value).toBe('https://ethereum-rpc.publicnode.com');
     expect(env.RPC_UPSTREAM_2_WS_URL.value).toBe('wss://ethereum-rpc.publicnode.com');
     expect(env.RPC_UPSTREAM_3_WS_URL).toBeUndefined();
@@ -113,7 +128,7 @@ describe('RpcPool defaults', () => {
     synth((chart) => { p = new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS }); });
     const keys = Knobs.of(p!.proxy).map((k) => k.key);
     expect(keys).toEqual(expect.arrayContaining(['image.tag', 'autoscaling.minReplicas', 'autoscaling.maxReplicas', 'resources.limits.cpu', 'resources.requests.memory']));
-    expect(Knobs.of(p!.proxy).find((k) => k.key === 'image.tag')!.default).toBe('1.28.0-alpine');
+    expect(Knobs.of(p!.proxy).find((k) => k.key === 'image.tag')!.default).toBe('1.26.3-alpine');
   });
 });
 
@@ -137,7 +152,7 @@ describe('RpcPool options', () => {
       new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS, monitoring: true });
     });
     const deployment = find(objects, 'Deployment');
-    expect(container(deployment, 'app').image).toBe(`registry.example.com/mirror/${RPC.proxyImage}`);
+    expect(container(deployment, 'app').image).toBe(`registry.example.com/mirror/${RPC.njsProxyImage}`);
     expect(container(deployment, 'app').resources.requests.cpu).toBe('250m');
     expect(container(deployment, 'metrics').image).toBe(`registry.example.com/mirror/${RPC.exporterImage}`);
   });
@@ -172,7 +187,7 @@ describe('RpcPool options', () => {
     invalid({ upstreams: [], selfHostedNode: NODE }, 'upstreams', /at least 2 upstreams, counting selfHostedNode/, 1);
   });
 
-  it('with monitoring: an exporter sidecar serving the metrics port, a ServiceMonitor and three alerts', () => {
+  it('with monitoring: an exporter sidecar serving the metrics port, a ServiceMonitor and four alerts', () => {
     const objects = pool({ monitoring: { gasPrice: { metric: 'eth_gas_price_wei{chain="mainnet"}' } } });
     const deployment = find(objects, 'Deployment');
     const exporter = container(deployment, 'metrics');
@@ -185,8 +200,14 @@ describe('RpcPool options', () => {
     expect(find(objects, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
 
     const rules = find(objects, 'PrometheusRule').spec.groups[0].rules as K8sObject[];
-    expect(rules.map((r) => [r.alert, r.labels.severity])).toEqual([['RpcUpstreamErrors', 'warning'], ['RpcAllUpstreamsDown', 'critical'], ['RpcGasPriceHigh', 'warning']]);
-    expect(rules[0].expr).toContain('rpc_upstream_attempts_total{job="rpc",namespace="chain",kind="http",code=~"5..|429"}');
+    expect(rules.map((r) => [r.alert, r.labels.severity])).toEqual([['RpcUpstreamErrors', 'warning'], ['RpcAllUpstreamsDown', 'critical'], ['RpcGasPriceHigh', 'warning'], ['RpcUpstreamLagging', 'warning']]);
+    expect(rules[3].expr).toBe('max by (upstream) (rpc_upstream_lagging{job="rpc",namespace="chain"}) == 1');
+    expect(envOf(exporter).RPC_METRICS_STATE_URL.value).toBe('http://127.0.0.1:18545/_rpc_state');
+    // The nginx engine has no lag state: no gauge source, no lag alert.
+    const plain = pool({ engine: 'nginx', monitoring: true });
+    expect(find(plain, 'PrometheusRule').spec.groups[0].rules.map((r: K8sObject) => r.alert)).toEqual(['RpcUpstreamErrors', 'RpcAllUpstreamsDown']);
+    expect(envOf(container(find(plain, 'Deployment'), 'metrics')).RPC_METRICS_STATE_URL).toBeUndefined();
+    expect(rules[0].expr).toContain('rpc_upstream_attempts_total{job="rpc",namespace="chain",kind="http",code=~"5..|429|rpc.*"}');
     expect(rules[0].expr).toMatch(/> 0\.1$/);
     expect(rules[1].expr).toContain('or vector(0)) == 0');
     expect(rules[2].expr).toBe('eth_gas_price_wei{chain="mainnet"} > 2 * avg_over_time(eth_gas_price_wei{chain="mainnet"}[1d])');
@@ -284,6 +305,97 @@ describe('RpcPool validation', () => {
   });
 });
 
+describe('RpcPool engines', () => {
+  it('runs the JSON-RPC-aware njs engine by default with the documented lag, poll, backoff and response settings', () => {
+    const env = envOf(container(find(pool(), 'Deployment', 'rpc'), 'app'));
+    const values = Object.fromEntries(Object.entries(env).map(([k, e]) => [k, e.value]));
+    expect(values).toMatchObject({
+      RPC_ENGINE: 'njs', RPC_MAX_LAG: '10', RPC_HEAD_POLL_INTERVAL: '5', RPC_RATE_LIMIT_BACKOFF: '10',
+      RPC_MAX_RESPONSE: '16384k', RPC_CONTROL_PORT: '18545',
+    });
+    expect(RPC_PROXY_FILES).toContain('rpc.js');
+  });
+
+  it('keeps the nginx engine as an option, on the nginx >= 1.27.3 image, without the njs settings', () => {
+    const objects = pool({ engine: 'nginx' });
+    const app = container(find(objects, 'Deployment', 'rpc'), 'app');
+    const env = envOf(app);
+    expect(app.image).toBe(RPC.proxyImage);
+    expect(env.RPC_ENGINE.value).toBe('nginx');
+    expect(env.RPC_MAX_LAG).toBeUndefined();
+  });
+
+  it('routes writes only to upstreams with writes: true, and marks the others in env', () => {
+    const objects = pool({ upstreams: [{ ...UPSTREAMS[0], writes: false }, ...UPSTREAMS.slice(1)] });
+    const env = envOf(container(find(objects, 'Deployment', 'rpc'), 'app'));
+    expect(env.RPC_UPSTREAM_1_WRITES.value).toBe('false');
+    expect(env.RPC_UPSTREAM_2_WRITES).toBeUndefined();
+  });
+
+  it('refuses a bad engine, njs settings on the nginx engine, no writable upstream, and the control port', () => {
+    invalid({ engine: 'erpc' as never }, 'engine', /'njs', 'nginx'/, 'erpc');
+    invalid({ engine: 'nginx', maxBlockLag: 5 }, 'maxBlockLag', /engine: 'njs'/, 5);
+    invalid({ engine: 'nginx', upstreams: [{ ...UPSTREAMS[0], writes: false }, ...UPSTREAMS.slice(1)] }, 'upstreams[0].writes', /engine: 'njs'/, false);
+    invalid({ upstreams: UPSTREAMS.map((u) => ({ ...u, writes: false })) }, 'upstreams', /writes: true/);
+    invalid({ upstreams: [{ ...UPSTREAMS[0], writes: 'no' as never }, ...UPSTREAMS.slice(1)] }, 'upstreams[0].writes', /true or false/, 'no');
+    invalid({ maxBlockLag: -1 }, 'maxBlockLag', /integer|0/, -1);
+    invalid({ headPollIntervalSeconds: 0 }, 'headPollIntervalSeconds', /1/, 0);
+    invalid({ rateLimitBackoffSeconds: Number.NaN }, 'rateLimitBackoffSeconds', /./);
+    invalid({ maxResponseBytes: 1000 }, 'maxResponseBytes', /65536/, 1000);
+    invalid({ port: 18545 }, 'port', /18545/, 18545);
+  });
+});
+
+describe('RpcPool NetworkPolicy (issue 18)', () => {
+  const tcp = (port: number): K8sObject => ({ protocol: 'TCP', port });
+
+  it('is on by default and admits no client until one is wired: an empty `from` would admit every pod', () => {
+    const policy = find(pool(), 'NetworkPolicy');
+    expect(policy.spec).toEqual({ podSelector: { matchLabels: find(pool(), 'Deployment').spec.selector.matchLabels }, policyTypes: ['Ingress'], ingress: [] });
+  });
+
+  it('admits the workloads wired with connectRpc on the proxy port, and scrapers from the monitoring namespace on the exporter port', () => {
+    const objects = synth((chart) => {
+      const rpc = new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS, monitoring: true });
+      const api = new StatelessService(chart, 'api', { image: 'ghcr.io/example/api:1.0.0' });
+      const indexer = new StatelessService(chart, 'indexer', { image: 'ghcr.io/example/indexer:1.0.0' });
+      connectRpc(api, rpc);
+      connectRpc(indexer, rpc);
+      rpc.allowClient(indexer.selector); // admitting twice adds no second peer
+    }, { namespace: 'chain' });
+    const policy = find(objects, 'NetworkPolicy', 'rpc');
+    const selectorOf = (name: string): K8sObject => find(objects, 'Deployment', name).spec.selector.matchLabels;
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: selectorOf('api') } }, { podSelector: { matchLabels: selectorOf('indexer') } }], ports: [tcp(8545)] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [tcp(9145)] },
+    ]);
+  });
+
+  it('takes extra client labels and a scraper selector, lets only the proxy reach the self-hosted node, and can be turned off', () => {
+    const objects = pool({
+      selfHostedNode: NODE,
+      monitoring: true,
+      networkPolicy: { clientLabels: { 'app.kubernetes.io/part-of': 'chain' }, metricsNamespace: 'observability', metricsPodLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    });
+    const policy = find(objects, 'NetworkPolicy', 'rpc');
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'chain' } } }], ports: [tcp(8545)] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [tcp(9145)] },
+    ]);
+    const node = find(objects, 'NetworkPolicy', 'rpc-node');
+    expect(node.spec.podSelector.matchLabels).toEqual(find(objects, 'StatefulSet').spec.selector.matchLabels);
+    expect(node.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: find(objects, 'Deployment', 'rpc').spec.selector.matchLabels } }], ports: [tcp(8545), tcp(8546)] }]);
+    expect(findAll(pool({ networkPolicy: false }), 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('refuses empty or malformed selectors and namespaces', () => {
+    invalid({ networkPolicy: { clientLabels: {} } }, 'networkPolicy.clientLabels', /at least one label/);
+    invalid({ networkPolicy: { metricsPodLabels: { 'bad key!': 'x' } } }, 'networkPolicy.metricsPodLabels.bad key!', /label key/);
+    invalid({ networkPolicy: { metricsNamespace: 'Monitoring' } }, 'networkPolicy.metricsNamespace', /namespace/, 'Monitoring');
+    invalid({ networkPolicy: 'on' as never }, 'networkPolicy', /true, false/, 'on');
+  });
+});
+
 describe('chain example', () => {
   it('wires the indexer to the pool through RpcConnectionInfo, keyed URLs from the Secret', () => {
     const objects = synthApp((app) => chain(app));
@@ -291,7 +403,9 @@ describe('chain example', () => {
     expect(indexer.CHAIN_RPC_URL.value).toBe('http://eth-rpc:8545/');
     expect(indexer.CHAIN_WS_URL.value).toBe('ws://eth-rpc:8545/ws');
     const proxy = envOf(container(find(objects, 'Deployment', 'eth-rpc'), 'app'));
-    expect(proxy.RPC_UPSTREAM_1_URL.valueFrom.secretKeyRef).toEqual({ name: 'eth-rpc-urls', key: 'alchemy' });
+    expect(proxy.RPC_UPSTREAM_1_URL_FILE.value).toBe('/etc/rpc-urls/upstream-1-http');
+    const urls = find(objects, 'Deployment', 'eth-rpc').spec.template.spec.volumes.find((v: K8sObject) => v.name === 'rpc-urls');
+    expect(urls.projected.sources[0]).toEqual({ secret: { name: 'eth-rpc-urls', items: [{ key: 'alchemy', path: 'upstream-1-http' }] } });
     expect(proxy.RPC_UPSTREAM_COUNT.value).toBe('3');
     expect(findAll(objects, 'PrometheusRule')).toHaveLength(1);
   });

@@ -14,7 +14,7 @@ import { EXAMPLES } from '../examples';
 import { writeHelmChart } from '../lib/helm';
 import { renderChart } from './harness/helm';
 import {
-  Exemption, Finding, Scanner, WORKLOAD_KINDS, checkov, describeFinding, exempts, withComponents, kubeScore, loadExemptions, toolPath, trivy, waitForTrivy,
+  Exemption, Finding, Scanner, WORKLOAD_KINDS, checkov, describeFinding, exempts, gatedScanners, withComponents, kubeScore, loadExemptions, toolPath, trivy, waitForTrivy,
 } from './harness/scanners';
 import { K8sObject, synthApp } from './harness/synth';
 
@@ -48,6 +48,7 @@ describe('security scanners over every example and chart', () => {
   const sources: Record<string, { source: string; release?: string }> = {};
   const scanned: Record<string, K8sObject[]> = {};
   const exemptions: Exemption[] = loadExemptions(EXEMPTIONS_FILE);
+  const gated = gatedScanners(EXEMPTIONS_FILE);
   const findings: Record<Scanner, Finding[]> = { 'kube-score': [], checkov: [], trivy: [] };
   const ran = new Set<Scanner>();
   let trivyWhy = '';
@@ -128,7 +129,18 @@ describe('security scanners over every example and chart', () => {
       ctx.skip();
       return;
     }
-    expect(unexempted('trivy').map(describeFinding)).toEqual([]);
+    const open = unexempted('trivy').map(describeFinding);
+    if (!gated.has('trivy')) {
+      // Not yet reviewed (exemptions.yaml `gated:`): report every finding loudly instead of failing.
+      console.warn(`trivy REPORT ONLY (not in exemptions.yaml gated:), ${open.length} unexplained findings:\n${open.join('\n')}`);
+      ctx.skip();
+      return;
+    }
+    expect(open).toEqual([]);
+  });
+
+  it('kube-score and Checkov gate the suite (exemptions.yaml gated:)', () => {
+    expect([...gated].sort()).toEqual(expect.arrayContaining(['checkov', 'kube-score']));
   });
 
   it('scans every example and every chart', () => {
@@ -144,16 +156,17 @@ describe('security scanners over every example and chart', () => {
     const expected: Record<Scanner, string[]> = {
       'kube-score': ['container-security-context-privileged', 'container-resources', 'container-image-tag'],
       checkov: ['CKV_K8S_16', 'CKV_K8S_19', 'CKV_K8S_14', 'CKV_K8S_20'],
-      trivy: ['KSV017', 'KSV009', 'KSV013'],
+      trivy: ['KSV-0017', 'KSV-0009', 'KSV-0013'],
     };
     for (const scanner of ran) {
       const open = findings[scanner].filter((f) => f.source === INSECURE && !exemptions.some((e) => exempts(e, f)));
-      expect(open.map((f) => f.check), scanner).toEqual(expect.arrayContaining(expected[scanner]));
+      if (gated.has(scanner)) expect(open.map((f) => f.check), scanner).toEqual(expect.arrayContaining(expected[scanner]));
+      else expect(open.length, `${scanner} (report-only) finds something on the insecure Deployment`).toBeGreaterThan(0);
     }
   });
 
   it('every exemption still matches a finding (pending ones only reported)', () => {
-    const stale = exemptions.filter((e) => ran.has(e.scanner)
+    const stale = exemptions.filter((e) => ran.has(e.scanner) && gated.has(e.scanner)
       && !findings[e.scanner].some((f) => f.source !== INSECURE && exempts(e, f)));
     const pending = stale.filter((e) => e.class === 'pending');
     if (pending.length) console.warn(`exemptions no longer needed (their issue landed; remove them):\n${pending.map((e) => `  ${label(e)} (issue ${e.issue})`).join('\n')}`);

@@ -10,7 +10,7 @@ import {
  * other, and a bad label in it would otherwise reach every object of every chart that uses it.
  */
 
-const KEYS = ['autoscaling', 'replicas', 'disruptionBudget', 'postgres', 'resources', 'imageRegistry', 'labels', 'podAnnotations', 'tolerations', 'nodeSelector'];
+const KEYS = ['autoscaling', 'replicas', 'disruptionBudget', 'postgres', 'redis', 'resources', 'imageRegistry', 'labels', 'podAnnotations', 'tolerations', 'nodeSelector'];
 const TOLERATION_KEYS = ['key', 'operator', 'value', 'effect', 'tolerationSeconds'];
 const EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
@@ -46,6 +46,12 @@ export function presetProblems(p: Problems, preset: unknown, at = 'preset'): voi
     else {
       if (pr.postgres.readReplicas !== undefined) p.check(`${at}.postgres.readReplicas`, pr.postgres.readReplicas, integerRule({ min: 0, max: 15 }));
       if (pr.postgres.poolerReplicas !== undefined) p.check(`${at}.postgres.poolerReplicas`, pr.postgres.poolerReplicas, integerRule({ min: 1 }));
+    }
+  }
+  if (pr.redis !== undefined) {
+    if (!isRecord(pr.redis)) p.add(`${at}.redis`, pr.redis, 'must be { mode }', true);
+    else if (pr.redis.mode !== undefined && pr.redis.mode !== 'sentinel' && pr.redis.mode !== 'standalone') {
+      p.add(`${at}.redis.mode`, pr.redis.mode, 'must be "sentinel" or "standalone"', typeof pr.redis.mode !== 'string');
     }
   }
   if (pr.resources !== undefined) {

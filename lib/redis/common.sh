@@ -61,9 +61,11 @@ addr_host() { printf '%s' "${1%:*}"; }
 addr_port() { printf '%s' "${1##*:}"; }
 
 # Asks every Sentinel in SENTINEL_ADDRESSES (but the address in $1, the caller itself) which master it follows.
-# Prints "host port" of the answer with the highest config epoch, i.e. the newest failover any of them has seen,
-# or nothing when no reachable Sentinel monitors MASTER_NAME.
-master_from_sentinels() {
+# Prints "epoch host port" of the answer with the highest config epoch, i.e. the newest failover any of them has
+# seen, or nothing when no reachable Sentinel monitors MASTER_NAME. The answer may name an address nobody answers
+# on (a leading Sentinel reports the new epoch before it switches the address, or a pod moved): callers act on it
+# only once is_live_master confirms it.
+sentinel_view() {
   self=${1:-}
   best="" best_epoch=-1
   for addr in $SENTINEL_ADDRESSES; do
@@ -79,10 +81,40 @@ master_from_sentinels() {
     epoch=${answer%% *}
     if [ "$epoch" -gt "$best_epoch" ]; then
       best_epoch=$epoch
-      best=${answer#* }
+      best=$answer
     fi
   done
   printf '%s' "$best"
+}
+
+# Prints "host port" of the master the Sentinels name (see sentinel_view), or nothing.
+master_from_sentinels() {
+  view=$(sentinel_view "${1:-}")
+  if [ -n "$view" ]; then printf '%s' "${view#* }"; fi
+}
+
+# is_live_master HOST PORT: true when a Redis answers there and reports role master.
+is_live_master() {
+  live_info=$(cli "$REDIS_PASSWORD" "$1" "$2" INFO replication) || return 1
+  case "$live_info" in *role:master*) return 0 ;; *) return 1 ;; esac
+}
+
+# Reads one "name:value" field of an INFO reply given in $1.
+info_field() {
+  printf '%s\n' "$1" | sed -n "s/^$2://p" | head -n 1
+}
+
+# The state every Redis pod publishes in its proc-title-template (readable with CONFIG GET by its peers, and
+# shown by ps): "redis-ha gen=G epoch=E offset=O vote=HOST:PORT". A pod that has not decided its role yet publishes
+# what it recorded on its data volume, so the pods that come up can agree on the newest one.
+published_state() {
+  title=$(cli "$REDIS_PASSWORD" "$1" "$2" CONFIG GET proc-title-template) || return 1
+  printf '%s\n' "$title" | sed -n 's/.* redis-ha gen=\([0-9-]*\) epoch=\([0-9-]*\) offset=\([0-9-]*\) vote=\([^ ]*\).*/\1 \2 \3 \4/p'
+}
+
+# The template that publishes "gen epoch offset vote" (see published_state).
+state_title() {
+  printf '{title} {listen-addr} {server-mode} redis-ha gen=%s epoch=%s offset=%s vote=%s' "$1" "$2" "$3" "${4:--}"
 }
 
 # Asks every Redis in REDIS_ADDRESSES (but $1, the caller itself) for its role. Prints "host port" of the master
@@ -102,4 +134,34 @@ master_from_pods() {
     fi
   done
   printf '%s' "$best"
+}
+
+# A pod that has not decided its role yet runs as a read-only replica of this placeholder: it loads its data and
+# answers its peers, but takes no writes, and with replica-priority 0 no Sentinel promotes it.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LIMBO_HOST=127.0.0.1 LIMBO_PORT=1
+
+# What this pod last knew, on its data volume (DATA_DIR/redis-ha.state): the cold-start generation, the Sentinel
+# config epoch, the replication offset and id, role and master. Sets rec_gen, rec_epoch, rec_offset, rec_replid,
+# rec_role, rec_master; a volume without the file (never held data) gives gen 0, epoch -1, offset -1.
+state_load() {
+  rec_gen=0 rec_epoch=-1 rec_offset=-1 rec_replid=- rec_role=none rec_master=-
+  [ -r "$DATA_DIR/redis-ha.state" ] || return 0
+  while IFS='=' read -r key value; do
+    case "$key=$value" in
+      gen=[0-9]* | epoch=[0-9]* | epoch=-1 | offset=[0-9]* | offset=-1)
+        case "$value" in *[!0-9-]*) continue ;; *) ;; esac
+        eval "rec_$key=\$value"
+        ;;
+      replid=* | role=* | master=*) eval "rec_$key=\$value" ;;
+      *) ;;
+    esac
+  done <"$DATA_DIR/redis-ha.state"
+}
+
+# Writes rec_* to the state file atomically (rename), so a crash leaves the old or the new file, never half of one.
+state_save() {
+  printf 'gen=%s\nepoch=%s\noffset=%s\nreplid=%s\nrole=%s\nmaster=%s\nupdated=%s\n' \
+    "$rec_gen" "$rec_epoch" "$rec_offset" "$rec_replid" "$rec_role" "$rec_master" "$(now)" \
+    >"$DATA_DIR/redis-ha.state.new" && mv "$DATA_DIR/redis-ha.state.new" "$DATA_DIR/redis-ha.state"
 }

@@ -1,1 +1,2 @@
 export * from './redis-ha';
+export * from './network-policy';

@@ -20,6 +20,7 @@ import { Preset, Presets } from '../presets';
 import { prometheusDuration } from '../core/rules';
 import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResourceName, checkRule, parseMemory } from '../validate';
 import { withEphemeralStorage } from '../ephemeral-storage';
+import { RedisNetworkPolicyProps, checkClientLabels, createRedisNetworkPolicies, registerRedisAccess } from './network-policy';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
 export const MAXMEMORY_POLICIES = [
@@ -28,14 +29,31 @@ export const MAXMEMORY_POLICIES = [
 export type MaxmemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
 
 /** Files shipped in `lib/redis/` and mounted from one ConfigMap into every Redis and Sentinel pod. */
-export const REDIS_HA_FILES = ['redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'sentinel-start.sh', 'probe.sh'] as const;
+export const REDIS_HA_FILES = [
+  'redis.conf', 'sentinel.conf', 'common.sh', 'redis-start.sh', 'redis-agent.sh', 'sentinel-start.sh', 'probe.sh', 'prestop.sh',
+  'exporter-auth.sh',
+] as const;
+
+/** The files of `mode: 'standalone'`: one Redis, nothing to decide. */
+export const REDIS_STANDALONE_FILES = ['redis.conf', 'common.sh', 'standalone-start.sh', 'probe.sh', 'exporter-auth.sh'] as const;
+
+/** `sentinel`: 1 primary + replicas with Sentinel failover; `standalone`: one Redis, no Sentinels (development). */
+export const REDIS_MODES = ['sentinel', 'standalone'] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
 
 let fileCache: Record<string, string> | undefined;
 /** The config templates and scripts, read once per process. */
 export function redisHaFiles(): Record<string, string> {
-  fileCache ??= Object.fromEntries(REDIS_HA_FILES.map((f) => [f, readFileSync(join(__dirname, f), 'utf8')]));
+  fileCache ??= Object.fromEntries([...new Set([...REDIS_HA_FILES, ...REDIS_STANDALONE_FILES])]
+    .map((f) => [f, readFileSync(join(__dirname, f), 'utf8')]));
   return fileCache;
 }
+
+/** Props that only mean something with Sentinels and replicas. */
+const SENTINEL_ONLY_PROPS = [
+  'replicas', 'sentinels', 'quorum', 'masterName', 'sentinelPasswordSecret', 'sentinelResources', 'downAfterMilliseconds',
+  'failoverTimeoutMilliseconds', 'parallelSyncs', 'minReplicasToWrite', 'coldStartWaitSeconds', 'switchoverTimeoutSeconds',
+] as const;
 
 /** Where things live inside the pods. */
 const PATHS = {
@@ -88,6 +106,13 @@ export interface RedisHAProps {
   readonly sentinels?: number;
   /** Sentinels that must agree the master is down; a majority of `sentinels`. @default 2, or the majority of `sentinels` */
   readonly quorum?: number;
+  /**
+   * `sentinel`: 1 primary + `replicas` with Sentinel failover. `standalone`: one Redis and no Sentinels (no
+   * failover: for development), reached through the Service `<name>`; the Sentinel-only props are refused.
+   * Both publish the same {@link RedisConnectionInfo} (with `mode`), which connectRedis and KEDA triggers follow.
+   * @default the preset's `redis.mode` (the development tier: `standalone`), else `sentinel`
+   */
+  readonly mode?: RedisMode;
   /** Sentinel master group name clients ask for. @default the name */
   readonly masterName?: string;
   /**
@@ -119,6 +144,25 @@ export interface RedisHAProps {
   readonly metrics?: RedisMetricsProps | boolean;
   /** Cluster DNS domain used in the pods' stable host names. @default `cluster.local` */
   readonly clusterDomain?: string;
+  /**
+   * Cold start (no live master anywhere): seconds the pods that are up wait for the missing ones before a majority
+   * of them (or the Sentinels' last master alone) elects the newest among them. With every pod up they agree at once.
+   * @default downAfterMilliseconds + 2 × failoverTimeoutMilliseconds + 10 s (35 s): a failover that can still happen comes first
+   */
+  readonly coldStartWaitSeconds?: number;
+  /**
+   * Seconds the master's preStop hook waits for a planned switchover (writes paused, a replica promoted by
+   * SENTINEL FAILOVER) before it gives up and lets the pod stop the old way.
+   * @default 10
+   */
+  readonly switchoverTimeoutSeconds?: number;
+  /**
+   * Ingress NetworkPolicies: the data and Sentinel ports only from the members, from workloads wired with
+   * connectRedis or a WorkerPool trigger (and then KEDA's operator), and from `clientLabels`; the exporter port from
+   * anywhere. `false` leaves the pods open to every pod of the cluster.
+   * @default on
+   */
+  readonly networkPolicy?: boolean | RedisNetworkPolicyProps;
 }
 
 /**
@@ -132,19 +176,27 @@ export class RedisHA extends Construct {
   /** How clients (and other constructs) reach this deployment through Sentinel. */
   public readonly connection: RedisConnectionInfo;
   public readonly resources: ResolvedResources;
-  public readonly sentinelResources: ResolvedResources;
+  /** `sentinel` or `standalone`. */
+  public readonly mode: RedisMode;
+  /** Sentinel container resources (mode `sentinel`). */
+  public readonly sentinelResources?: ResolvedResources;
   /** The maxmemory the pods run with, in bytes (derived from the memory limit unless set). */
   public readonly maxmemoryBytes: number;
   public readonly configMap: k8s.KubeConfigMap;
   public readonly statefulSet: k8s.KubeStatefulSet;
-  public readonly sentinelStatefulSet: k8s.KubeStatefulSet;
+  /** The Sentinels (mode `sentinel`). */
+  public readonly sentinelStatefulSet?: k8s.KubeStatefulSet;
   public readonly headlessService: k8s.KubeService;
-  public readonly sentinelHeadlessService: k8s.KubeService;
-  /** ClusterIP Service of the Sentinels: the discovery address clients use. */
-  public readonly sentinelService: k8s.KubeService;
+  public readonly sentinelHeadlessService?: k8s.KubeService;
+  /** ClusterIP Service of the Sentinels: the discovery address clients use (mode `sentinel`). */
+  public readonly sentinelService?: k8s.KubeService;
+  /** ClusterIP Service of the single Redis (mode `standalone`). */
+  public readonly service?: k8s.KubeService;
   public readonly pdb: k8s.KubePodDisruptionBudget;
-  public readonly sentinelPdb: k8s.KubePodDisruptionBudget;
+  public readonly sentinelPdb?: k8s.KubePodDisruptionBudget;
   public readonly serviceMonitors: ApiObject[] = [];
+  /** Ingress policies of the Redis (and Sentinel) pods, unless `networkPolicy: false`. */
+  public readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
   public readonly prometheusRule?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisHAProps) {
@@ -156,11 +208,20 @@ export class RedisHA extends Construct {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(this.masterName)) {
       throw new ValidationError(this, 'masterName', this.masterName, "must be 1-64 letters, digits, '.', '_' or '-'");
     }
+    this.mode = checkOneOf(this, 'mode', props.mode ?? preset.redis?.mode ?? REDIS.mode, REDIS_MODES);
+    const standalone = this.mode === 'standalone';
+    if (standalone) {
+      for (const key of SENTINEL_ONLY_PROPS) {
+        if (props[key] !== undefined) {
+          throw new ValidationError(this, key, props[key], "applies to mode 'sentinel' only: a standalone Redis has no replicas and no Sentinels (set mode: 'sentinel')");
+        }
+      }
+    }
     const image = checkImage(this, 'image', withRegistry(props.image ?? REDIS.image, preset.imageRegistry));
     const passwordSecret = checkSecretRef(this, 'passwordSecret', props.passwordSecret ?? generatedPassword(this, 'password', `${this.name}-password`));
     const sentinelPasswordSecret = checkSecretRef(this, 'sentinelPasswordSecret', props.sentinelPasswordSecret ?? passwordSecret);
 
-    const replicas = checkInteger(this, 'replicas', props.replicas ?? REDIS.replicas, { min: 1, max: 9 });
+    const replicas = standalone ? 0 : checkInteger(this, 'replicas', props.replicas ?? REDIS.replicas, { min: 1, max: 9 });
     const sentinels = props.sentinels ?? REDIS.sentinels;
     if (![3, 5, 7, 9].includes(sentinels)) {
       throw new ValidationError(this, 'sentinels', sentinels,
@@ -174,9 +235,12 @@ export class RedisHA extends Construct {
     }
     const downAfter = checkInteger(this, 'downAfterMilliseconds', props.downAfterMilliseconds ?? REDIS.downAfterMilliseconds, { min: 1000, max: 600_000 });
     const failoverTimeout = checkInteger(this, 'failoverTimeoutMilliseconds', props.failoverTimeoutMilliseconds ?? REDIS.failoverTimeoutMilliseconds, { min: 1000, max: 3_600_000 });
-    const parallelSyncs = checkInteger(this, 'parallelSyncs', props.parallelSyncs ?? REDIS.parallelSyncs, { min: 1, max: replicas });
-    const minReplicasToWrite = checkInteger(this, 'minReplicasToWrite', props.minReplicasToWrite ?? REDIS.minReplicasToWrite, { min: 0, max: replicas });
+    const parallelSyncs = standalone ? 1 : checkInteger(this, 'parallelSyncs', props.parallelSyncs ?? REDIS.parallelSyncs, { min: 1, max: replicas });
+    const minReplicasToWrite = standalone ? 0 : checkInteger(this, 'minReplicasToWrite', props.minReplicasToWrite ?? REDIS.minReplicasToWrite, { min: 0, max: replicas });
     const maxmemoryPolicy = checkOneOf(this, 'maxmemoryPolicy', props.maxmemoryPolicy ?? REDIS.maxmemoryPolicy, MAXMEMORY_POLICIES);
+    const failoverBoundSeconds = Math.ceil(downAfter / 1000 + (2 * failoverTimeout) / 1000 + 10);
+    const coldStartWait = checkInteger(this, 'coldStartWaitSeconds', props.coldStartWaitSeconds ?? failoverBoundSeconds, { min: 1, max: 3600 });
+    const switchoverTimeout = checkInteger(this, 'switchoverTimeoutSeconds', props.switchoverTimeoutSeconds ?? REDIS.switchoverTimeoutSeconds, { min: 1, max: 60 });
     const clusterDomain = props.clusterDomain ?? 'cluster.local';
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) {
       throw new ValidationError(this, 'clusterDomain', clusterDomain, 'must be a DNS domain such as cluster.local');
@@ -184,8 +248,9 @@ export class RedisHA extends Construct {
 
     // Presets' resources are sized for stateless workloads; Redis memory sets maxmemory, so only props apply here.
     this.resources = resolveResources(this, 'resources', props.resources, undefined, REDIS);
-    this.sentinelResources = resolveResources(this, 'sentinelResources', props.sentinelResources, undefined,
+    const sentinelResources = resolveResources(this, 'sentinelResources', props.sentinelResources, undefined,
       { requests: REDIS.sentinelRequests, limits: REDIS.sentinelLimits });
+    if (!standalone) this.sentinelResources = sentinelResources;
     if (this.resources.limitBytes > REDIS.clusterModeMemoryGiB * GIB) {
       throw new ValidationError(this, 'resources.limits.memory', this.resources.limits.memory,
         `must be at most ${REDIS.clusterModeMemoryGiB}Gi: RedisHA keeps the whole data set on every pod; past ~${REDIS.clusterModeMemoryGiB} GB (or ~50k RPS) shard with Redis Cluster mode, which RedisHA does not provide (seed 000)`);
@@ -226,7 +291,8 @@ export class RedisHA extends Construct {
     const redisLabels = standardLabels(this, { name: this.name, component: 'redis', partOf: props.partOf, version }, preset.labels);
     const sentinelLabels = standardLabels(this, { name: sentinelName, component: 'sentinel', partOf: props.partOf, version }, preset.labels);
 
-    const files = redisHaFiles();
+    const allFiles = redisHaFiles();
+    const files = Object.fromEntries((standalone ? REDIS_STANDALONE_FILES : REDIS_HA_FILES).map((f) => [f, allFiles[f]]));
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: `${this.name}-config`, labels: redisLabels },
       data: { ...files },
@@ -240,7 +306,9 @@ export class RedisHA extends Construct {
         defaultMode: 0o440,
         sources: [
           { secret: { name: passwordSecret.secretName, items: [{ key: passwordSecret.key, path: 'redis-password' }] } },
-          { secret: { name: sentinelPasswordSecret.secretName, items: [{ key: sentinelPasswordSecret.key, path: 'sentinel-password' }] } },
+          ...(standalone ? [] : [
+            { secret: { name: sentinelPasswordSecret.secretName, items: [{ key: sentinelPasswordSecret.key, path: 'sentinel-password' }] } },
+          ]),
         ],
       },
     };
@@ -260,21 +328,26 @@ export class RedisHA extends Construct {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'TEMPLATE_DIR', value: PATHS.template },
       { name: 'CONFIG_DIR', value: PATHS.config },
-      { name: 'MASTER_NAME', value: this.masterName },
-      { name: 'REDIS_ADDRESSES', value: redisAddresses.join(' ') },
-      { name: 'SENTINEL_ADDRESSES', value: sentinelAddresses.join(' ') },
+      // Every interface of the pod (IPv4 and, where present, IPv6); the tests bind loopback addresses instead.
+      { name: 'BIND_ADDRESSES', value: '* -::*' },
       { name: 'AUTH_FILE', value: `${PATHS.auth}/redis-password` },
-      { name: 'SENTINEL_AUTH_FILE', value: `${PATHS.auth}/sentinel-password` },
-      { name: 'DOWN_AFTER_MS', value: String(downAfter) },
-      { name: 'FAILOVER_TIMEOUT_MS', value: String(failoverTimeout) },
-      { name: 'DISCOVERY_TIMEOUT_SECONDS', value: String(DISCOVERY_TIMEOUT_SECONDS) },
+      ...(standalone ? [] : [
+        { name: 'MASTER_NAME', value: this.masterName },
+        { name: 'REDIS_ADDRESSES', value: redisAddresses.join(' ') },
+        { name: 'SENTINEL_ADDRESSES', value: sentinelAddresses.join(' ') },
+        { name: 'SENTINEL_AUTH_FILE', value: `${PATHS.auth}/sentinel-password` },
+        { name: 'DOWN_AFTER_MS', value: String(downAfter) },
+        { name: 'FAILOVER_TIMEOUT_MS', value: String(failoverTimeout) },
+        { name: 'DISCOVERY_TIMEOUT_SECONDS', value: String(DISCOVERY_TIMEOUT_SECONDS) },
+        { name: 'QUORUM', value: String(quorum) },
+        { name: 'PARALLEL_SYNCS', value: String(parallelSyncs) },
+      ]),
     ];
     const probe = (mode: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       exec: { command: ['sh', `${PATHS.template}/probe.sh`, mode] }, periodSeconds, timeoutSeconds: 5, failureThreshold,
     });
-    // A starting pod may wait for a master (discovery) or for a failover away from itself before it listens.
-    const takeoverSeconds = Math.ceil(downAfter / 1000 + (2 * failoverTimeout) / 1000 + 10);
-    const startupFailures = Math.ceil((DISCOVERY_TIMEOUT_SECONDS + takeoverSeconds + 30) / 5);
+    // A Redis pod listens at once (undecided, see redis-agent.sh); the startup probe covers loading a large AOF.
+    const startupFailures = Math.ceil((DISCOVERY_TIMEOUT_SECONDS + failoverBoundSeconds + 30) / 5);
     const podAnnotations = { ...preset.podAnnotations, 'scalecharts.io/config-hash': configHash };
 
     // Redis pods.
@@ -282,20 +355,23 @@ export class RedisHA extends Construct {
       ...commonEnv,
       { name: 'DATA_DIR', value: PATHS.data },
       { name: 'REDIS_PORT', value: String(REDIS.port) },
-      { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', headless) },
-      { name: 'BOOTSTRAP_ORDINAL', value: '0' },
+      ...(standalone ? [] : [{ name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', headless) }]),
       { name: 'MEMORY_LIMIT_BYTES', valueFrom: { resourceFieldRef: { containerName: 'redis', resource: 'limits.memory', divisor: k8s.Quantity.fromString('1') } } },
       explicitMaxmemory === undefined
         ? { name: 'MAXMEMORY_PERCENT', value: String(REDIS.maxmemoryPercent) }
         : { name: 'MAXMEMORY_BYTES', value: String(this.maxmemoryBytes) },
       { name: 'MAXMEMORY_POLICY', value: maxmemoryPolicy },
-      { name: 'MIN_REPLICAS_TO_WRITE', value: String(minReplicasToWrite) },
+      ...(standalone ? [] : [
+        { name: 'MIN_REPLICAS_TO_WRITE', value: String(minReplicasToWrite) },
+        { name: 'COLD_START_WAIT_SECONDS', value: String(coldStartWait) },
+        { name: 'SWITCHOVER_TIMEOUT_SECONDS', value: String(switchoverTimeout) },
+      ]),
     ];
     const redisContainers: k8s.Container[] = [{
       name: 'redis',
       image,
       imagePullPolicy: 'IfNotPresent',
-      command: ['sh', `${PATHS.template}/redis-start.sh`],
+      command: ['sh', `${PATHS.template}/${standalone ? 'standalone-start.sh' : 'redis-start.sh'}`],
       ports: [{ name: 'redis', containerPort: REDIS.port, protocol: 'TCP' }],
       env: redisEnv,
       resources: toResourceRequirements(this.resources),
@@ -303,9 +379,29 @@ export class RedisHA extends Construct {
       startupProbe: probe('redis-alive', 5, startupFailures),
       livenessProbe: probe('redis-alive', 10, 6),
       readinessProbe: probe('redis-ready', 5, 2),
+      // A planned stop of the master hands over to an in-sync replica first (prestop.sh).
+      ...(standalone ? {} : { lifecycle: { preStop: { exec: { command: ['sh', `${PATHS.template}/prestop.sh`] } } } }),
       volumeMounts: [...commonMounts, { name: 'data', mountPath: PATHS.data }],
     }];
-    if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port, passwordSecret));
+    const exporterInit = (port: number, authFile: string): k8s.Container[] => (exporterImage ? [{
+      name: 'exporter-auth',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', `${PATHS.template}/exporter-auth.sh`],
+      env: [
+        { name: 'TEMPLATE_DIR', value: PATHS.template },
+        { name: 'CONFIG_DIR', value: PATHS.config },
+        { name: 'EXPORTER_ADDR', value: `redis://127.0.0.1:${port}` },
+        { name: 'EXPORTER_AUTH_FILE', value: `${PATHS.auth}/${authFile}` },
+      ],
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString(REDIS.exporterRequests.cpu), memory: k8s.Quantity.fromString(REDIS.exporterRequests.memory) },
+        limits: { cpu: k8s.Quantity.fromString(REDIS.exporterLimits.cpu), memory: k8s.Quantity.fromString(REDIS.exporterLimits.memory) },
+      },
+      securityContext: containerSecurityContext(true),
+      volumeMounts: commonMounts,
+    }] : []);
+    if (exporterImage) redisContainers.push(exporterContainer(exporterImage, REDIS.port));
 
     const redisVolumes = [...commonVolumes];
     if (!persistence) redisVolumes.push({ name: 'data', emptyDir: {} });
@@ -323,7 +419,9 @@ export class RedisHA extends Construct {
         selector: { matchLabels: redisSelector },
         template: {
           metadata: { labels: redisLabels, annotations: podAnnotations },
-          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes),
+          // The preStop switchover (two waits of switchoverTimeoutSeconds), Redis' shutdown-timeout (10 s waiting
+          // for replicas) and the final fsync.
+          spec: podSpec(redisSelector, preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20, exporterInit(REDIS.port, 'redis-password')),
         },
         ...(persistence ? {
           volumeClaimTemplates: [{
@@ -339,82 +437,111 @@ export class RedisHA extends Construct {
     });
     this.pdb = createPdb(this, 'pdb', { name: this.name, labels: redisLabels, selector: redisSelector });
 
-    // Sentinel pods: their own StatefulSet, so a Redis rollout or crash never takes a Sentinel with it.
-    const sentinelEnv: k8s.EnvVar[] = [
-      ...commonEnv,
-      { name: 'SENTINEL_PORT', value: String(REDIS.sentinelPort) },
-      { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', sentinelHeadless) },
-      { name: 'QUORUM', value: String(quorum) },
-      { name: 'PARALLEL_SYNCS', value: String(parallelSyncs) },
-    ];
-    const sentinelContainers: k8s.Container[] = [{
-      name: 'sentinel',
-      image,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['sh', `${PATHS.template}/sentinel-start.sh`],
-      ports: [{ name: 'sentinel', containerPort: REDIS.sentinelPort, protocol: 'TCP' }],
-      env: sentinelEnv,
-      resources: toResourceRequirements(this.sentinelResources),
-      securityContext: containerSecurityContext(true),
-      startupProbe: probe('sentinel-ready', 5, Math.ceil((DISCOVERY_TIMEOUT_SECONDS + 30) / 5)),
-      livenessProbe: probe('sentinel-ready', 10, 6),
-      readinessProbe: probe('sentinel-ready', 5, 2),
-      volumeMounts: commonMounts,
-    }];
-    if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort, sentinelPasswordSecret));
-    this.sentinelHeadlessService = headlessService(this, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
-      [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
-    this.sentinelService = new k8s.KubeService(this, 'sentinel-service', {
-      metadata: { name: sentinelName, labels: sentinelLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: sentinelSelector,
-        ports: [{ name: 'sentinel', port: REDIS.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel'), protocol: 'TCP' }],
-      },
-    });
-    this.sentinelStatefulSet = new k8s.KubeStatefulSet(this, 'sentinel', {
-      metadata: { name: sentinelName, labels: sentinelLabels },
-      spec: {
-        serviceName: sentinelHeadless,
-        replicas: sentinels,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: sentinelSelector },
-        template: {
-          metadata: { labels: sentinelLabels, annotations: podAnnotations },
-          spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes),
+    if (standalone) {
+      // What clients connect to: the single Redis, by a stable Service name.
+      this.service = new k8s.KubeService(this, 'service', {
+        metadata: { name: this.name, labels: redisLabels },
+        spec: {
+          type: 'ClusterIP',
+          selector: redisSelector,
+          ports: [{ name: 'redis', port: REDIS.port, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP' }],
         },
-      },
-    });
-    // One Sentinel at a time: the others keep a majority for any failover during a drain.
-    this.sentinelPdb = createPdb(this, 'sentinel-pdb', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector });
+      });
+    } else {
+      // Sentinel pods: their own StatefulSet, so a Redis rollout or crash never takes a Sentinel with it.
+      const sentinelEnv: k8s.EnvVar[] = [
+        ...commonEnv,
+        { name: 'SENTINEL_PORT', value: String(REDIS.sentinelPort) },
+        { name: 'ANNOUNCE_HOST', value: fqdn('$(POD_NAME)', sentinelHeadless) },
+      ];
+      const sentinelContainers: k8s.Container[] = [{
+        name: 'sentinel',
+        image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['sh', `${PATHS.template}/sentinel-start.sh`],
+        ports: [{ name: 'sentinel', containerPort: REDIS.sentinelPort, protocol: 'TCP' }],
+        env: sentinelEnv,
+        resources: toResourceRequirements(sentinelResources),
+        securityContext: containerSecurityContext(true),
+        startupProbe: probe('sentinel-ready', 5, Math.ceil((DISCOVERY_TIMEOUT_SECONDS + 30) / 5)),
+        livenessProbe: probe('sentinel-ready', 10, 6),
+        readinessProbe: probe('sentinel-ready', 5, 2),
+        volumeMounts: commonMounts,
+      }];
+      if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort));
+      this.sentinelHeadlessService = headlessService(this, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
+        [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
+      this.sentinelService = new k8s.KubeService(this, 'sentinel-service', {
+        metadata: { name: sentinelName, labels: sentinelLabels },
+        spec: {
+          type: 'ClusterIP',
+          selector: sentinelSelector,
+          ports: [{ name: 'sentinel', port: REDIS.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel'), protocol: 'TCP' }],
+        },
+      });
+      this.sentinelStatefulSet = new k8s.KubeStatefulSet(this, 'sentinel', {
+        metadata: { name: sentinelName, labels: sentinelLabels },
+        spec: {
+          serviceName: sentinelHeadless,
+          replicas: sentinels,
+          podManagementPolicy: 'Parallel',
+          updateStrategy: { type: 'RollingUpdate' },
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: sentinelSelector },
+          template: {
+            metadata: { labels: sentinelLabels, annotations: podAnnotations },
+            spec: podSpec(sentinelSelector, preset, sentinelContainers, commonVolumes, 30, exporterInit(REDIS.sentinelPort, 'sentinel-password')),
+          },
+        },
+      });
+      // One Sentinel at a time: the others keep a majority for any failover during a drain.
+      this.sentinelPdb = createPdb(this, 'sentinel-pdb', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector });
+    }
 
     if (metrics && metrics.serviceMonitor !== false) {
       this.serviceMonitors.push(
         createServiceMonitor(this, 'service-monitor', { name: this.name, labels: redisLabels, selector: redisSelector, endpoints: [{ port: 'metrics', interval: metrics.interval }] }),
-        createServiceMonitor(this, 'sentinel-service-monitor', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector, endpoints: [{ port: 'metrics', interval: metrics.interval }] }),
       );
+      if (!standalone) {
+        this.serviceMonitors.push(
+          createServiceMonitor(this, 'sentinel-service-monitor', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector, endpoints: [{ port: 'metrics', interval: metrics.interval }] }),
+        );
+      }
     }
     if (metrics && metrics.alerts !== false) {
       this.prometheusRule = createPrometheusRule(this, 'alerts', {
         name: this.name, labels: redisLabels, groupName: `${this.name}.redis-ha`,
+        // Standalone: no replicas, Sentinels or second master to watch.
         rules: redisAlerts({
           redisService: headless, sentinelService: sentinelHeadless, namespace: Chart.of(this).namespace,
           masterName: this.masterName, replicas, quorum,
-        }),
+        }).filter((r) => !standalone || ['RedisMasterMissing', 'RedisMemoryNearMaxmemory'].includes(r.alert)),
       });
     }
 
-    this.connection = {
-      sentinelHost: sentinelName,
-      sentinelPort: REDIS.sentinelPort,
-      sentinelHosts: range(sentinels).map((i) => `${sentinelName}-${i}.${sentinelHeadless}`),
-      masterName: this.masterName,
-      redisPort: REDIS.port,
-      passwordSecret,
-      sentinelPasswordSecret,
-    };
+    this.connection = standalone
+      ? { mode: 'standalone', host: this.name, sentinelHosts: [], masterName: this.masterName, redisPort: REDIS.port, passwordSecret }
+      : {
+        mode: 'sentinel',
+        sentinelHost: sentinelName,
+        sentinelPort: REDIS.sentinelPort,
+        sentinelHosts: range(sentinels).map((i) => `${sentinelName}-${i}.${sentinelHeadless}`),
+        masterName: this.masterName,
+        redisPort: REDIS.port,
+        passwordSecret,
+        sentinelPasswordSecret,
+      };
+    if (props.networkPolicy !== false) {
+      const np = typeof props.networkPolicy === 'object' ? props.networkPolicy : {};
+      const { policies, access } = createRedisNetworkPolicies(this, {
+        name: this.name, labels: redisLabels, sentinelLabels: standalone ? undefined : sentinelLabels,
+        redisSelector, sentinelSelector: standalone ? undefined : sentinelSelector, metrics: exporterImage !== undefined,
+        clientLabels: np.clientLabels === undefined ? undefined : checkClientLabels(this, 'networkPolicy.clientLabels', np.clientLabels),
+        kedaNamespace: checkObjectName(this, 'networkPolicy.kedaNamespace', np.kedaNamespace ?? 'keda'),
+      });
+      this.networkPolicies.push(...policies);
+      registerRedisAccess(this.connection, access);
+    }
     this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size);
   }
 
@@ -426,7 +553,8 @@ export class RedisHA extends Construct {
       Knobs.declare(this, {
         key: 'image.repository', description: 'Redis image repository (official image, Debian variant)',
         schema: KNOB_SCHEMAS.imageRepository, default: image.slice(0, at),
-        targets: [this.statefulSet, this.sentinelStatefulSet].map((object) => ({ object, path: [...containerPath, 'image'], template })),
+        targets: [this.statefulSet, ...(this.sentinelStatefulSet ? [this.sentinelStatefulSet] : [])]
+          .map((object) => ({ object, path: [...containerPath, 'image'], template })),
       });
       Knobs.declare(this, {
         key: 'image.tag', description: 'Redis image tag (pinned 7.x; "latest" is refused)',
@@ -539,20 +667,22 @@ function checkSecretRef(scope: Construct, property: string, ref: SecretKeyRef | 
   return { secretName: ref.secretName, key: ref.key };
 }
 
-function exporterContainer(image: string, port: number, password: SecretKeyRef): k8s.Container {
+/** The exporter reads its password from the JSON file exporter-auth.sh wrote into the memory-backed config dir. */
+function exporterContainer(image: string, port: number): k8s.Container {
   const health: k8s.Probe = { httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
   return exporterSidecar({
     image,
     port: REDIS.exporterPort,
     env: [
       { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${port}` },
-      { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: password.secretName, key: password.key } } },
+      { name: 'REDIS_PASSWORD_FILE', value: `${PATHS.config}/exporter-passwords.json` },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS.exporterPort}` },
     ],
     requests: REDIS.exporterRequests,
     limits: REDIS.exporterLimits,
     readinessProbe: health,
     livenessProbe: health,
+    volumeMounts: [{ name: 'run', mountPath: PATHS.config, readOnly: true }],
   });
 }
 
@@ -573,14 +703,15 @@ function headlessService(
 }
 
 function podSpec(
-  selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[],
+  selector: Record<string, string>, preset: Preset, containers: k8s.Container[], volumes: k8s.Volume[], graceSeconds: number,
+  initContainers: k8s.Container[],
 ): k8s.PodSpec {
   return withEphemeralStorage({
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext({ runAsUser: REDIS.user }),
-    // Covers Redis' shutdown-timeout (10 s waiting for replicas) plus the final AOF fsync.
-    terminationGracePeriodSeconds: 30,
+    terminationGracePeriodSeconds: graceSeconds,
+    ...(initContainers.length ? { initContainers } : {}),
     containers,
     volumes,
     ...spreadScheduling({ selector, nodeAntiAffinity: 'required' }),

@@ -16,9 +16,18 @@
 #   RPC_WS_TIMEOUT                      seconds a WebSocket connection may stay idle
 #   RPC_UPSTREAM_COUNT                  number of upstreams; for each i in 1..count:
 #     RPC_UPSTREAM_<i>_NAME             [a-z0-9-], unique
-#     RPC_UPSTREAM_<i>_URL              http(s) JSON-RPC URL (from a Secret when it carries an API key)
+#     RPC_UPSTREAM_<i>_URL              http(s) JSON-RPC URL without credentials, or
+#     RPC_UPSTREAM_<i>_URL_FILE         a file holding it (a Secret key mounted by the construct, for keyed URLs)
 #     RPC_UPSTREAM_<i>_WEIGHT           round-robin weight, 1..100
-#     RPC_UPSTREAM_<i>_WS_URL           optional ws(s) URL for subscriptions
+#     RPC_UPSTREAM_<i>_WS_URL           optional ws(s) URL for subscriptions (or RPC_UPSTREAM_<i>_WS_URL_FILE)
+#     RPC_UPSTREAM_<i>_WRITES           optional, true (default) or false: may receive eth_sendRawTransaction & co
+#   RPC_ENGINE                          njs (JSON-RPC-aware front, rpc.js) or nginx (HTTP status only)
+# With RPC_ENGINE=njs, also required:
+#   RPC_MAX_LAG                         blocks an upstream's head may trail the best before it gets no traffic
+#   RPC_HEAD_POLL_INTERVAL              seconds between eth_blockNumber polls of every upstream
+#   RPC_RATE_LIMIT_BACKOFF              seconds a rate-limited upstream is skipped
+#   RPC_CONTROL_PORT                    port of the loopback-only control server (head polls, /_rpc_state)
+#   RPC_MAX_RESPONSE                    largest upstream answer the front reads, nginx size (e.g. 16m)
 # Optional:
 #   RPC_RENDER_DIR      where the config is rendered and nginx keeps its pid and temp files (/tmp/rpc)
 #   RPC_ACCESS_LOG      access log file or "off" (/dev/stdout)
@@ -27,6 +36,7 @@
 #   RPC_RESOLVE         auto | on | off: re-resolve provider names at run time (`server ... resolve`, nginx >= 1.27.3);
 #                       auto picks on when the installed nginx supports it
 #   RPC_RESOLV_CONF     where the DNS server and search domain are read from in resolve mode (/etc/resolv.conf)
+#   RPC_NJS_MODULE      the njs module to load (/usr/lib/nginx/modules/ngx_http_js_module.so, as in the image)
 #
 # URLs may embed API keys: they are only written to files under RPC_RENDER_DIR (mode 0600) and never printed.
 set -eu
@@ -83,6 +93,18 @@ require_int RPC_FAIL_TIMEOUT 1 3600
 require_int RPC_WS_TIMEOUT 1 86400
 require_int RPC_UPSTREAM_COUNT 1 32
 matches '^[0-9]{1,6}[km]?$' "${RPC_MAX_BODY:-}" || fail "RPC_MAX_BODY must be an nginx size such as 1m, got '${RPC_MAX_BODY:-}'"
+engine=${RPC_ENGINE:-}
+case "$engine" in njs | nginx) ;; *) fail "RPC_ENGINE must be njs or nginx, got '$engine'" ;; esac
+if [ "$engine" = njs ]; then
+  require_int RPC_MAX_LAG 0 100000
+  require_int RPC_HEAD_POLL_INTERVAL 1 3600
+  require_int RPC_RATE_LIMIT_BACKOFF 1 3600
+  require_int RPC_CONTROL_PORT 1 65535
+  matches '^[0-9]{1,6}[km]?$' "${RPC_MAX_RESPONSE:-}" ||
+    fail "RPC_MAX_RESPONSE must be an nginx size such as 16m, got '${RPC_MAX_RESPONSE:-}'"
+  njs_module=${RPC_NJS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
+  require_path RPC_NJS_MODULE "$njs_module"
+fi
 # Also listen on IPv6 (IPv6-only and dual-stack clusters) when the pod has it; binding [::] without it would fail.
 export RPC_LISTEN_IPV6='# no IPv6 listener'
 case "$RPC_LISTEN" in *:*) ;; *) [ ! -e /proc/net/if_inet6 ] || RPC_LISTEN_IPV6="listen [::]:$RPC_LISTEN;" ;; esac
@@ -148,6 +170,13 @@ parse_url() {
   [ "$port" = "$default_port" ] || host_header="$host:$port"
 }
 
+# read_url_file NAME PATH: the URL in the file PATH (a mounted Secret key); trailing newlines dropped.
+read_url_file() {
+  require_path "$1" "$2"
+  [ -r "$2" ] || fail "$1: cannot read $2"
+  cat "$2"
+}
+
 is_ip() { matches '^([0-9.]+|\[.*\])$' "$1"; }
 
 # remote_upstream ID HOST PORT KEEPALIVE: the upstream block one hop proxies to.
@@ -190,6 +219,10 @@ hop_server() {
   else
     printf '        proxy_set_header Connection "";\n'
   fi
+  # The njs front resends a write only when the connection to the provider was never made ("-": refused, DNS,
+  # connect timeout). ($upstream_bytes_sent would read 0 here: it is counted after the headers are sent.)
+  # shellcheck disable=SC2016 # nginx variables, not shell ones
+  [ "$1:$engine" != hop:njs ] || printf '        add_header X-Rpc-Connect "$upstream_connect_time" always;\n'
   # Failover is the front's job: one attempt per hop keeps the worst case at tries x (connect + read).
   printf '        proxy_next_upstream off;\n'
   printf '        proxy_connect_timeout %ss;\n        proxy_send_timeout %ss;\n        proxy_read_timeout %ss;\n' \
@@ -221,10 +254,25 @@ generated="$out/upstreams.conf"
 
 http_pool=''
 ws_pool=''
+ws_names=''
+njs_upstreams=''
+hop_locations=''
+poll_locations=''
 names=' '
 i=1
 while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
   eval "name=\${RPC_UPSTREAM_${i}_NAME:-} url=\${RPC_UPSTREAM_${i}_URL:-} ws_url=\${RPC_UPSTREAM_${i}_WS_URL:-}"
+  eval "url_file=\${RPC_UPSTREAM_${i}_URL_FILE:-} ws_url_file=\${RPC_UPSTREAM_${i}_WS_URL_FILE:-}"
+  # shellcheck disable=SC2154 # assigned by the eval above
+  if [ -n "$url_file" ]; then
+    [ -z "$url" ] || fail "give RPC_UPSTREAM_${i}_URL or RPC_UPSTREAM_${i}_URL_FILE, not both"
+    url=$(read_url_file "RPC_UPSTREAM_${i}_URL_FILE" "$url_file")
+  fi
+  # shellcheck disable=SC2154 # assigned by the eval above
+  if [ -n "$ws_url_file" ]; then
+    [ -z "$ws_url" ] || fail "give RPC_UPSTREAM_${i}_WS_URL or RPC_UPSTREAM_${i}_WS_URL_FILE, not both"
+    ws_url=$(read_url_file "RPC_UPSTREAM_${i}_WS_URL_FILE" "$ws_url_file")
+  fi
   # shellcheck disable=SC2154 # assigned by the eval above
   matches '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$' "$name" ||
     fail "RPC_UPSTREAM_${i}_NAME must be 1-32 of [a-z0-9-], got '$name'"
@@ -241,6 +289,17 @@ while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
     hop_server hop "$name" "remote_$name" "$RPC_READ_TIMEOUT"
   } >>"$generated"
   http_pool="$http_pool    server unix:$out/hop-$name.sock $health;$NL"
+  eval "writes=\${RPC_UPSTREAM_${i}_WRITES:-true}"
+  # shellcheck disable=SC2154 # assigned by the eval above
+  case "$writes" in true | false) ;; *) fail "RPC_UPSTREAM_${i}_WRITES must be true or false, got '$writes'" ;; esac
+  has_ws=false
+  [ -z "$ws_url" ] || has_ws=true
+  if [ "$engine" = njs ]; then
+    printf 'upstream hop_%s {\n    server unix:%s/hop-%s.sock;\n    keepalive 16;\n}\n' "$name" "$out" "$name" >>"$generated"
+    njs_upstreams="$njs_upstreams${njs_upstreams:+,}{\"name\":\"$name\",\"weight\":$weight,\"writes\":$writes,\"ws\":$has_ws}"
+    hop_locations="${hop_locations}location = /_rpc_hop/$name {\n    internal;\n    proxy_pass http://hop_$name/;\n    include hop-location.conf;\n}\n"
+    poll_locations="${poll_locations}location = /_rpc_poll/$name {\n    proxy_pass http://hop_$name/;\n    include hop-location.conf;\n}\n"
+  fi
 
   # shellcheck disable=SC2154 # assigned by the eval above
   if [ -n "$ws_url" ]; then
@@ -250,6 +309,7 @@ while [ "$i" -le "$RPC_UPSTREAM_COUNT" ]; do
       hop_server ws "$name" "remote_ws_$name" "$RPC_WS_TIMEOUT"
     } >>"$generated"
     ws_pool="$ws_pool    server unix:$out/ws-$name.sock $health;$NL"
+    ws_names="$ws_names $name"
   fi
   i=$((i + 1))
 done
@@ -258,11 +318,29 @@ done
   # Keepalive to the hops saves a local connect per request.
   printf 'upstream rpc_http {\n%s    keepalive 32;\n}\n' "$http_pool"
   [ -z "$ws_pool" ] || printf 'upstream rpc_ws {\n%s}\n' "$ws_pool"
+  # njs engine: rpc.js picks the WebSocket upstream (in sync, not backed off) by naming one of these groups; the
+  # others are its backups, tried when the chosen one's handshake fails.
+  if [ "$engine" = njs ]; then
+    for primary in $ws_names; do
+      printf 'upstream ws_pref_%s {\n' "$primary"
+      for other in $ws_names; do
+        if [ "$other" = "$primary" ]; then
+          printf '    server unix:%s/ws-%s.sock max_fails=%s fail_timeout=%ss;\n' "$out" "$other" "$RPC_MAX_FAILS" "$RPC_FAIL_TIMEOUT"
+        else
+          printf '    server unix:%s/ws-%s.sock backup;\n' "$out" "$other"
+        fi
+      done
+      printf '}\n'
+    done
+  fi
 } >>"$generated"
+export RPC_WS_PASS=rpc_ws
+# shellcheck disable=SC2016 # an nginx variable, set by rpc.js
+[ "$engine" != njs ] || RPC_WS_PASS='$rpc_ws_group'
 
 # ${RPC_*} placeholders of the templates; any other placeholder is a bug in the template.
 render() {
-  awk -v names='RPC_LISTEN RPC_LISTEN_IPV6 RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT' '
+  awk -v names='RPC_LISTEN RPC_LISTEN_IPV6 RPC_WORKER_PROCESSES RPC_WORKER_CONNECTIONS RPC_TRIES RPC_RETRY_TIMEOUT RPC_FRONT_TIMEOUT RPC_MAX_BODY RPC_WS_TIMEOUT RPC_CONTROL_PORT RPC_HEAD_POLL_INTERVAL RPC_MAX_RESPONSE RPC_WS_PASS' '
     BEGIN { n = split(names, list, " "); for (k = 1; k <= n; k++) known[list[k]] = 1 }
     {
       line = $0; done = ""
@@ -276,6 +354,30 @@ render() {
     }' "$1" >"$2"
 }
 render "$here/nginx.conf.template" "$out/nginx.conf"
+if [ "$engine" = njs ]; then
+  printf 'load_module "%s";\n' "$njs_module" >"$out/modules.conf"
+  render "$here/njs-http.conf.template" "$out/engine-http.conf"
+  render "$here/njs-front.conf.template" "$out/front.conf"
+  # %b: the location lists hold \n escapes.
+  printf '%b' "$hop_locations" >"$out/hop-locations.conf"
+  printf '%b' "$poll_locations" >"$out/poll-locations.conf"
+  cp "$here/rpc.js" "$out/rpc.js"
+  {
+    printf '# How the front and the head poller reach a hop. Generated by entrypoint.sh.\n'
+    printf 'proxy_http_version 1.1;\nproxy_set_header Connection "";\nproxy_next_upstream off;\n'
+    printf 'proxy_connect_timeout 1s;\nproxy_send_timeout %ss;\nproxy_read_timeout %ss;\n' "$RPC_FRONT_TIMEOUT" "$RPC_FRONT_TIMEOUT"
+    # rpc.js reads whole answers; a larger one fails that attempt (502).
+    printf 'subrequest_output_buffer_size %s;\n' "$RPC_MAX_RESPONSE"
+  } >"$out/hop-location.conf"
+  printf '{"upstreams":[%s],"tries":%s,"retryTimeoutMs":%s,"maxFails":%s,"failTimeoutMs":%s,"rateLimitBackoffMs":%s,"maxLag":%s,"headFreshMs":%s,"controlPort":%s,"hopDir":"%s"}\n' \
+    "$njs_upstreams" "$RPC_TRIES" "$((RPC_RETRY_TIMEOUT * 1000))" "$RPC_MAX_FAILS" "$((RPC_FAIL_TIMEOUT * 1000))" \
+    "$((RPC_RATE_LIMIT_BACKOFF * 1000))" "$RPC_MAX_LAG" "$(((3 * RPC_HEAD_POLL_INTERVAL + RPC_FRONT_TIMEOUT) * 1000))" \
+    "$RPC_CONTROL_PORT" "$out" >"$out/rpc-conf.json"
+else
+  printf '# nginx engine: no dynamic module.\n' >"$out/modules.conf"
+  render "$here/nginx-http.conf.template" "$out/engine-http.conf"
+  render "$here/nginx-front.conf.template" "$out/front.conf"
+fi
 if [ -n "$ws_pool" ]; then
   render "$here/ws-location.conf.template" "$out/ws-location.conf"
 else

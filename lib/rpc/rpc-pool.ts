@@ -17,6 +17,9 @@ import {
 } from '../pod';
 import { Presets } from '../presets';
 import { StatelessService } from '../stateless-service';
+import { RpcNetworkPolicyProps, ResolvedRpcNetworkPolicy, RpcPoolNetworkPolicy, nodeNetworkPolicy, resolveNetworkPolicy } from './network-policy';
+import { declareUpstreamsKnob } from './upstream-knob';
+import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 import { withEphemeralStorage } from '../ephemeral-storage';
 
@@ -37,6 +40,11 @@ export interface RpcUpstreamProps {
   readonly wsUrlSecret?: SecretKeyRef;
   /** Round-robin weight, 1–100. @default 1 */
   readonly weight?: number;
+  /**
+   * May this upstream receive writes (`eth_sendRawTransaction` and the other send methods)? Set `false` for a
+   * provider you only read from. Needs the `njs` engine. @default true
+   */
+  readonly writes?: boolean;
 }
 
 /** A blockchain node run in the cluster, preferred by the pool (seed 000: "Self-hosted node preferred for hot workloads"). */
@@ -110,8 +118,26 @@ export interface RpcPoolProps {
   readonly name?: string;
   /** `app.kubernetes.io/part-of`. @default the enclosing Chart's id */
   readonly partOf?: string;
-  /** Proxy image: an unprivileged nginx (≥ 1.27.3 to re-resolve provider names at run time) with a POSIX shell. @default `nginxinc/nginx-unprivileged:1.28.0-alpine` */
+  /**
+   * The proxy's logic. `njs` (default): rpc.js in nginx judges each answer by HTTP status and JSON-RPC error, skips
+   * upstreams whose head lags, backs off rate-limited ones, and never sends a write twice. `nginx`: HTTP status only.
+   * @default `njs`
+   */
+  readonly engine?: RpcEngine;
+  /**
+   * Proxy image: an unprivileged nginx with a POSIX shell (engine `njs`: with the njs module, which the official
+   * images carry; ≥ 1.27.3 re-resolves provider names at run time).
+   * @default `nginxinc/nginx-unprivileged:1.26.3-alpine` (engine `njs`), `nginxinc/nginx-unprivileged:1.28.0-alpine` (engine `nginx`)
+   */
   readonly image?: string;
+  /** Engine `njs`: blocks an upstream's head may trail the best upstream's before it gets no traffic, until it catches up. @default 10 */
+  readonly maxBlockLag?: number;
+  /** Engine `njs`: seconds between `eth_blockNumber` polls of every upstream (each pod polls). @default 5 */
+  readonly headPollIntervalSeconds?: number;
+  /** Engine `njs`: seconds a rate-limited upstream (JSON-RPC -32005, HTTP 429) is skipped. @default 10 */
+  readonly rateLimitBackoffSeconds?: number;
+  /** Engine `njs`: largest upstream answer read; a larger one fails that attempt. @default 16 MiB */
+  readonly maxResponseBytes?: number;
   /** Port of the proxy and its Service. @default 8545 */
   readonly port?: number;
   /** HPA settings, or `false` for a fixed count. @default minReplicas 3, maxReplicas 20, CPU 60 %, memory 75 % (seeds 000, 002) */
@@ -138,6 +164,13 @@ export interface RpcPoolProps {
   readonly wsIdleTimeoutSeconds?: number;
   /** Metrics exporter sidecar, ServiceMonitor and PrometheusRule (need the Prometheus Operator CRDs). @default false */
   readonly monitoring?: boolean | RpcMonitoringProps;
+  /**
+   * Ingress NetworkPolicy of the proxy (and of the self-hosted node: only the proxy reaches it). Clients wired with
+   * `connectRpc` are allowed on the proxy port; metrics scrapers from `metricsNamespace` on the exporter port;
+   * nothing else. `false` opts out.
+   * @default true, scrapers from namespace `monitoring`
+   */
+  readonly networkPolicy?: boolean | RpcNetworkPolicyProps;
 }
 
 /** Objects of the self-hosted node. */
@@ -145,6 +178,8 @@ export interface SelfHostedNodeObjects {
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly service: k8s.KubeService;
   readonly pdb: k8s.KubePodDisruptionBudget;
+  /** Only the proxy reaches the node (when `networkPolicy` is on). */
+  readonly networkPolicy?: k8s.KubeNetworkPolicy;
 }
 
 /** An upstream after validation. */
@@ -154,10 +189,18 @@ export interface ResolvedRpcUpstream {
   /** Where its URL comes from. */
   readonly source: 'url' | 'secret' | 'self-hosted';
   readonly webSocket: boolean;
+  /** Receives writes (`eth_sendRawTransaction` & co). */
+  readonly writes: boolean;
 }
 
+/** The proxy's logic: JSON-RPC-aware (`njs`) or HTTP status only (`nginx`). */
+export type RpcEngine = 'njs' | 'nginx';
+
 /** Files the proxy container runs, shipped in this folder and mounted from a ConfigMap at {@link CONFIG_DIR}. */
-export const RPC_PROXY_FILES = ['entrypoint.sh', 'nginx.conf.template', 'ws-location.conf.template', 'metrics-exporter.py'] as const;
+export const RPC_PROXY_FILES = [
+  'entrypoint.sh', 'nginx.conf.template', 'ws-location.conf.template', 'metrics-exporter.py',
+  'nginx-http.conf.template', 'nginx-front.conf.template', 'njs-http.conf.template', 'njs-front.conf.template', 'rpc.js',
+] as const;
 const CONFIG_DIR = '/etc/rpc';
 /** Where the exporter sidecar receives the proxy's access lines (UDP syslog on the pod's loopback). */
 const METRICS_SYSLOG = '127.0.0.1:5514';
@@ -191,6 +234,10 @@ export class RpcPool extends Construct {
   /** The self-hosted node's objects, when `selfHostedNode` is given. */
   public readonly selfHostedNode?: SelfHostedNodeObjects;
   public readonly prometheusRule?: ApiObject;
+  /** The proxy's ingress policy (`networkPolicy`, on by default). */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  private readonly policy?: RpcPoolNetworkPolicy;
+  private readonly networkPolicySettings?: ResolvedRpcNetworkPolicy;
 
   constructor(scope: Construct, id: string, props: RpcPoolProps) {
     super(scope, id);
@@ -198,12 +245,15 @@ export class RpcPool extends Construct {
     this.name = checkResourceName(this, 'name', props.name ?? id, 47);
     const port = checkPort(this, 'port', props.port ?? RPC.port);
     // Checked here too, so errors name the pool; the proxy's StatelessService applies the same registry and layers.
-    const image = checkImage(this, 'image', withRegistry(props.image ?? RPC.proxyImage, preset.imageRegistry));
+    const engine = checkEngine(this, props.engine);
+    const image = checkImage(this, 'image', withRegistry(props.image ?? (engine === 'njs' ? RPC.njsProxyImage : RPC.proxyImage), preset.imageRegistry));
     const resources = resolveResources(this, 'resources', props.resources, preset.resources, STATELESS);
 
+    this.networkPolicySettings = resolveNetworkPolicy(this, props.networkPolicy);
     const env: Record<string, string> = {};
+    // Secret-held URLs by env name; mounted as files below, not passed as env.
     const secretEnv: Record<string, SecretKeyRef> = {};
-    const upstreams = resolveUpstreams(this, props, env, secretEnv);
+    const upstreams = resolveUpstreams(this, props, env, secretEnv, engine);
     let nodeWeight: number | undefined;
     if (props.selfHostedNode) {
       nodeWeight = checkInteger(this, 'selfHostedNode.weight', props.selfHostedNode.weight ?? RPC.selfHostedWeight, { min: 1, max: 100 });
@@ -223,7 +273,7 @@ export class RpcPool extends Construct {
       env[`RPC_UPSTREAM_${i}_URL`] = `http://${nodeService}:${node.httpPort ?? RPC.port}/`;
       env[`RPC_UPSTREAM_${i}_WEIGHT`] = String(nodeWeight);
       if (node.wsPort !== undefined) env[`RPC_UPSTREAM_${i}_WS_URL`] = `ws://${nodeService}:${node.wsPort}/`;
-      upstreams.push({ name: NODE_UPSTREAM, weight: nodeWeight!, source: 'self-hosted', webSocket: node.wsPort !== undefined });
+      upstreams.push({ name: NODE_UPSTREAM, weight: nodeWeight!, source: 'self-hosted', webSocket: node.wsPort !== undefined, writes: true });
     }
     this.upstreams = upstreams;
 
@@ -238,6 +288,25 @@ export class RpcPool extends Construct {
     const maxBody = tunable('maxRequestBodyBytes', RPC.maxRequestBodyBytes, 1024, 100 * 1024 * 1024);
     const wsTimeout = tunable('wsIdleTimeoutSeconds', RPC.wsIdleTimeoutSeconds, 1, 86_400);
     const monitoring = resolveMonitoring(this, props.monitoring);
+    if (engine === 'njs') {
+      Object.assign(env, {
+        RPC_MAX_LAG: String(tunable('maxBlockLag', RPC.maxBlockLag, 0, 100_000)),
+        RPC_HEAD_POLL_INTERVAL: String(tunable('headPollIntervalSeconds', RPC.headPollIntervalSeconds, 1, 3600)),
+        RPC_RATE_LIMIT_BACKOFF: String(tunable('rateLimitBackoffSeconds', RPC.rateLimitBackoffSeconds, 1, 3600)),
+        RPC_MAX_RESPONSE: `${Math.ceil(tunable('maxResponseBytes', RPC.maxResponseBytes, 64 * 1024, 1024 * 1024 * 1024) / 1024)}k`,
+        RPC_CONTROL_PORT: String(RPC.controlPort),
+      });
+      if (port === RPC.controlPort) {
+        throw new ValidationError(this, 'port', port, `must differ from ${RPC.controlPort}, the njs engine's loopback control port`);
+      }
+      if (!upstreams.some((u) => u.writes)) {
+        throw new ValidationError(this, 'upstreams', upstreams.map((u) => u.name), 'needs at least one upstream with writes: true, or eth_sendRawTransaction has nowhere to go');
+      }
+    } else {
+      for (const property of ['maxBlockLag', 'headPollIntervalSeconds', 'rateLimitBackoffSeconds', 'maxResponseBytes'] as const) {
+        if (props[property] !== undefined) throw new ValidationError(this, property, props[property], "needs engine: 'njs' (the nginx engine sees HTTP status only)");
+      }
+    }
 
     const files = loadProxyFiles();
     const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 8);
@@ -260,6 +329,7 @@ export class RpcPool extends Construct {
       RPC_MAX_BODY: `${Math.ceil(maxBody / 1024)}k`,
       RPC_WS_TIMEOUT: String(wsTimeout),
       RPC_UPSTREAM_COUNT: String(total),
+      RPC_ENGINE: engine,
       // One nginx worker per whole core of the CPU limit: `worker_processes auto` would count the node's cores.
       RPC_WORKER_PROCESSES: String(Math.max(1, Math.ceil(resources.limitMillicores / 1000))),
       ...(monitoring ? { RPC_METRICS_SYSLOG: METRICS_SYSLOG } : {}),
@@ -281,13 +351,14 @@ export class RpcPool extends Construct {
       resources: props.resources,
       probes: { readinessPath: '/healthz', livenessPath: '/healthz', startupTimeoutSeconds: 30 },
       env: sortedEnv(env),
-      secretEnv,
       configMounts: [{ configMap: this.configMap.name, mountPath: CONFIG_DIR }],
       command: ['/bin/sh', `${CONFIG_DIR}/entrypoint.sh`],
       runAsUser: RPC.proxyUser,
+      // The pool's own policy (below) knows the proxy's and the exporter's ports; one policy per pod set.
+      networkPolicy: false,
       ...(monitoring ? {
         metricsPort: RPC.exporterPort,
-        sidecars: [this.exporterContainer(preset.imageRegistry)],
+        sidecars: [this.exporterContainer(preset.imageRegistry, engine)],
         serviceMonitor: { interval: monitoring.interval },
       } : {}),
     });
@@ -298,19 +369,33 @@ export class RpcPool extends Construct {
       ...(hasWebSocket ? { wsUrl: `ws://${this.proxy.host}:${port}/ws` } : {}),
     };
 
+    // The proxy refused its props (recorded on it, reported by synth with every other error): nothing to build on.
+    if (!this.proxy.deployment) return;
+    mountUrlFiles(this.proxy.deployment, secretEnv);
+    declareUpstreamsKnob(this, this.proxy.deployment, props.upstreams.map((u, i) => ({
+      name: upstreams[i].name,
+      weight: upstreams[i].weight,
+      ...(u.url !== undefined ? { url: u.url } : {}),
+      ...(u.urlSecret !== undefined ? { urlSecret: { secretName: u.urlSecret.secretName, key: u.urlSecret.key } } : {}),
+      ...(u.wsUrl !== undefined ? { wsUrl: u.wsUrl } : {}),
+      ...(u.wsUrlSecret !== undefined ? { wsUrlSecret: { secretName: u.wsUrlSecret.secretName, key: u.wsUrlSecret.key } } : {}),
+    })));
+    if (this.networkPolicySettings) {
+      this.policy = new RpcPoolNetworkPolicy(this, {
+        name: this.name, labels, selector: this.proxy.selector, port,
+        metricsPort: monitoring ? RPC.exporterPort : undefined, settings: this.networkPolicySettings,
+      });
+      this.networkPolicy = this.policy.policy;
+    }
+
     if (monitoring?.alerts) {
       this.prometheusRule = createPrometheusRule(this, 'alerts', {
-        name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring),
+        name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring, engine),
       });
     }
   }
 
-  /** Lets pods matching `selector` through the proxy's NetworkPolicy (connectRpc calls it). */
-  public allowClient(selector: Record<string, string>): void {
-    this.proxy.allowClient(selector);
-  }
-
-  private exporterContainer(registry: string | undefined): k8s.Container {
+  private exporterContainer(registry: string | undefined, engine: RpcEngine): k8s.Container {
     const image = checkImage(this, 'exporter image', withRegistry(RPC.exporterImage, registry));
     return {
       name: 'metrics',
@@ -320,6 +405,8 @@ export class RpcPool extends Construct {
       env: [
         { name: 'RPC_METRICS_SYSLOG', value: METRICS_SYSLOG },
         { name: 'RPC_METRICS_LISTEN', value: `0.0.0.0:${RPC.exporterPort}` },
+        // Head, lag and back-off gauges from the proxy's loopback control server.
+        ...(engine === 'njs' ? [{ name: 'RPC_METRICS_STATE_URL', value: `http://127.0.0.1:${RPC.controlPort}/_rpc_state` }] : []),
         { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
         { name: 'PYTHONUNBUFFERED', value: '1' },
       ],
@@ -333,18 +420,18 @@ export class RpcPool extends Construct {
     };
   }
 
-  private alertRules(monitoring: ResolvedMonitoring): AlertRule[] {
+  private alertRules(monitoring: ResolvedMonitoring, engine: RpcEngine): AlertRule[] {
     const namespace = Chart.of(this).namespace;
     const sel = `job="${this.name}"${namespace ? `,namespace="${namespace}"` : ''}`;
     const attempts = (extra: string): string => `rate(rpc_upstream_attempts_total{${sel},kind="http"${extra}}[5m])`;
     const rules: AlertRule[] = [
       {
         alert: 'RpcUpstreamErrors',
-        expr: `sum by (upstream) (${attempts(',code=~"5..|429"')}) / sum by (upstream) (${attempts('')}) > ${monitoring.upstreamErrorRatio}`,
+        expr: `sum by (upstream) (${attempts(',code=~"5..|429|rpc.*"')}) / sum by (upstream) (${attempts('')}) > ${monitoring.upstreamErrorRatio}`,
         for: '10m',
         severity: 'warning',
         summary: `RPC upstream {{ $labels.upstream }} of ${this.name} fails more than ${Math.round(monitoring.upstreamErrorRatio * 1000) / 10} % of attempts`,
-        description: 'The pool fails over to the other upstreams meanwhile. Check the provider status, quota and API key.',
+        description: 'The pool fails over to the other upstreams meanwhile. code="rpc-32005" is a rate limit, other rpc codes JSON-RPC errors that mean the upstream failed. Check the provider status, quota and API key.',
       },
       {
         alert: 'RpcAllUpstreamsDown',
@@ -363,6 +450,16 @@ export class RpcPool extends Construct {
         severity: 'warning',
         summary: `Gas price is above ${gas.factor}x its ${gas.baselineWindow} average`,
         description: 'Seed 000: bulk operations should retry with an EIP-1559 fee bump; defer what can wait.',
+      });
+    }
+    if (engine === 'njs') {
+      rules.push({
+        alert: 'RpcUpstreamLagging',
+        expr: `max by (upstream) (rpc_upstream_lagging{${sel}}) == 1`,
+        for: '15m',
+        severity: 'warning',
+        summary: `RPC upstream {{ $labels.upstream }} of ${this.name} lags the best head by more than the allowed blocks`,
+        description: 'It gets no traffic meanwhile (rpc_upstream_lag_blocks shows by how much). Check the provider or node sync status.',
       });
     }
     return rules;
@@ -444,7 +541,18 @@ export class RpcPool extends Construct {
       },
     });
     const pdb = createPdb(this, 'node-pdb', { name, labels, selector });
-    return { statefulSet, service, pdb };
+    const networkPolicy = this.networkPolicySettings
+      ? nodeNetworkPolicy(this, { name, labels, selector, proxySelector: selectorLabels(this.name, 'rpc-proxy'), ports: ports.map((p) => p.containerPort) })
+      : undefined;
+    return { statefulSet, service, pdb, ...(networkPolicy ? { networkPolicy } : {}) };
+  }
+
+  /**
+   * Lets pods matching `selector` call the proxy through its NetworkPolicy (a no-op when the policy is off).
+   * `connectRpc` calls it for every wired workload.
+   */
+  public allowClient(selector: Record<string, string>): void {
+    this.policy?.allowClient(selector);
   }
 }
 
@@ -457,7 +565,7 @@ const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 function resolveUpstreams(
-  scope: Construct, props: RpcPoolProps, env: Record<string, string>, secretEnv: Record<string, SecretKeyRef>,
+  scope: Construct, props: RpcPoolProps, env: Record<string, string>, secretEnv: Record<string, SecretKeyRef>, engine: RpcEngine,
 ): ResolvedRpcUpstream[] {
   if (!Array.isArray(props.upstreams)) throw new ValidationError(scope, 'upstreams', props.upstreams, 'must be a list of upstreams');
   if (props.upstreams.length > MAX_UPSTREAMS) {
@@ -484,10 +592,16 @@ function resolveUpstreams(
       if (!source) continue;
       if (sources.has(source.key)) throw new ValidationError(scope, `${at}.${source.property}`, source.shown, 'is already used by another upstream');
       sources.add(source.key);
-      if (source.secret) secretEnv[`RPC_UPSTREAM_${i}_${suffix}`] = source.secret;
+      // Keyed URLs reach the proxy as files of a projected Secret volume, never as env values (issue 18).
+      if (source.secret) {
+        secretEnv[`RPC_UPSTREAM_${i}_${suffix}`] = source.secret;
+        env[`RPC_UPSTREAM_${i}_${suffix}_FILE`] = `${URL_FILES_DIR}/${urlFileName(i, suffix)}`;
+      }
       else env[`RPC_UPSTREAM_${i}_${suffix}`] = source.url!;
     }
-    return { name, weight, source: http!.secret ? 'secret' : 'url', webSocket: ws !== undefined };
+    const writes = checkWrites(scope, `${at}.writes`, u.writes, engine);
+    if (!writes) env[`RPC_UPSTREAM_${i}_WRITES`] = 'false';
+    return { name, weight, source: http!.secret ? 'secret' : 'url', webSocket: ws !== undefined, writes };
   });
 }
 
@@ -620,3 +734,4 @@ function requireResources(scope: Construct, property: string, given: ResourcePro
 function sortedEnv(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
 }
+export type { RpcNetworkPolicyProps } from './network-policy';

@@ -7,6 +7,7 @@ import { dns1035Label, integerRule, isRecord } from '../core/rules';
 import { STATELESS, WORKERS } from '../defaults';
 import { CompiledTrigger, checkQueueName, compileTrigger } from '../keda';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
+import type { RedisConnectionInfo } from '../connections';
 import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
 import { redisClientEnv } from '../wiring';
@@ -32,6 +33,8 @@ export interface ResolvedWorkerPool {
   readonly resources: ResolvedResources;
   readonly container: ResolvedContainerInputs;
   readonly triggers: readonly CompiledTrigger[];
+  /** The Redis each queue trigger reads (the pool is let through their NetworkPolicies, KEDA too). */
+  readonly queueRedis: readonly RedisConnectionInfo[];
   readonly scaler: WorkerScaler;
   readonly minReplicas: number;
   readonly maxReplicas: number;
@@ -141,8 +144,10 @@ export function resolveWorkerPool(
     ...(typeof consumerGroup?.consumerGroup === 'string' && consumerGroup.consumerGroup ? { CONSUMER_GROUP: consumerGroup.consumerGroup } : {}),
   });
   // The Redis the queue lives in is the workers' Redis too: same variables as connectRedis, so calling it as well is harmless.
+  const queueRedis: RedisConnectionInfo[] = [];
   for (const t of triggerList) {
     if (!isRecord(t) || (t.type !== 'redis-streams' && t.type !== 'redis-list') || !isRecord(t.redis)) continue;
+    queueRedis.push(t.redis as unknown as RedisConnectionInfo);
     const { env, secretEnv } = p.run(() => redisClientEnv(t.redis as never), { env: {}, secretEnv: {} });
     const entries: k8s.EnvVar[] = [
       ...Object.entries(env).map(([n, value]) => ({ name: n, value })),
@@ -183,7 +188,7 @@ export function resolveWorkerPool(
 
   return {
     spec: {
-      name, namespace, image, labels, selector, queue, deadLetterQueue, resources, container, triggers, scaler, minReplicas, maxReplicas,
+      name, namespace, image, labels, selector, queue, deadLetterQueue, resources, container, triggers, queueRedis, scaler, minReplicas, maxReplicas,
       metricsPort, serviceMonitor, terminationGracePeriodSeconds, preStop, disruptionBudget, alerts, preset,
     },
     errors: p.errors,

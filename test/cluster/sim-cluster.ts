@@ -35,6 +35,8 @@ export interface SimClusterOptions {
   /** Zones and nodes per zone. @default zone-a, zone-b, zone-c with 3 nodes each */
   readonly zones?: readonly string[];
   readonly nodesPerZone?: number;
+  /** Extra labels on every node (a preset's `nodeSelector`: the pool its pods must land on). @default {} */
+  readonly nodeLabels?: Readonly<Record<string, string>>;
   /**
    * Allocatable per node. Fake, so sized for many releases at once (the datastores ask 4 vCPU / 16 GiB per member).
    * @default 64 cpu, 256Gi, 250 pods
@@ -123,8 +125,11 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
       logs.set(name, log);
       const p = startProcess(kubeToolsPath(name), args, log);
       procs.push(p);
-      // The control-plane watchdog only knows etcd and the API server: these die with the test process too.
+      // The control-plane watchdog only knows etcd and the API server: these die with the test process too, on a
+      // normal exit and (through a detached shell watching this process) when the worker is killed.
       process.once('exit', () => p.kill('SIGKILL'));
+      spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${p.pid} 2>/dev/null; do sleep 2; done; kill -9 ${p.pid} 2>/dev/null`],
+        { detached: true, stdio: 'ignore' }).unref();
       return p;
     };
     const kcm = cp.kubeconfig('system:kube-controller-manager');
@@ -165,7 +170,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
         metadata: {
           name: n.name,
           annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: { type: 'kwok', [ZONE_LABEL]: n.zone, 'topology.kubernetes.io/region': 'sim', [HOSTNAME_LABEL]: n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' },
+          labels: { ...opts.nodeLabels, type: 'kwok', [ZONE_LABEL]: n.zone, 'topology.kubernetes.io/region': 'sim', [HOSTNAME_LABEL]: n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' },
         },
         status: { capacity, allocatable: capacity },
       });

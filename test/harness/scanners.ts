@@ -50,6 +50,12 @@ export interface Exemption {
   readonly issue?: number;
 }
 
+/** Scanners whose exemptions have been reviewed (the list's `gated:`); the others run report-only. */
+export function gatedScanners(file: string): Set<Scanner> {
+  const doc = yaml.load(fs.readFileSync(file, 'utf8')) as { gated?: Scanner[] };
+  return new Set(doc.gated ?? []);
+}
+
 export function loadExemptions(file: string): Exemption[] {
   const doc = yaml.load(fs.readFileSync(file, 'utf8')) as { exemptions: Exemption[] };
   for (const [i, e] of doc.exemptions.entries()) {
@@ -172,11 +178,14 @@ export async function trivy(dir: string, sources: Record<string, { source: strin
     const src = sources[path.basename(res.Target)];
     for (const m of res.Misconfigurations ?? []) {
       if (m.Status !== 'FAIL') continue;
+      // Trivy 0.6x says `KSV017`, newer releases `KSV-0017`: one spelling for the exemption list.
+      const short = /^KSV(\d+)$/.exec(m.ID);
+      const id = short ? `KSV-${short[1].padStart(4, '0')}` : m.ID;
       // Messages read "Container 'app' of Deployment 'api' should …"; the resource is `Kind/name` when given.
       const about = /(?:Container '([^']+)' of )?(\w+) '([^']+)'/.exec(m.Message);
       const [kind, name] = about ? [about[2], about[3]] : (m.CauseMetadata?.Resource ?? '/').split('/');
       out.push({
-        scanner: 'trivy', check: m.ID, source: src?.source ?? res.Target, kind, name: baseName(name, src?.release),
+        scanner: 'trivy', check: id, source: src?.source ?? res.Target, kind, name: baseName(name, src?.release),
         ...(about?.[1] ? { container: about[1] } : {}), message: m.Title,
       });
     }
@@ -192,7 +201,15 @@ export async function waitForTrivy(maxSeconds: number): Promise<{ bin?: string; 
   const marker = path.join(TOOLS, 'trivy.done');
   const building = path.join(TOOLS, 'trivy.building');
   const deadline = Date.now() + maxSeconds * 1000;
-  while (!fs.existsSync(marker) && fs.existsSync(building) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
+  const alive = () => {
+    try {
+      process.kill(Number(fs.readFileSync(building, 'utf8').trim()), 0);
+      return true;
+    } catch {
+      return false; // no marker file, or its build died with the machine
+    }
+  };
+  while (!fs.existsSync(marker) && alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
   const bin = toolPath('trivy');
   if (bin && fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').includes(' ok')) return { bin, why: fs.readFileSync(marker, 'utf8').trim() };
   if (fs.existsSync(marker)) return { why: `trivy build: ${fs.readFileSync(marker, 'utf8').trim()} (see ${path.dirname(TOOLS)}/trivy-build.log)` };

@@ -1,0 +1,207 @@
+/**
+ * Every example chart, installed for real on the simulated cluster (test/cluster/sim-cluster.ts: real control plane,
+ * controller-manager and scheduler, kwok's 9 fake nodes in 3 zones, zonal volumes): `helm install --wait`,
+ * `helm upgrade` with changed values, `helm rollback`, a second release in the same namespace, a node drain through
+ * the Eviction API and a zone outage. Each step prints a report and asserts: pods scheduled and Ready, spread per
+ * zone and node, the HPA floor reached when `--wait` returns, no Secret shared between releases, evictions allowed
+ * and refused per PDB with no PDB ever below its budget, and Ready replicas per workload after the outage (members
+ * pinned to the lost zone's volumes reported).
+ *
+ * SIM_CHARTS=orders,ida limits the run to some examples (default: all). docs/cluster-tests.md has the timings.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart } from 'cdk8s';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLES } from '../../examples';
+import { HelmChart, writeHelmChart } from '../../lib/helm';
+import { SimCluster, startSimCluster } from './sim-cluster';
+import {
+  WorkloadInfo, claimZone, drain, pdbs, secretsReadBy, skew, spreadOf, waitSettled, workloads, zoneOutage,
+} from './sim-report';
+
+const ZONES = ['zone-a', 'zone-b', 'zone-c'];
+/** Per step: every chart's helm call (up to 6 min with --wait) runs CONCURRENCY at a time. */
+const STEP_TIMEOUT = 20 * 60 * 1000;
+const CONCURRENCY = Number(process.env.SIM_CONCURRENCY ?? 3);
+const selected = (process.env.SIM_CHARTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const names = selected.length > 0 ? selected : Object.keys(EXAMPLES);
+
+interface Target {
+  readonly example: string;
+  readonly namespace: string;
+  readonly dir: string;
+  readonly chart: HelmChart;
+  readonly timings: Record<string, number>;
+}
+
+/** Runs `fn` over `items`, `CONCURRENCY` at a time. */
+async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  }));
+}
+
+const row = (w: WorkloadInfo) => `${w.kind}/${w.name}`.padEnd(44);
+
+describe('every example chart on the simulated cluster', () => {
+  let sim: SimCluster;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-sim-'));
+  const targets: Target[] = [];
+  const namespaces = () => [...new Set(targets.map((t) => t.namespace))];
+  const started = Date.now();
+
+  beforeAll(async () => {
+    const charts = names.map((example) => {
+      const build = EXAMPLES[example];
+      if (!build) throw new Error(`SIM_CHARTS: no example ${example} (known: ${Object.keys(EXAMPLES).join(', ')})`);
+      return { example, cdk8s: build(new App({ outdir: path.join(root, 'dist') })) as Chart };
+    });
+    // The node pools the charts' presets select (acme's `acme.io/pool: apps`): every fake node is in all of them.
+    const nodeLabels: Record<string, string> = {};
+    for (const { cdk8s } of charts) {
+      for (const o of cdk8s.toJson()) Object.assign(nodeLabels, o.spec?.template?.spec?.nodeSelector ?? {});
+    }
+    sim = await startSimCluster({ nodeLabels });
+    console.log(`[sim] cluster ready in ${sim.startupMs} ms; node pool labels ${JSON.stringify(nodeLabels)}`);
+    for (const { example, cdk8s } of charts) {
+      const dir = path.join(root, example);
+      const chart = writeHelmChart(cdk8s, dir, { version: '1.0.0' });
+      const namespace = chart.model.namespace ?? example.toLowerCase();
+      if (!targets.some((t) => t.namespace === namespace)) await sim.cp.createNamespace(namespace, { podSecurity: 'restricted' });
+      // What a chart user creates before installing (README, "Secrets to create"): values only they have.
+      for (const s of chart.model.externalSecrets) {
+        const r = await sim.cp.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+          apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name },
+          stringData: Object.fromEntries((s.keys.length ? s.keys : ['value']).map((k) => [k, `user-provided-${k}`])),
+        });
+        if (r.status !== 201 && r.status !== 409) throw new Error(`secret ${s.name}: HTTP ${r.status}`);
+      }
+      targets.push({ example, namespace, dir, chart, timings: {} });
+    }
+  }, 5 * 60 * 1000);
+
+  afterAll(async () => {
+    for (const t of targets) console.log(`[sim] ${t.example}: ${Object.entries(t.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+    console.log(`[sim] tier total ${((Date.now() - started) / 1000).toFixed(0)} s for ${targets.length} charts`);
+    if (process.env.SIM_KEEP_LOGS) console.log(sim?.log('kube-scheduler', 80));
+    await sim?.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const helm = async (t: Target, step: string, args: string[]) => {
+    const t0 = Date.now();
+    const r = await sim.helm([...args, '--namespace', t.namespace, '--wait', '--timeout', '6m']);
+    t.timings[step] = Date.now() - t0;
+    expect(r.code, `${t.example} ${step}: ${r.stderr}`).toBe(0);
+  };
+
+  it('installs each chart with --wait: every pod scheduled and Ready, HPA floors reached when --wait returns', async () => {
+    const report: string[] = [];
+    await pool(targets, async (t) => {
+      await helm(t, 'install', ['install', 'r1', t.dir]);
+      const ws = await workloads(sim, t.namespace, 'r1'); // right as --wait returned
+      expect(ws.length, t.example).toBeGreaterThan(0);
+      for (const w of ws) {
+        report.push(`${t.example.padEnd(12)} ${row(w)} ready ${w.ready}/${w.desired}${w.minReplicas !== undefined ? ` (HPA min ${w.minReplicas})` : ''} zones ${JSON.stringify(spreadOf(w, ZONES).zones)}`);
+        expect(w.pods.filter((p) => !p.node), `${t.example} ${w.name} unscheduled`).toEqual([]);
+        expect(w.ready, `${t.example} ${w.name}`).toBe(w.desired);
+        if (w.minReplicas !== undefined) expect(w.ready, `${t.example} ${w.name} below its HPA floor after --wait`).toBeGreaterThanOrEqual(w.minReplicas);
+      }
+    });
+    console.log(`[sim] after install\n${report.sort().join('\n')}`);
+  }, STEP_TIMEOUT);
+
+  it('upgrades with changed values (new image tags of the Deployments) and rolls back; the zone spread holds', async () => {
+    const report: string[] = [];
+    await pool(targets, async (t) => {
+      const tags = t.chart.model.values.filter((v) => v.path.endsWith('.image.tag') && v.targets.some((x) => x.kind === 'Deployment') && !v.targets.some((x) => x.kind === 'StatefulSet'));
+      await helm(t, 'upgrade', ['upgrade', 'r1', t.dir, ...tags.flatMap((v) => ['--set-string', `${v.path}=${String(v.default)}-r2`])]);
+      const upgraded = await sim.list(`/apis/apps/v1/namespaces/${t.namespace}/deployments`, { labelSelector: 'app.kubernetes.io/instance=r1' });
+      for (const v of tags) {
+        for (const target of v.targets.filter((x) => x.kind === 'Deployment')) {
+          const d = upgraded.find((x) => x.metadata.name === `r1-${target.name}`);
+          expect(JSON.stringify(d?.spec.template.spec.containers), `${t.example} ${target.name}`).toContain(`:${String(v.default)}-r2"`);
+        }
+      }
+      await helm(t, 'rollback', ['rollback', 'r1', '1']);
+      expect(await waitSettled(sim, t.namespace, 120000), `${t.example} settles after rollback`).toBe(true);
+      for (const w of await workloads(sim, t.namespace, 'r1')) {
+        const { zones, nodes } = spreadOf(w, ZONES);
+        report.push(`${t.example.padEnd(12)} ${row(w)} ready ${w.ready}/${w.desired} zones ${Object.values(zones).join('/')} nodes ${Object.keys(nodes).length}`);
+        expect(w.ready, `${t.example} ${w.name}`).toBe(w.desired);
+        // matchLabelKeys pod-template-hash: only the live ReplicaSet's pods count, so the rollout leaves no skew.
+        if (w.desired >= ZONES.length) expect(skew(zones), `${t.example} ${w.name} zones ${JSON.stringify(zones)}`).toBeLessThanOrEqual(1);
+        if (w.ready > 0) expect(Math.max(...Object.values(nodes)), `${t.example} ${w.name} two pods on one node`).toBe(1);
+      }
+    });
+    console.log(`[sim] after upgrade + rollback\n${report.sort().join('\n')}`);
+  }, STEP_TIMEOUT);
+
+  it('installs a second release beside the first: nothing shared but the Secrets the user brings', async () => {
+    const report: string[] = [];
+    await pool(targets, async (t) => {
+      await helm(t, 'second release', ['install', 'r2', t.dir]);
+      for (const w of await workloads(sim, t.namespace, 'r2')) expect(w.ready, `${t.example} r2 ${w.name}`).toBe(w.desired);
+      const [a, b] = [await secretsReadBy(sim, t.namespace, 'r1'), await secretsReadBy(sim, t.namespace, 'r2')];
+      const shared = [...a].filter((s) => b.has(s));
+      const external = t.chart.model.externalSecrets.map((s) => s.name);
+      report.push(`${t.example.padEnd(12)} r1 reads ${a.size} Secrets, r2 ${b.size}; shared: ${shared.join(', ') || 'none'}`);
+      expect(shared.filter((s) => !external.includes(s)), t.example).toEqual([]);
+      for (const g of t.chart.model.generatedSecrets) {
+        const [s1, s2] = await Promise.all(['r1', 'r2'].map((r) => sim.api('GET', `/api/v1/namespaces/${t.namespace}/secrets/${r}-${g.name}`)));
+        expect(s1.data, `${t.example} ${g.name}`).not.toEqual(s2.data);
+      }
+    });
+    console.log(`[sim] second release\n${report.sort().join('\n')}`);
+  }, STEP_TIMEOUT);
+
+  it('drains the two busiest nodes of two zones at once through the Eviction API: PDBs refuse, hold, and every stateless pod moves', async () => {
+    const pods = await sim.list('/api/v1/pods');
+    const count = new Map<string, number>();
+    for (const p of pods) if (namespaces().includes(p.metadata.namespace) && p.spec.nodeName) count.set(p.spec.nodeName, (count.get(p.spec.nodeName) ?? 0) + 1);
+    const zoneOf = new Map(sim.nodes.map((n) => [n.name, n.zone]));
+    const busiest = [...count].sort((a, b) => b[1] - a[1]).map(([n]) => n);
+    const nodes = [busiest[0], busiest.find((n) => zoneOf.get(n) !== zoneOf.get(busiest[0]))!];
+    // Every PDB selects pods, except those of a worker pool scaled to zero.
+    const idle = (await sim.list('/apis/apps/v1/deployments')).filter((d) => d.spec.replicas === 0).map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
+    for (const s of await pdbs(sim, namespaces())) {
+      if (!idle.includes(`${s.namespace}/${s.name}`)) expect(s.expectedPods, `PDB ${s.namespace}/${s.name} selects no pod`).toBeGreaterThan(0);
+    }
+    const result = await drain(sim, nodes, namespaces(), 180000);
+    const lines = Object.entries(result.byPdb).sort().map(([k, v]) => `${k.padEnd(48)} allowed ${v.allowed} refused ${v.refused}${v.blocked.length ? ` BLOCKED ${v.blocked.join(', ')}` : ''}`);
+    console.log(`[sim] drain of ${nodes.map((n) => `${n} (${count.get(n)} pods)`).join(' and ')} in ${(result.ms / 1000).toFixed(1)} s\n${lines.join('\n')}`);
+    expect(result.violations, 'PDBs below their desired healthy count').toEqual([]);
+    const stuck = Object.values(result.byPdb).flatMap((v) => v.blocked).filter((b) => b.endsWith('(ReplicaSet)'));
+    expect(stuck, 'stateless pods never evicted').toEqual([]);
+    if (targets.length >= 2) expect(Object.values(result.byPdb).reduce((n, v) => n + v.refused, 0), 'no PDB refused an eviction').toBeGreaterThan(0);
+    for (const node of nodes) await sim.cordon(node, false);
+    await Promise.all(namespaces().map((ns) => waitSettled(sim, ns, 60000)));
+  }, STEP_TIMEOUT);
+
+  it('survives a zone outage: every workload back to full Ready, except members pinned to the lost zone\'s volumes', async () => {
+    const deleted = await zoneOutage(sim, 'zone-a', namespaces());
+    // Pinned members never settle: wait long enough for the rest (kwok readies a pod in 1-6 s).
+    await Promise.all(namespaces().map((ns) => waitSettled(sim, ns, 30000)));
+    const report: string[] = [];
+    for (const t of targets) {
+      for (const release of ['r1', 'r2']) {
+        for (const w of await workloads(sim, t.namespace, release)) {
+          const pinned: string[] = [];
+          for (const p of w.pods.filter((x) => !x.ready)) {
+            for (const c of p.claims) if (await claimZone(sim, t.namespace, c) === 'zone-a') pinned.push(p.name);
+          }
+          const { zones } = spreadOf(w, ZONES);
+          report.push(`${t.example.padEnd(12)} ${row(w)} ready ${w.ready}/${w.desired} zones ${Object.values(zones).join('/')}${pinned.length ? ` pinned to zone-a: ${pinned.join(', ')}` : ''}`);
+          expect(w.ready + pinned.length, `${t.example} ${w.name}: ${JSON.stringify(w.pods.filter((p) => !p.ready))}`).toBe(w.desired);
+          if (w.kind === 'Deployment') expect(pinned).toEqual([]);
+        }
+      }
+    }
+    const writesDown = report.filter((l) => /StatefulSet\/\S+-primary .* pinned to zone-a/.test(l)).map((l) => l.split(/\s+/)[1]);
+    console.log(`[sim] zone-a outage (${deleted} pods deleted, zone cordoned)\n${report.join('\n')}\n` +
+      `Postgres primaries pinned to zone-a (writes down until a replica is promoted): ${writesDown.join(', ') || 'none'}`);
+  }, STEP_TIMEOUT);
+});

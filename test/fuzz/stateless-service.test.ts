@@ -1,0 +1,81 @@
+import { k8s } from 'cdk8s-plus-28';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Presets, StatelessService, StatelessServiceProps } from '../../lib';
+import { find, K8sObject } from '../harness/synth';
+import {
+  check, configMounts, corrupt, mostly, dnsName, env, image, opt, port, preset, props, resources, secretEnv, sometimes, synthOrRefuse,
+} from './support';
+
+const autoscaling = fc.oneof(fc.constant(false), props({
+  minReplicas: opt(fc.integer({ min: 1, max: 10 })), maxReplicas: opt(fc.integer({ min: 1, max: 40 })),
+  cpuUtilization: opt(fc.integer({ min: 1, max: 100 })), memoryUtilization: opt(fc.integer({ min: 1, max: 100 })),
+}));
+
+const fields = {
+  image,
+  name: opt(dnsName),
+  partOf: opt(mostly(fc.constantFrom('shop', 'platform'), fc.constant('x/y'))),
+  component: opt(mostly(fc.constantFrom('server', 'api'), fc.constant('API Server'))),
+  port: opt(port),
+  servicePort: opt(port),
+  metricsPort: opt(port),
+  metricsPath: opt(mostly(fc.constantFrom('/metrics', '/stats'), fc.constant('metrics'))),
+  resources: opt(resources),
+  probes: opt(props({ readinessPath: opt(mostly(fc.constantFrom('/ready', '/healthz'), fc.constant('ready'))), livenessPath: opt(fc.constantFrom('/live', '/')), startupTimeoutSeconds: opt(mostly(fc.integer({ min: 2, max: 600 }), fc.constantFrom(0, 4000))) })),
+  stickySessions: opt(fc.oneof(fc.boolean(), mostly(fc.integer({ min: 1, max: 86_400 }), fc.constantFrom(0, 100_000)))),
+  ingress: opt(props({ host: mostly(fc.constantFrom('api.example.com', '*.example.com'), fc.constantFrom('localhost', 'Api.Example.com')), path: opt(fc.constantFrom('/', '/api')), tlsSecretName: opt(dnsName) })),
+  serviceMonitor: opt(fc.oneof(fc.boolean(), props({ interval: opt(mostly(fc.constantFrom('30s', '1m30s'), fc.constantFrom('abc', '30', '0s'))) }))),
+  disruptionBudget: opt(fc.boolean()),
+  terminationGracePeriodSeconds: opt(mostly(fc.integer({ min: 0, max: 600 }), fc.constantFrom(-1, 100_000))),
+  migration: opt(props({ command: mostly<readonly string[]>(fc.constant(['/app', 'migrate']), fc.constantFrom([], [''])), timeoutSeconds: opt(mostly(fc.integer({ min: 30, max: 3600 }), fc.constantFrom(0, 100_000))), backoffLimit: opt(mostly(fc.integer({ min: 0, max: 10 }), fc.constantFrom(-1, 12))) })),
+  appMode: opt(mostly(fc.constantFrom('api', 'worker', 'combined', 'serverless-worker'), fc.constant('batch'))),
+  env: opt(env),
+  secretEnv: opt(secretEnv),
+  envFrom: opt(props({ secrets: opt(fc.array(sometimes(dnsName), { maxLength: 2 })), configMaps: opt(fc.array(sometimes(dnsName), { maxLength: 2 })) })),
+  configMounts: opt(configMounts),
+  command: opt(fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 })),
+  runAsUser: opt(mostly(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(-5, 0, 2 ** 31, 2 ** 32))),
+  serviceAccountName: opt(dnsName),
+  automountServiceAccountToken: opt(fc.boolean()),
+  readOnlyRootFilesystem: opt(fc.boolean()),
+};
+// replicas only beside autoscaling: false, mostly: the HPA owns the count otherwise (a refusal of its own).
+const scaling = mostly(
+  fc.oneof(props({ autoscaling: opt(autoscaling) }), props({ autoscaling: fc.constant(false), replicas: opt(fc.integer({ min: 1, max: 10 })) })),
+  props({ replicas: fc.integer({ min: 1, max: 10 }) }),
+);
+export const statelessProps = corrupt(fc.tuple(props(fields), scaling).map(([a, b]) => ({ ...a, ...b })), [...Object.keys(fields), 'autoscaling', 'replicas']);
+
+describe('fuzz: StatelessService', () => {
+  it('gives a ValidationError naming the property, or valid objects that keep every invariant', () => {
+    let rendered = 0;
+    let refused = 0;
+    const why = new Map<string, number>();
+    check(fc.tuple(statelessProps, fc.option(preset, { nil: undefined })), ([p, pr]) => {
+      const result = synthOrRefuse((chart) => {
+        if (pr) Presets.apply(chart, pr as never);
+        // An account the pod names must exist (kube-linter's non-existent-service-account), as in a real chart.
+        if (typeof p.serviceAccountName === 'string') new k8s.KubeServiceAccount(chart, 'sa', { metadata: { name: p.serviceAccountName }, automountServiceAccountToken: false });
+        new StatelessService(chart, 'api', p as unknown as StatelessServiceProps);
+      });
+      if (result.length > 0 && 'kind' in result[0]) {
+        rendered++;
+        const objects = result as K8sObject[];
+        const deployment = find(objects, 'Deployment', (p.name as string | undefined) ?? 'api');
+        // The image rendered is the one given (or the preset's registry in front of it): never altered otherwise.
+        expect(deployment.spec.template.spec.containers[0].image.endsWith(p.image as string)).toBe(true);
+        if (typeof p.stickySessions === 'number') expect(find(objects, 'Service').spec.sessionAffinityConfig.clientIP.timeoutSeconds).toBe(p.stickySessions);
+      } else {
+        refused++;
+        // FUZZ_DEBUG=1 prints which properties refuse most, to keep the generators balanced.
+        if (process.env.FUZZ_DEBUG) for (const e of result as Array<{ property: string }>) why.set(e.property, (why.get(e.property) ?? 0) + 1);
+      }
+    });
+    if (process.env.FUZZ_DEBUG) console.log([...why].sort((a, b) => b[1] - a[1]).slice(0, 8));
+    // The generators must reach both outcomes, or the property proves little.
+    if (process.env.FUZZ_DEBUG) console.log({ rendered, refused });
+    expect(rendered).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+  });
+});
