@@ -22,3 +22,5 @@ export * from './workload';
 export * from './keda';
 export * from './worker-pool';
 export * from './rpc/rpc-pool';
+export * as rules from './core/rules';
+export { Problems, addDeferredCheck, recordErrors, throwIfInvalid, validateAll } from './core/problems';
