@@ -1,7 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { ValidationError } from './errors';
-import { checkInteger, checkPercent } from './validate';
 
 /** Horizontal Pod Autoscaler settings. */
 export interface AutoscalingProps {
@@ -23,28 +21,6 @@ export interface ResolvedAutoscaling {
   readonly cpuUtilization: number;
   readonly memoryUtilization: number;
   readonly behavior?: k8s.HorizontalPodAutoscalerBehaviorV2;
-}
-
-/** Merges call-site over preset over defaults (each field on its own) and validates the result. */
-export function resolveAutoscaling(
-  scope: Construct, property: string, layers: ReadonlyArray<AutoscalingProps | undefined>,
-): ResolvedAutoscaling {
-  const pick = <K extends keyof AutoscalingProps>(k: K): AutoscalingProps[K] => {
-    for (const layer of layers) if (layer?.[k] !== undefined) return layer[k];
-    return undefined;
-  };
-  const minReplicas = checkInteger(scope, `${property}.minReplicas`, pick('minReplicas') as number, { min: 1 });
-  const maxReplicas = checkInteger(scope, `${property}.maxReplicas`, pick('maxReplicas') as number, { min: 1 });
-  if (minReplicas > maxReplicas) {
-    throw new ValidationError(scope, `${property}.minReplicas`, minReplicas, `must not exceed maxReplicas (${maxReplicas})`);
-  }
-  return {
-    minReplicas,
-    maxReplicas,
-    cpuUtilization: checkPercent(scope, `${property}.cpuUtilization`, pick('cpuUtilization') as number),
-    memoryUtilization: checkPercent(scope, `${property}.memoryUtilization`, pick('memoryUtilization') as number),
-    behavior: pick('behavior'),
-  };
 }
 
 export interface HpaOptions {

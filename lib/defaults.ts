@@ -30,6 +30,8 @@ export const STATELESS = {
   containerPort: 8080,
   /** Service port in front of it (002: `port: 80`). */
   servicePort: 80,
+  /** Seconds a starting pod may take before liveness applies (startup probe every 2 s); slow JVM/migrations-at-boot images fit. */
+  startupTimeoutSeconds: 120,
   /** Grace period for in-flight requests on shutdown (Kubernetes' own default, kept explicit). */
   terminationGracePeriodSeconds: 30,
   /**

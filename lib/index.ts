@@ -28,3 +28,5 @@ export * from './network-policy';
 export * from './worker-liveness';
 export * from './secret-files';
 export * from './check';
+export * as rules from './core/rules';
+export { Problems, addDeferredCheck, recordErrors, throwIfInvalid, validateAll } from './core/problems';

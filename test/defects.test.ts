@@ -5,6 +5,7 @@ import {
   ValidationErrors, WorkerPool, WorkerPoolProps, connectPostgres,
 } from '../lib';
 import { throwIfInvalid, validateAll } from '../lib/core/problems';
+import { buildHelmChart } from '../lib/helm';
 import { expectValidationError } from './harness/errors';
 import { build, container, find, findAll, synth } from './harness/synth';
 
@@ -162,6 +163,19 @@ describe('issue 13: every error at once', () => {
     new StatelessService(chart, 'web', { image: IMAGE, stickySessions: 0 });
     expect(() => app.synth()).toThrow(/shop\/api: invalid image[\s\S]*shop\/media: invalid scaling\.maxReplicas[\s\S]*shop\/web: invalid stickySessions/);
     expect(validateAll(chart).map((e) => `${e.constructPath} ${e.property}`)).toEqual(['shop/api image', 'shop/media scaling.maxReplicas', 'shop/web stickySessions']);
+  });
+  it('the chart writer reports every mistake of every chart together', () => {
+    const app = new App({ outdir: Testing.app().outdir });
+    new StatelessService(new Chart(app, 'one'), 'api', { image: 'Nginx:1.0' });
+    new StatelessService(new Chart(app, 'two'), 'web', { image: IMAGE, metricsPort: 80 });
+    let thrown: unknown;
+    try {
+      buildHelmChart(app);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ValidationErrors);
+    expect((thrown as ValidationErrors).errors.map((e) => `${e.constructPath} ${e.property}`)).toEqual(['one/api image', 'two/web metricsPort']);
   });
   it('one construct with several mistakes reports each, and renders nothing', () => {
     const chart = new Chart(Testing.app(), 'test');

@@ -1,7 +1,7 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { GeneratedSecret } from '../generated-secret';
-import { throwIfInvalid } from '../core/problems';
+import { throwAll, validateAll } from '../core/problems';
 import { Knobs, KnobSpec, NameReference, ValuesRule } from '../knobs';
 
 /** A synthesized object, as plain JSON. */
@@ -61,10 +61,10 @@ export function collect(source: ChartSource): Collected {
   const references: NameReference[] = [];
   const rules: Array<{ root: string; rule: ValuesRule }> = [];
   const roots = new Map<string, string>(); // values root → construct path, to report collisions
+  // Every ValidationError of every chart at once, as objects (toJson would report them as one message).
+  throwAll(charts.flatMap((chart) => validateAll(chart)));
 
   for (const chart of charts) {
-    // Every ValidationError of the chart at once, as objects (toJson would report them as one message).
-    throwIfInvalid(chart);
     // toJson resolves dependencies and runs validations, and fixes the order `cdk8s synth` writes objects in.
     const synthesized: Json[] = chart.toJson();
     const byIdentity = new Map<string, ApiObject>();

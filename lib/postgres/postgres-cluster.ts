@@ -15,7 +15,8 @@ import {
   presetPlacement, resolveResources, spreadScheduling, toResourceRequirements, withRegistry,
 } from '../pod';
 import { Preset, Presets } from '../presets';
-import { checkImage, checkInteger, checkObjectName, checkResourceName, parseMemory } from '../validate';
+import { prometheusDuration } from '../core/rules';
+import { checkImage, checkInteger, checkObjectName, checkResourceName, checkRule, parseMemory } from '../validate';
 import { ASSETS, readAsset, renderTemplate } from './files';
 import {
   PatroniProps, RESTAPI_PORT, ROLE_LABEL, ResolvedPatroni, SCOPE_LABEL, patroniEnv, patroniFiles, patroniRbac, patroniStatefulSet, resolvePatroni, rolePdbs,
@@ -475,7 +476,7 @@ export class PostgresCluster extends Construct {
     if (!metrics) return undefined;
     const m = typeof metrics === 'object' ? metrics : {};
     const interval = m.interval ?? '30s';
-    if (!/^[0-9]+(ms|s|m|h)$/.test(interval)) throw new ValidationError(this, 'metrics.interval', interval, 'must be a Prometheus duration such as "30s" or "1m"');
+    checkRule(this, 'metrics.interval', interval, prometheusDuration());
     return {
       interval,
       replicationLagSeconds: checkInteger(this, 'metrics.replicationLagSeconds', m.replicationLagSeconds ?? POSTGRES.replicationLagAlertSeconds, { min: 1, max: 86_400 }),

@@ -99,7 +99,7 @@ export function resolveStatelessService(
   if (!isRecord(probesGiven)) p.add('probes', probesGiven, 'must be { readinessPath, livenessPath, startupTimeoutSeconds }', true);
   const readinessPath = httpPath(p, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath, STATELESS.readinessPath);
   const livenessPath = probes.livenessPath === undefined ? undefined : httpPath(p, 'probes.livenessPath', probes.livenessPath, '/');
-  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? 120, integerRule({ min: 2, max: 3600 }), 120);
+  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
 
   const sidecars = resolveSidecars(p, given.sidecars);
   const metricsSidecar = sidecars.find((c) => (c.ports ?? []).some((x) => x.containerPort === metricsPort));
@@ -134,8 +134,8 @@ export function resolveStatelessService(
         ? (p.add('migration.command', m.command, 'must be a non-empty list of non-empty strings'), undefined)
         : stringList(p, 'migration.command', m.command, { nonEmpty: true });
       const args = stringList(p, 'migration.args', m.args);
-      const timeoutSeconds = p.value('migration.timeoutSeconds', m.timeoutSeconds ?? STATELESS.migrationTimeoutSeconds, integerRule({ min: 30, max: 86_400 }), 300);
-      const backoffLimit = p.value('migration.backoffLimit', m.backoffLimit ?? STATELESS.migrationBackoffLimit, integerRule({ min: 0, max: 10 }), 1);
+      const timeoutSeconds = p.value('migration.timeoutSeconds', m.timeoutSeconds ?? STATELESS.migrationTimeoutSeconds, integerRule({ min: 30, max: 86_400 }), STATELESS.migrationTimeoutSeconds);
+      const backoffLimit = p.value('migration.backoffLimit', m.backoffLimit ?? STATELESS.migrationBackoffLimit, integerRule({ min: 0, max: 10 }), STATELESS.migrationBackoffLimit);
       if (command) migration = { command, ...(args ? { args } : {}), timeoutSeconds, backoffLimit };
     }
   }

@@ -62,7 +62,7 @@ export function resolveWorkerPool(
   const queue = p.run(() => checkQueueName(scope as never, 'queue', given.queue), 'queue');
   const deadLetterQueue = p.run(() => checkQueueName(scope as never, 'deadLetterQueue', given.deadLetterQueue ?? `${queue}-dlq`), `${queue}-dlq`);
   if (deadLetterQueue === queue) p.add('deadLetterQueue', deadLetterQueue, 'must differ from queue: poison messages would be retried forever');
-  const maxDeliveryAttempts = p.value('maxDeliveryAttempts', given.maxDeliveryAttempts ?? WORKERS.maxDeliveryAttempts, integerRule({ min: 1, max: 100 }), 5);
+  const maxDeliveryAttempts = p.value('maxDeliveryAttempts', given.maxDeliveryAttempts ?? WORKERS.maxDeliveryAttempts, integerRule({ min: 1, max: 100 }), WORKERS.maxDeliveryAttempts);
   if (given.appMode !== undefined && given.appMode !== 'worker') {
     p.add('appMode', given.appMode, 'must be "worker" for a WorkerPool; use StatelessService for api, combined and serverless-worker', typeof given.appMode !== 'string');
   }
@@ -120,8 +120,8 @@ export function resolveWorkerPool(
     if (keda) {
       scaler = {
         kind: 'keda', activeFloor, scaleToZero,
-        pollingInterval: p.value('scaling.pollingIntervalSeconds', scaling.pollingIntervalSeconds ?? WORKERS.pollingIntervalSeconds, integerRule({ min: 1, max: 3600 }), 30),
-        cooldownPeriod: p.value('scaling.cooldownPeriodSeconds', scaling.cooldownPeriodSeconds ?? WORKERS.cooldownPeriodSeconds, integerRule({ min: 0, max: 86_400 }), 300),
+        pollingInterval: p.value('scaling.pollingIntervalSeconds', scaling.pollingIntervalSeconds ?? WORKERS.pollingIntervalSeconds, integerRule({ min: 1, max: 3600 }), WORKERS.pollingIntervalSeconds),
+        cooldownPeriod: p.value('scaling.cooldownPeriodSeconds', scaling.cooldownPeriodSeconds ?? WORKERS.cooldownPeriodSeconds, integerRule({ min: 0, max: 86_400 }), WORKERS.cooldownPeriodSeconds),
         ...(isRecord(scaling.behavior) ? { behavior: scaling.behavior } : {}),
       };
     } else {
@@ -178,9 +178,9 @@ export function resolveWorkerPool(
       const depth = a.queueDepthMetric ?? 'queue_depth';
       if (typeof depth !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(depth)) p.add('alerts.queueDepthMetric', depth, 'must be a Prometheus metric name', typeof depth !== 'string');
       alerts = {
-        lagMinutes: p.value('alerts.lagGrowingMinutes', a.lagGrowingMinutes ?? WORKERS.lagGrowingMinutes, integerRule({ min: 1, max: 1440 }), 10),
-        atMaxMinutes: p.value('alerts.atMaxReplicasMinutes', a.atMaxReplicasMinutes ?? WORKERS.atMaxReplicasMinutes, integerRule({ min: 1, max: 1440 }), 15),
-        threshold: p.value('alerts.deadLetterThreshold', a.deadLetterThreshold ?? WORKERS.deadLetterThreshold, integerRule({ min: 1 }), 1),
+        lagMinutes: p.value('alerts.lagGrowingMinutes', a.lagGrowingMinutes ?? WORKERS.lagGrowingMinutes, integerRule({ min: 1, max: 1440 }), WORKERS.lagGrowingMinutes),
+        atMaxMinutes: p.value('alerts.atMaxReplicasMinutes', a.atMaxReplicasMinutes ?? WORKERS.atMaxReplicasMinutes, integerRule({ min: 1, max: 1440 }), WORKERS.atMaxReplicasMinutes),
+        threshold: p.value('alerts.deadLetterThreshold', a.deadLetterThreshold ?? WORKERS.deadLetterThreshold, integerRule({ min: 1 }), WORKERS.deadLetterThreshold),
         depthMetric: typeof depth === 'string' ? depth : 'queue_depth',
       };
     }

@@ -79,3 +79,41 @@ describe('fuzz: StatelessService', () => {
     expect(refused).toBeGreaterThan(0);
   });
 });
+
+/** Only valid props (by the documented rules): each must render, with the values as given. */
+const validProps = fc.record({
+  image: fc.constantFrom('ghcr.io/example/api:1.0.0', 'registry.internal:5000/team/api:1.2.3', 'nginx:1.25', `app@sha256:${'b'.repeat(64)}`),
+  ports: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 3, maxLength: 3 }),
+  withMetrics: fc.boolean(),
+  cpu: fc.tuple(fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 0, max: 4000 })),
+  memoryMi: fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 0, max: 4096 })),
+  hpa: fc.option(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 100 })), { nil: undefined }),
+  sticky: fc.oneof(fc.boolean(), fc.integer({ min: 1, max: 86_400 })),
+  env: fc.dictionary(fc.stringMatching(/^[A-Z][A-Z0-9_]{0,6}$/).filter((n) => !/(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/.test(n) && n !== 'APP_MODE'), fc.string({ maxLength: 10 }), { maxKeys: 3 }),
+  mounts: fc.uniqueArray(fc.constantFrom('/etc/a', '/etc/b', '/config', '/data/x'), { maxLength: 3 }),
+  interval: fc.constantFrom('30s', '1m', '1m30s', '15s', '500ms'),
+  runAsUser: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+});
+
+describe('fuzz: StatelessService, valid input', () => {
+  it('renders every valid input, never refusing it, with the values as given', () => {
+    check(validProps, (v) => {
+      const [port, servicePort, metricsPort] = v.ports;
+      const props: StatelessServiceProps = {
+        image: v.image, port, servicePort, ...(v.withMetrics ? { metricsPort } : {}),
+        resources: { requests: { cpu: `${v.cpu[0]}m`, memory: `${v.memoryMi[0]}Mi` }, limits: { cpu: `${v.cpu[0] + v.cpu[1]}m`, memory: `${v.memoryMi[0] + v.memoryMi[1]}Mi` } },
+        ...(v.hpa ? { autoscaling: { minReplicas: v.hpa[0], maxReplicas: v.hpa[0] + v.hpa[1], cpuUtilization: v.hpa[2] } } : { autoscaling: false, replicas: 2 }),
+        stickySessions: v.sticky, env: v.env, configMounts: v.mounts.map((mountPath, i) => ({ configMap: `cm-${i}`, mountPath })),
+        serviceMonitor: { interval: v.interval }, runAsUser: v.runAsUser,
+      };
+      const result = synthOrRefuse((chart) => { new StatelessService(chart, 'api', props); });
+      expect('kind' in result[0], `refused valid props: ${(result as Array<{ message?: string }>).map((e) => e.message).join('; ')}`).toBe(true);
+      const objects = result as K8sObject[];
+      const app = find(objects, 'Deployment', 'api').spec.template.spec.containers[0];
+      expect(app.image).toBe(v.image);
+      expect(app.resources.limits.cpu).toBe(props.resources!.limits!.cpu);
+      expect(find(objects, 'Service', 'api').spec.ports.map((p: K8sObject) => p.port)).toEqual(v.withMetrics ? [servicePort, metricsPort] : [servicePort]);
+      for (const [name, value] of Object.entries(v.env)) expect(app.env).toContainEqual({ name, value });
+    });
+  });
+});
