@@ -39,9 +39,9 @@ export interface SimClusterOptions {
   readonly nodeLabels?: Readonly<Record<string, string>>;
   /**
    * Allocatable per node. Fake, so sized for many releases at once (the datastores ask 4 vCPU / 16 GiB per member).
-   * @default 64 cpu, 256Gi, 250 pods
+   * @default 64 cpu, 256Gi, 250 pods, 500Gi ephemeral storage (the pods request theirs)
    */
-  readonly nodeCapacity?: { readonly cpu: string; readonly memory: string; readonly pods: string };
+  readonly nodeCapacity?: { readonly cpu: string; readonly memory: string; readonly pods: string; readonly 'ephemeral-storage': string };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -162,7 +162,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
 
     const zones = opts.zones ?? ['zone-a', 'zone-b', 'zone-c'];
     const perZone = opts.nodesPerZone ?? 3;
-    const capacity = opts.nodeCapacity ?? { cpu: '64', memory: '256Gi', pods: '250' };
+    const capacity = opts.nodeCapacity ?? { cpu: '64', memory: '256Gi', pods: '250', 'ephemeral-storage': '500Gi' };
     const nodes: SimNode[] = zones.flatMap((zone) => Array.from({ length: perZone }, (_, i) => ({ name: `kwok-${zone.replace(/^zone-/, '')}-${i + 1}`, zone })));
     for (const n of nodes) {
       await request('POST', '/api/v1/nodes', {
