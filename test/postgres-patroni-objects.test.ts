@@ -76,7 +76,7 @@ describe("PostgresCluster failover: 'patroni'", () => {
   });
 
   it('renders synchronous mode and validates the timing rule', () => {
-    expect(find(cluster({ patroni: { synchronous: true } }), 'ConfigMap', 'db-config').data['patroni.yml']).toMatch(/synchronous_mode: true\n/);
+    expect(find(cluster({ patroni: { synchronous: true } }), 'ConfigMap', 'db-config').data['patroni.yml']).toMatch(/synchronous_mode: quorum\n/);
     const make = (props: Partial<PostgresClusterProps>) => () => build((chart) => new PostgresCluster(chart, 'db', { credentials: CREDENTIALS, failover: 'patroni', ...props }));
     expectValidationError(make({ patroni: { ttl: 20 } }), { path: 'test/db', property: 'patroni.ttl', value: 20, allowed: /loopWait \+ 2 × retryTimeout = 30/ });
     expectValidationError(make({ failover: 'auto' as never }), { path: 'test/db', property: 'failover', value: 'auto' });

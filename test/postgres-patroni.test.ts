@@ -211,7 +211,9 @@ describe('Patroni failover in synchronous mode', () => {
 
   it('kill -9 of the leader loses no acknowledged write', async () => {
     const old = cluster.leader()!;
-    expect(psql(cluster.su(old), 'SHOW synchronous_standby_names')).not.toBe('');
+    // Patroni names a synchronous standby a loop or two after the replicas stream.
+    await waitFor('a synchronous standby', () => psql(cluster.su(old), 'SHOW synchronous_standby_names') !== '', 60_000, 200);
+    await load.waitWrites(100);
     const killedAt = performance.now();
     await cluster.killMember(old);
     const leader = await cluster.waitLeader(90_000, old);

@@ -116,7 +116,7 @@ describe('postgres probes on real PostgreSQL 17', () => {
   it('crash recovery of a large WAL backlog after kill -9 is never failed by liveness', async () => {
     // WAL written after the last checkpoint is what crash recovery replays.
     psql(su(ports.primary), 'CHECKPOINT');
-    psql(su(ports.primary), "CREATE TABLE backlog (id bigint, pad text); INSERT INTO backlog SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 1500000) g");
+    psql(su(ports.primary), "CREATE TABLE backlog (id bigint, pad text); INSERT INTO backlog SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 1500000) g", 180_000);
     const walBytes = Number(psql(su(ports.primary), "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn) FROM pg_control_checkpoint()"));
     const primary = servers.find((s) => s.name === 'primary')!;
     await primary.stop('SIGKILL');

@@ -159,17 +159,17 @@ export interface Conn {
 }
 
 /** Runs SQL through psql over TCP on loopback; returns unaligned rows, or throws with psql's error. */
-export function psql(conn: Conn, sql: string): string {
-  const res = psqlRaw(conn, sql);
+export function psql(conn: Conn, sql: string, timeoutMs = 15_000): string {
+  const res = psqlRaw(conn, sql, timeoutMs);
   if (res.status !== 0) throw new Error(`psql on port ${conn.port} failed: ${res.stderr}`);
   return res.stdout.trim();
 }
 
-export function psqlRaw(conn: Conn, sql: string): { status: number | null; stdout: string; stderr: string } {
+export function psqlRaw(conn: Conn, sql: string, timeoutMs = 15_000): { status: number | null; stdout: string; stderr: string } {
   const [cmd, ...args] = inRoot([`${PG_BIN}/psql`,
     '--no-psqlrc', `--host=${conn.host ?? '127.0.0.1'}`, `--port=${conn.port}`, `--username=${conn.user}`, `--dbname=${conn.database}`,
     '--tuples-only', '--no-align', '--quiet', '--set=ON_ERROR_STOP=1', '--command', sql]);
-  const res = spawnSync(cmd, args, { env: { PATH, PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: 15_000 });
+  const res = spawnSync(cmd, args, { env: { PATH, PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8', timeout: timeoutMs });
   return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? String(res.error ?? '') };
 }
 

@@ -74,7 +74,9 @@ export function patroniFiles(o: PatroniFilesOptions): Record<string, string> {
   return {
     'patroni.yml': renderTemplate(ASSETS.patroniYml, {
       ttl: o.patroni.ttl, loopWait: o.patroni.loopWait, retryTimeout: o.patroni.retryTimeout,
-      maximumLagOnFailover: o.patroni.maximumLagOnFailover, synchronousMode: String(o.patroni.synchronous),
+      maximumLagOnFailover: o.patroni.maximumLagOnFailover, // Quorum commit: every replica votes, so the one furthest ahead can always be promoted. Plain `on` stalled a
+      // failover here: an asynchronous replica ahead of the synchronous one blocked it, and could not lead itself.
+      synchronousMode: o.patroni.synchronous ? 'quorum' : 'false',
       maxConnections: o.maxConnections, maxWalSenders: o.maxWalSenders,
       // Patroni refuses fewer than 4 slots (it keeps one per member on every member).
       maxReplicationSlots: Math.max(4, o.maxReplicationSlots),
