@@ -31,7 +31,8 @@ export interface Finding {
 
 export interface Exemption {
   readonly scanner: Scanner;
-  readonly check: string;
+  /** Check id, or several. */
+  readonly check: string | readonly string[];
   /** Globs (`*` only) over the object name; chart renders are matched without their release prefix. @default `*` */
   readonly name?: string | readonly string[];
   /** Globs over the object's `app.kubernetes.io/component` label (server, worker, migration, primary, …). @default `*` */
@@ -59,9 +60,10 @@ export function gatedScanners(file: string): Set<Scanner> {
 export function loadExemptions(file: string): Exemption[] {
   const doc = yaml.load(fs.readFileSync(file, 'utf8')) as { exemptions: Exemption[] };
   for (const [i, e] of doc.exemptions.entries()) {
-    for (const key of ['scanner', 'check', 'reason', 'class'] as const) {
+    for (const key of ['scanner', 'reason', 'class'] as const) {
       if (typeof e[key] !== 'string' || e[key] === '') throw new Error(`${file}: exemptions[${i}] needs a ${key}`);
     }
+    if (!(typeof e.check === 'string' ? [e.check] : e.check ?? []).every((c) => typeof c === 'string' && c !== '') || !e.check?.length) throw new Error(`${file}: exemptions[${i}] needs a check`);
     if (!['style', 'justified', 'pending'].includes(e.class)) throw new Error(`${file}: exemptions[${i}].class must be style, justified or pending`);
     if (e.class === 'pending' && typeof e.issue !== 'number') throw new Error(`${file}: exemptions[${i}] is pending: name its issue`);
   }
@@ -75,7 +77,7 @@ const anyGlob = (patterns: string | readonly string[] | undefined, value: string
   patterns === undefined || (typeof patterns === 'string' ? [patterns] : patterns).some((p) => glob(p, value));
 
 export function exempts(e: Exemption, f: Finding): boolean {
-  return e.scanner === f.scanner && e.check === f.check && anyGlob(e.name, f.name) && anyGlob(e.kind, f.kind)
+  return e.scanner === f.scanner && (typeof e.check === 'string' ? e.check === f.check : e.check.includes(f.check)) && anyGlob(e.name, f.name) && anyGlob(e.kind, f.kind)
     && anyGlob(e.component, f.component) && anyGlob(e.message, f.message)
     && (e.container === undefined || e.container === '*' || glob(e.container, f.container));
 }
@@ -165,6 +167,10 @@ export async function checkov(dir: string, sources: Record<string, { source: str
   return out;
 }
 
+const KINDS: Record<string, string> = {
+  deployment: 'Deployment', statefulset: 'StatefulSet', job: 'Job', cronjob: 'CronJob', daemonset: 'DaemonSet', pod: 'Pod', replicaset: 'ReplicaSet',
+};
+
 /** `trivy config` over a directory, with the checks built into the binary (no download). */
 export async function trivy(dir: string, sources: Record<string, { source: string; release?: string }>): Promise<Finding[]> {
   const r = await run(toolPath('trivy') ?? 'trivy',
@@ -182,11 +188,15 @@ export async function trivy(dir: string, sources: Record<string, { source: strin
       const short = /^KSV(\d+)$/.exec(m.ID);
       const id = short ? `KSV-${short[1].padStart(4, '0')}` : m.ID;
       // Messages read "Container 'app' of Deployment 'api' should …"; the resource is `Kind/name` when given.
+      // …or "Container app in deployment api (namespace: shop) uses …" (KSV-0125).
       const about = /(?:Container '([^']+)' of )?(\w+) '([^']+)'/.exec(m.Message);
-      const [kind, name] = about ? [about[2], about[3]] : (m.CauseMetadata?.Resource ?? '/').split('/');
+      const lower = /^Container (\S+) in (\w+) (\S+) \(namespace/.exec(m.Message);
+      const [container, kind, name] = about ? [about[1], about[2], about[3]]
+        : lower ? [lower[1], KINDS[lower[2]] ?? lower[2], lower[3]]
+          : [undefined, ...(m.CauseMetadata?.Resource ?? '/').split('/')];
       out.push({
         scanner: 'trivy', check: id, source: src?.source ?? res.Target, kind, name: baseName(name, src?.release),
-        ...(about?.[1] ? { container: about[1] } : {}), message: m.Title,
+        ...(container ? { container } : {}), message: m.Title,
       });
     }
   }
