@@ -211,8 +211,18 @@ describe('Patroni failover in synchronous mode', () => {
 
   it('kill -9 of the leader loses no acknowledged write', async () => {
     const old = cluster.leader()!;
-    // Patroni names a synchronous standby a loop or two after the replicas stream.
+    // Patroni names a synchronous standby a loop or two after the replicas stream. PostgreSQL's setting comes first;
+    // a replica may only take over once the DCS records it in the quorum too (what /cluster reports as its role), so
+    // wait for both: a kill in between leaves no member allowed to promote.
     await waitFor('a synchronous standby', () => psql(cluster.su(old), 'SHOW synchronous_standby_names') !== '', 60_000, 200);
+    // Both replicas must be in the final set: a kill while Patroni widens it ("1 of 1" → "1 of 2") once left both
+    // replicas deferring to each other ("not the healthiest node") with no leader for over 90 s (docs/postgres.md).
+    const replicas = cluster.members.length - 1;
+    await waitFor('every replica a quorum standby in the DCS', () => {
+      const members = (restJson(old, '/cluster') as { members?: Array<{ name: string; role?: string; state?: string }> } | undefined)?.members ?? [];
+      return members.filter((m) => (m.role === 'quorum_standby' || m.role === 'sync_standby') && m.state === 'streaming').length === replicas;
+    }, 60_000, 200);
+    await sleep(2_000);
     await load.waitWrites(100);
     const killedAt = performance.now();
     await cluster.killMember(old);

@@ -139,7 +139,8 @@ describe('postgres probes on real PostgreSQL 17', () => {
         recovering++;
         const live = probe('primary', 'livenessProbe');
         if (live.status !== 0) livenessFailures.push(live.output);
-        if (probe('primary', 'readinessProbe').status === 0) readinessDuringRecovery++;
+        // Recovery may end between the two calls: a ready answer counts only if the server is still recovering after it.
+        if (probe('primary', 'readinessProbe').status === 0 && pgIsReady(ports.primary) === 1) readinessDuringRecovery++;
       }
       await sleep(50);
     }
