@@ -4,13 +4,13 @@
  * (only pod-specific values — ports, addresses, directories, the downward-API fields — are replaced).
  */
 import { ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHA } from '../lib';
 import { K8sObject, container, find, synth } from './harness/synth';
+import { chownTree, freePorts, lookupUser, sleep } from './redis-harness';
 
 // Quotes, a backslash, a space and a '$': proves the scripts quote the password correctly for both config files.
 const PASSWORD = 'r3d1s "pa$$" \\ word';
@@ -392,32 +392,4 @@ function logTails(): string {
     }
     return `--- ${m.kind}-${m.index} (port ${m.port}, ${m.proc ? 'running' : 'stopped'})\n${text}`;
   }).join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('net').Server>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as import('net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    const [uid, gid] = ['-u', '-g'].map((f) => Number(execFileSync('id', [f, name]).toString().trim()));
-    return { uid, gid };
-  } catch {
-    return undefined;
-  }
-}
-
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
 }

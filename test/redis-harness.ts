@@ -239,7 +239,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('net').Server>((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => resolve(s));
@@ -249,7 +249,7 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
+export function lookupUser(name: string): { uid: number; gid: number } | undefined {
   try {
     const [uid, gid] = ['-u', '-g'].map((f) => Number(execFileSync('id', [f, name]).toString().trim()));
     return { uid, gid };
@@ -258,7 +258,7 @@ function lookupUser(name: string): { uid: number; gid: number } | undefined {
   }
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
+export function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
 }

@@ -3,8 +3,8 @@
  * files, init container and Redis container commands run with the synthesized environment (pod-specific values
  * replaced), redis-server 7.0 on 127.0.14.50.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHA } from '../lib';
 import { K8sObject, container, find, synth } from './harness/synth';
+import { chownTree, lookupUser } from './redis-harness';
 
 const PASSWORD = 'standalone "pw" \\ $x\tend';
 const HOST = '127.0.14.50';
@@ -119,17 +120,3 @@ describe("RedisHA mode 'standalone' on a real redis-server", () => {
     }
   }, 30_000);
 });
-
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    const [uid, gid] = ['-u', '-g'].map((f) => Number(execFileSync('id', [f, name]).toString().trim()));
-    return { uid, gid };
-  } catch {
-    return undefined;
-  }
-}
-
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
-}
