@@ -10,7 +10,7 @@ import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHA } from '../lib';
 import { K8sObject, container, find, synth } from './harness/synth';
-import { chownTree, freePorts, lookupUser, sleep } from './redis-harness';
+import { chownTree, freePorts, lookupUser, podEnv as harnessPodEnv, sleep } from './redis-harness';
 
 // Quotes, a backslash, a space and a '$': proves the scripts quote the password correctly for both config files.
 const PASSWORD = 'r3d1s "pa$$" \\ word';
@@ -264,7 +264,7 @@ function stop(m: Member, signal: NodeJS.Signals): void {
   if (signal === 'SIGKILL') m.proc = undefined;
 }
 
-/** The synthesized container env with the pod-specific values replaced; every replaced name must exist. */
+/** This suite's pod-specific values over the synthesized env (test/redis-harness.ts checks every name exists). */
 function podEnv(synthesized: K8sObject[], own: Record<string, string>): Record<string, string> {
   const overrides: Record<string, string> = {
     ...own,
@@ -277,15 +277,7 @@ function podEnv(synthesized: K8sObject[], own: Record<string, string>): Record<s
     SENTINEL_AUTH_FILE: join(root, 'sentinel-password'),
     DISCOVERY_TIMEOUT_SECONDS: '60',
   };
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  for (const e of synthesized) {
-    if (e.name in overrides) env[e.name] = overrides[e.name];
-    else if (typeof e.value === 'string') env[e.name] = e.value;
-    else throw new Error(`env ${e.name} comes from ${JSON.stringify(e.valueFrom)}: the test must supply it`);
-  }
-  const unknown = Object.keys(overrides).filter((k) => !synthesized.some((e) => e.name === k));
-  if (unknown.length) throw new Error(`the construct no longer sets ${unknown.join(', ')}`);
-  return env;
+  return harnessPodEnv(synthesized, overrides);
 }
 
 // ---- redis-cli ----

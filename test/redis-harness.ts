@@ -211,7 +211,7 @@ export class Cluster {
 }
 
 /** The synthesized container env with the pod-specific values replaced; every replaced name must exist. */
-function podEnv(synthesized: K8sObject[], overrides: Record<string, string>): Record<string, string> {
+export function podEnv(synthesized: K8sObject[], overrides: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   for (const e of synthesized) {
     if (e.name in overrides) env[e.name] = overrides[e.name];
