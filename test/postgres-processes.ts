@@ -7,7 +7,6 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
 import { homedir } from 'os';
 import { dirname, join } from 'path';
 import type { K8sObject } from './harness/synth';
@@ -60,16 +59,8 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper for every real-process harness.
+export { freePort } from './harness/control-plane';
 
 /**
  * The environment a container of a synthesized pod declares, with the values a loopback test must change
