@@ -9,6 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PATRONI, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
+import { withEphemeralStorage } from '../ephemeral-storage';
 import { Problems } from '../core/problems';
 import { booleanRule, integerRule, isRecord } from '../core/rules';
 import { ASSETS, readAsset, renderTemplate } from './files';
@@ -236,7 +237,8 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
       updateStrategy: { type: 'RollingUpdate' },
       template: {
         metadata: { labels: { ...o.labels, [SCOPE_LABEL]: o.scopeName }, annotations: o.podAnnotations },
-        spec: {
+        // Ephemeral-storage requests and limits on every container, as on every other pod (issue 18).
+        spec: withEphemeralStorage({
           serviceAccountName: o.scopeName,
           // Patroni talks to the Kubernetes API (its DCS) with this pod's token.
           automountServiceAccountToken: true,
@@ -247,7 +249,7 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
           containers: [postgres, ...o.sidecars],
           volumes: o.volumes,
           ...o.placement,
-        },
+        }),
       },
       volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: o.storage }],
     },

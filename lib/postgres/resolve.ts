@@ -66,8 +66,8 @@ export function resolvePostgresCluster(
   const given: PostgresClusterProps = isRecord(props) ? props : {};
 
   const name = p.run(() => checkResourceName(scope, 'name', given.name ?? id, NAME_MAX_LENGTH), 'invalid');
-  const failover = given.failover ?? 'none';
-  if (failover !== 'none' && failover !== 'patroni') p.add('failover', failover, 'must be "none" or "patroni"');
+  const failover = given.failover ?? preset.postgres?.failover ?? POSTGRES.failover;
+  if (failover !== 'none' && failover !== 'patroni') p.add('failover', failover, 'must be "none" or "patroni"', typeof failover !== 'string');
   const patroni = failover === 'patroni' ? resolvePatroni(p, given.patroni) : undefined;
   const defaultImage = patroni ? PATRONI.image : POSTGRES.image;
   const image = p.run(() => checkImage(scope, 'image', withRegistry(given.image ?? defaultImage, preset.imageRegistry)), defaultImage);
