@@ -15,7 +15,9 @@ import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
 import { Presets } from './presets';
-import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec, writableRootAnnotation } from './workload';
+import {
+  WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount, writableRootAnnotation,
+} from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
 
@@ -163,6 +165,8 @@ export class StatelessService extends Construct {
   public readonly migrationJob?: k8s.KubeJob;
   /** Undefined when `networkPolicy` is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ServiceAccount created by `serviceAccount.create`. */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
   public readonly migrationNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
@@ -249,8 +253,9 @@ export class StatelessService extends Construct {
       inputs, preset: spec.preset, selector, container, sidecars: spec.sidecars, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     });
     this.set('deployment', workloadDeployment(this, {
-      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas,
+      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas, podMetadata: workloadPodMetadata(labels, spec.preset, inputs),
     }));
+    this.set('serviceAccount', workloadServiceAccount(this, inputs, labels));
 
     const servicePorts: k8s.ServicePort[] = [{ name: 'http', port: spec.servicePort, targetPort: http, protocol: 'TCP' }];
     if (spec.metricsPort) servicePorts.push({ name: 'metrics', port: spec.metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
@@ -282,9 +287,10 @@ export class StatelessService extends Construct {
       }));
     }
     if (spec.migration) {
-      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, {
+      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, workloadPodMetadata(spec.jobLabels, spec.preset, inputs), {
         automountServiceAccountToken: podSpec.automountServiceAccountToken,
         ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
+        ...(podSpec.imagePullSecrets ? { imagePullSecrets: podSpec.imagePullSecrets } : {}),
         securityContext: podSpec.securityContext,
         restartPolicy: 'Never',
         containers: [{
@@ -319,11 +325,13 @@ export class StatelessService extends Construct {
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy' | 'serviceAccount'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
-  private createMigrationJob(m: NonNullable<ResolvedStatelessService['migration']>, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
+  private createMigrationJob(
+    m: NonNullable<ResolvedStatelessService['migration']>, labels: Record<string, string>, podMetadata: k8s.ObjectMeta, pod: k8s.PodSpec,
+  ): k8s.KubeJob {
     const [container] = pod.containers;
     return new k8s.KubeJob(this, 'migration', {
       metadata: {
@@ -342,7 +350,7 @@ export class StatelessService extends Construct {
         // The hook delete policies remove a succeeded Job; a failed one stays a day for its logs.
         ttlSecondsAfterFinished: 86_400,
         template: {
-          metadata: { labels },
+          metadata: podMetadata,
           spec: withEphemeralStorage({ ...pod, containers: [{ ...container, command: m.command, ...(m.args ? { args: m.args } : {}) }] }),
         },
       },
@@ -366,7 +374,7 @@ export class StatelessService extends Construct {
   private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
+    const labelled = [this.deployment, this.service, this.serviceAccount, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {

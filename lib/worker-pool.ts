@@ -13,7 +13,9 @@ import { SecretFiles } from './secret-files';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
 import { Presets } from './presets';
-import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
+import {
+  WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount,
+} from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import { ResolvedWorkerPool, WorkerScaler, resolveWorkerPool } from './workloads/worker-resolve';
 import { allowRedisClient } from './redis/network-policy';
@@ -132,6 +134,8 @@ export class WorkerPool extends Construct {
   public readonly activeMinReplicas?: number;
   /** Undefined when `networkPolicy` is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ServiceAccount created by `serviceAccount.create`. */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
 
   private readonly env: k8s.EnvVar[];
   /** Undefined only when the props were refused (nothing is rendered then). */
@@ -206,7 +210,9 @@ export class WorkerPool extends Construct {
       name, labels, selector, preset: spec.preset,
       podSpec: workloadPodSpec({ inputs, preset: spec.preset, selector, container, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
       replicas: scaler.kind === 'fixed' ? scaler.replicas : this.minReplicas,
+      podMetadata: workloadPodMetadata(labels, spec.preset, inputs),
     }));
+    this.set('serviceAccount', workloadServiceAccount(this, inputs, labels));
 
     if (scaler.kind === 'keda') this.set('scaledObject', this.createScaledObject(labels, scaler));
     else if (scaler.kind === 'hpa') {
@@ -233,7 +239,7 @@ export class WorkerPool extends Construct {
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy' | 'serviceAccount'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
@@ -309,7 +315,7 @@ export class WorkerPool extends Construct {
   }
 
   private declareKnobs(image: string, scaler: WorkerScaler): void {
-    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
+    const labelled = [this.deployment, this.serviceAccount, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     declareImageKnobs(this, image, [this.deployment], labelled, containerPath);

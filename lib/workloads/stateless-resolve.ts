@@ -92,7 +92,8 @@ export function resolveStatelessService(
   const selector = selectorLabels(name, component);
   const labels = standardLabels(scope, { name, component, partOf, version: imageVersion(image) }, preset.labels);
   const jobLabels = standardLabels(scope, { name, component: 'migration', partOf, version: imageVersion(image) }, preset.labels);
-  const container = resolveContainerInputs(p, given);
+  const sidecarNames = Array.isArray(given.sidecars) ? given.sidecars.map((c: unknown) => (isRecord(c) && typeof c.name === 'string' ? c.name : '')).filter(Boolean) : [];
+  const container = resolveContainerInputs(p, given, {}, { name, labels, containerNames: ['app', ...sidecarNames] });
 
   const probesGiven: unknown = given.probes ?? {};
   const probes = isRecord(probesGiven) ? probesGiven : {};

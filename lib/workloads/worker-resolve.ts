@@ -142,7 +142,7 @@ export function resolveWorkerPool(
   const container = resolveContainerInputs(p, given, {
     APP_MODE: 'worker', QUEUE_NAME: queue, DEAD_LETTER_QUEUE: deadLetterQueue, MAX_DELIVERY_ATTEMPTS: String(maxDeliveryAttempts),
     ...(typeof consumerGroup?.consumerGroup === 'string' && consumerGroup.consumerGroup ? { CONSUMER_GROUP: consumerGroup.consumerGroup } : {}),
-  });
+  }, { name, labels, containerNames: ['worker'] });
   // The Redis the queue lives in is the workers' Redis too: same variables as connectRedis, so calling it as well is harmless.
   const queueRedis: RedisConnectionInfo[] = [];
   for (const t of triggerList) {
