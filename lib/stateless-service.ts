@@ -19,10 +19,14 @@ import {
   WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount, writableRootAnnotation,
 } from './workload';
 import { addWorkloadEnv } from './workloads/container';
+import type { WorkloadProbesProps } from './workloads/probes';
 import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
 
-/** Probe endpoints. */
-export interface ProbeProps {
+/**
+ * Probes of the main container: the typed `liveness` / `readiness` / `startup` (any check, any thresholds), or the
+ * shorthand paths below (not both for one probe).
+ */
+export interface ProbeProps extends WorkloadProbesProps {
   /** HTTP path of the readiness probe. @default `/ready` — the readiness signal of seed 001 */
   readonly readinessPath?: string;
   /**
@@ -99,7 +103,10 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly replicas?: number;
   /** @default requests 500m / 256Mi, limits 2000m / 1Gi (seed 002) */
   readonly resources?: ResourceProps;
-  /** @default readiness `/ready`, liveness and startup TCP */
+  /**
+   * @default readiness GET `/ready` every 5 s (timeout 2 s, 3 failures); liveness TCP on `http` every 10 s (2 s, 3);
+   * startup TCP on `http` every 2 s for 120 s
+   */
   readonly probes?: ProbeProps;
   /**
    * Containers run next to the main one, e.g. a metrics exporter. Each must set its own resources and
@@ -229,9 +236,6 @@ export class StatelessService extends Construct {
     const http = k8s.IntOrString.fromString('http');
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }];
     if (spec.metricsPort && !spec.metricsBySidecar) ports.push({ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' });
-    const liveness: k8s.Probe = spec.probes.livenessPath
-      ? { httpGet: { path: spec.probes.livenessPath, port: http } }
-      : { tcpSocket: { port: http } };
     const envFrom = inputs.envFrom.length ? { envFrom: inputs.envFrom } : {};
     const container: k8s.Container = {
       name: 'app',
@@ -244,9 +248,9 @@ export class StatelessService extends Construct {
       ...envFrom,
       resources: toResourceRequirements(spec.resources),
       securityContext: containerSecurityContext(inputs.readOnlyRootFilesystem),
-      readinessProbe: { httpGet: { path: spec.probes.readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-      livenessProbe: { ...liveness, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      startupProbe: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: spec.probes.startupFailureThreshold },
+      ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
+      ...(spec.probes.liveness ? { livenessProbe: spec.probes.liveness } : {}),
+      ...(spec.probes.startup ? { startupProbe: spec.probes.startup } : {}),
       volumeMounts: inputs.volumeMounts,
     };
     const podSpec = workloadPodSpec({

@@ -8,7 +8,8 @@ import { createPdb } from './disruption';
 import { CompiledTrigger, QueueTrigger, createTriggerAuthentication } from './keda';
 import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
 import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
-import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
+import type { WorkerLivenessProps } from './worker-liveness';
+import type { WorkloadProbesProps } from './workloads/probes';
 import { SecretFiles } from './secret-files';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
@@ -100,6 +101,12 @@ export interface WorkerPoolProps extends WorkloadContainerProps {
    */
   readonly liveness?: WorkerLivenessProps | false;
   /**
+   * Typed probes over the `liveness` contract's: thresholds alone tune its probes; a check of its own (`http`, `grpc`,
+   * `exec`, `tcp`) or `false` replaces them (then without `liveness`). `readiness` adds a readiness probe.
+   * @default the `liveness` contract's liveness and startup probes, no readiness probe
+   */
+  readonly probes?: WorkloadProbesProps;
+  /**
    * NetworkPolicy: workers serve nothing, so ingress is denied except scrapers on `metricsPort`; egress optional.
    * @default true: scrapers from the `monitoring` namespace
    */
@@ -158,7 +165,7 @@ export class WorkerPool extends Construct {
       recordErrors(this, errors);
       return;
     }
-    this.render(spec, props.liveness, networkPolicyEnabled(props.networkPolicy));
+    this.render(spec, networkPolicyEnabled(props.networkPolicy));
   }
 
   /** Mounts a Secret key as a read-only file in the worker container; `<name>_FILE` holds its path (again: a no-op). */
@@ -179,12 +186,12 @@ export class WorkerPool extends Construct {
     addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
   }
 
-  private render(spec: ResolvedWorkerPool, livenessProps: WorkerLivenessProps | false | undefined, policy: NetworkPolicyProps | undefined): void {
+  private render(spec: ResolvedWorkerPool, policy: NetworkPolicyProps | undefined): void {
     const { name, labels, selector, container: inputs, scaler } = spec;
     // Wiring may add Secret files after construction; they land in these same arrays before synth.
     this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
     for (const redis of spec.queueRedis) allowRedisClient(redis, selector, { keda: true });
-    const liveness = resolveWorkerLiveness(this, livenessProps, spec.metricsPort);
+    const { liveness } = spec;
     for (const [envName, value] of Object.entries(liveness.env)) this.addEnv(envName, value);
     const ports: k8s.ContainerPort[] = [
       ...(spec.metricsPort ? [{ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' }] : []),
@@ -197,7 +204,9 @@ export class WorkerPool extends Construct {
       ...(inputs.command ? { command: inputs.command } : {}),
       ...(inputs.args ? { args: inputs.args } : {}),
       ...(ports.length ? { ports } : {}),
-      ...liveness.probes,
+      ...(spec.probes.liveness ? { livenessProbe: spec.probes.liveness } : {}),
+      ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
+      ...(spec.probes.startup ? { startupProbe: spec.probes.startup } : {}),
       env: this.env,
       ...(inputs.envFrom.length ? { envFrom: inputs.envFrom } : {}),
       resources: toResourceRequirements(spec.resources),

@@ -212,3 +212,104 @@ describe('StatelessService: the migration Job shares the pod-level props', () =>
     expect(pod.containers[0].env).toContainEqual({ name: 'INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   });
 });
+
+describe('StatelessService: probes of every kind', () => {
+  const app = (probes: unknown, extra: Record<string, unknown> = {}) => container(find(render('service', { probes, ...extra }), 'Deployment'));
+
+  it('keeps today\'s probes by default', () => {
+    const c = app(undefined);
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(c.livenessProbe).toEqual({ tcpSocket: { port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(c.startupProbe).toEqual({ tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 60 });
+  });
+
+  it('tunes the default check with thresholds alone', () => {
+    const c = app({ readiness: { periodSeconds: 10, successThreshold: 2, initialDelaySeconds: 3 }, startup: { timeoutSeconds: 5 } });
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3, successThreshold: 2, initialDelaySeconds: 3 });
+    expect(c.startupProbe).toEqual({ tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 5 });
+  });
+
+  it('renders HTTP, gRPC, exec and TCP checks with their thresholds', () => {
+    const c = app({
+      readiness: { http: { path: '/healthz', port: 8080, scheme: 'HTTPS' }, failureThreshold: 6 },
+      liveness: { grpc: { port: 8080, service: 'liveness' }, periodSeconds: 20, timeoutSeconds: 3 },
+      startup: { exec: { command: ['/bin/check', '--startup'] }, periodSeconds: 5, failureThreshold: 30 },
+    });
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080, scheme: 'HTTPS' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 6 });
+    expect(c.livenessProbe).toEqual({ grpc: { port: 8080, service: 'liveness' }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 });
+    expect(c.startupProbe).toEqual({ exec: { command: ['/bin/check', '--startup'] }, periodSeconds: 5, failureThreshold: 30 });
+    const tcp = app({ liveness: { tcp: { port: 'metrics' } } }, { metricsPort: 9090 });
+    expect(tcp.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+  });
+
+  it('turns a probe off with false', () => {
+    const c = app({ startup: false, liveness: false });
+    expect(c.startupProbe).toBeUndefined();
+    expect(c.livenessProbe).toBeUndefined();
+    expect(c.readinessProbe.httpGet.path).toBe('/ready');
+  });
+
+  it('refuses bad checks and thresholds, naming the property', () => {
+    const cases: Array<[unknown, string, RegExp?]> = [
+      [{ liveness: { http: { path: '/a', port: 1 }, tcp: { port: 1 } } }, 'probes.liveness', /at most one/],
+      [{ liveness: { successThreshold: 2 } }, 'probes.liveness.successThreshold', /must be 1/],
+      [{ startup: { successThreshold: 3 } }, 'probes.startup.successThreshold', /must be 1/],
+      [{ readiness: { periodSeconds: 0 } }, 'probes.readiness.periodSeconds'],
+      [{ readiness: { timeoutSeconds: NaN } }, 'probes.readiness.timeoutSeconds'],
+      [{ readiness: { initialDelaySeconds: -1 } }, 'probes.readiness.initialDelaySeconds'],
+      [{ readiness: { failureThreshold: 1.5 } }, 'probes.readiness.failureThreshold'],
+      [{ readiness: { http: { path: 'ready', port: 'http' } } }, 'probes.readiness.http.path'],
+      [{ readiness: { http: { path: '/ready', port: 'admin' } } }, 'probes.readiness.http.port', /declares, by number or name \(http 8080\)/],
+      [{ readiness: { http: { path: '/ready', port: 70000 } } }, 'probes.readiness.http.port'],
+      [{ readiness: { http: { path: '/ready', port: 9999 } } }, 'probes.readiness.http.port', /declares/],
+      [{ liveness: { grpc: { port: 9000 } } }, 'probes.liveness.grpc.port', /declares/],
+      [{ readiness: { http: { path: '/ready', port: 'http', scheme: 'FTP' } } }, 'probes.readiness.http.scheme'],
+      [{ liveness: { grpc: { port: 'grpc' } } }, 'probes.liveness.grpc.port'],
+      [{ liveness: { exec: { command: [] } } }, 'probes.liveness.exec.command'],
+      [{ liveness: { exec: {} } }, 'probes.liveness.exec.command'],
+      [{ liveness: { tcp: 'http' } }, 'probes.liveness.tcp'],
+      [{ liveness: 'tcp' }, 'probes.liveness'],
+      [{ readinessPath: '/r', readiness: { http: { path: '/s', port: 'http' } } }, 'probes.readiness', /readinessPath/],
+      [{ livenessPath: '/l', liveness: false }, 'probes.liveness', /livenessPath/],
+      [{ startupTimeoutSeconds: 60, startup: { failureThreshold: 10 } }, 'probes.startup', /startupTimeoutSeconds/],
+    ];
+    for (const [probes, property, allowed] of cases) {
+      expectValidationError(refuse('service', { probes }), { path: 'test/api', property, ...(allowed ? { allowed } : {}) });
+    }
+  });
+});
+
+describe('WorkerPool: probes over the liveness contract', () => {
+  const worker = (extra: Record<string, unknown>) => container(find(render('worker', extra), 'Deployment'));
+
+  it('keeps the heartbeat contract by default, without readiness', () => {
+    const c = worker({});
+    expect(c.livenessProbe.exec.command.join(' ')).toContain('/tmp/heartbeat');
+    expect(c.startupProbe.exec).toBeDefined();
+    expect(c.readinessProbe).toBeUndefined();
+    expect(c.env).toContainEqual({ name: 'HEARTBEAT_FILE', value: '/tmp/heartbeat' });
+  });
+
+  it('tunes the contract\'s probes with thresholds, adds a readiness probe', () => {
+    const c = worker({ metricsPort: 9090, probes: { liveness: { failureThreshold: 5 }, readiness: { http: { path: '/ready', port: 'metrics' } } } });
+    expect(c.livenessProbe.failureThreshold).toBe(5);
+    expect(c.livenessProbe.exec.command.join(' ')).toContain('/tmp/heartbeat');
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 'metrics' } });
+  });
+
+  it('replaces the contract with a check of its own: no heartbeat variables or probes left', () => {
+    const c = worker({ metricsPort: 9000, probes: { liveness: { grpc: { port: 9000 }, periodSeconds: 15 }, startup: { grpc: { port: 9000 }, failureThreshold: 30, periodSeconds: 2 } } });
+    expect(c.livenessProbe).toEqual({ grpc: { port: 9000 }, periodSeconds: 15 });
+    expect(c.startupProbe).toEqual({ grpc: { port: 9000 }, failureThreshold: 30, periodSeconds: 2 });
+    expect(c.env.map((e: K8sObject) => e.name)).not.toContain('HEARTBEAT_FILE');
+    expect(worker({ probes: { liveness: false } }).livenessProbe).toBeUndefined();
+  });
+
+  it('refuses a contract and a replacing check together, and tuning a probe that does not exist', () => {
+    expectValidationError(refuse('worker', { liveness: { type: 'metrics' }, metricsPort: 9090, probes: { liveness: { tcp: { port: 9090 } } } }), { path: 'test/api', property: 'probes.liveness', allowed: /only one/ });
+    expectValidationError(refuse('worker', { probes: { readiness: { periodSeconds: 5 } } }), { path: 'test/api', property: 'probes.readiness', allowed: /no default readiness probe/ });
+    expectValidationError(refuse('worker', { liveness: false, probes: { startup: { periodSeconds: 5 } } }), { path: 'test/api', property: 'probes.startup', allowed: /no default startup/ });
+    expectValidationError(refuse('worker', { probes: { readiness: { http: { path: '/r', port: 'http' } } } }), { path: 'test/api', property: 'probes.readiness.http.port' });
+    expectValidationError(refuse('worker', { probes: [] }), { path: 'test/api', property: 'probes' });
+  });
+});

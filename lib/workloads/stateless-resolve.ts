@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import type { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
 import type { ResolvedAutoscaling } from '../autoscaling';
 import { Problems } from '../core/problems';
@@ -12,6 +12,7 @@ import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
 import type { IngressProps, StatelessServiceProps } from '../stateless-service';
 import { ResolvedContainerInputs, checkPodPorts, resolveContainerInputs, resolveImage, stringList } from './container';
+import { DeclaredPort, hasCheck, resolveProbe } from './probes';
 import { resolveWorkloadAutoscaling, resolveWorkloadResources, workloadBoolean } from './scaling';
 
 /** A StatelessService after defaults, preset and validation: everything rendering needs, nothing it must check. */
@@ -32,7 +33,8 @@ export interface ResolvedStatelessService {
   readonly maxReplicas: number;
   readonly resources: ResolvedResources;
   readonly container: ResolvedContainerInputs;
-  readonly probes: { readonly readinessPath: string; readonly livenessPath?: string; readonly startupFailureThreshold: number };
+  /** The main container's probes; undefined: turned off. */
+  readonly probes: { readonly liveness?: k8s.Probe; readonly readiness?: k8s.Probe; readonly startup?: k8s.Probe };
   readonly sidecars: readonly k8s.Container[];
   /** Whether a sidecar serves the metrics port (then the main container does not declare it). */
   readonly metricsBySidecar: boolean;
@@ -95,13 +97,6 @@ export function resolveStatelessService(
   const sidecarNames = Array.isArray(given.sidecars) ? given.sidecars.map((c: unknown) => (isRecord(c) && typeof c.name === 'string' ? c.name : '')).filter(Boolean) : [];
   const container = resolveContainerInputs(p, given, {}, { name, labels, containerNames: ['app', ...sidecarNames] });
 
-  const probesGiven: unknown = given.probes ?? {};
-  const probes = isRecord(probesGiven) ? probesGiven : {};
-  if (!isRecord(probesGiven)) p.add('probes', probesGiven, 'must be { readinessPath, livenessPath, startupTimeoutSeconds }', true);
-  const readinessPath = httpPath(p, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath, STATELESS.readinessPath);
-  const livenessPath = probes.livenessPath === undefined ? undefined : httpPath(p, 'probes.livenessPath', probes.livenessPath, '/');
-  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
-
   const sidecars = resolveSidecars(p, given.sidecars);
   const metricsSidecar = sidecars.find((c) => (c.ports ?? []).some((x) => x.containerPort === metricsPort));
   if (metricsSidecar && !(metricsSidecar.ports ?? []).some((x) => x.containerPort === metricsPort && x.name === 'metrics')) {
@@ -110,6 +105,7 @@ export function resolveStatelessService(
   const mainPorts: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
   if (metricsPort && !metricsSidecar) mainPorts.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
   checkPodPorts(p, 'sidecars', [{ name: 'app', ports: mainPorts }, ...sidecars]);
+  const probes = resolveStatelessProbes(p, given.probes, mainPorts.map((x) => ({ name: x.name as string, containerPort: x.containerPort })));
 
   const stickySessions = resolveSticky(p, given.stickySessions);
   const ingress = given.ingress === undefined ? undefined : resolveIngress(p, given.ingress);
@@ -146,12 +142,44 @@ export function resolveStatelessService(
       name, image, labels, jobLabels, selector, port, servicePort, metricsPort, metricsPath,
       autoscaling: scaling.autoscaling, replicas: scaling.minReplicas, minReplicas: scaling.minReplicas, maxReplicas: scaling.maxReplicas,
       resources, container,
-      probes: { readinessPath, ...(livenessPath ? { livenessPath } : {}), startupFailureThreshold: Math.ceil(startupTimeout / 2) },
+      probes,
       sidecars, metricsBySidecar: !!metricsSidecar, stickySessions, ingress, serviceMonitor, disruptionBudget, terminationGracePeriodSeconds,
       migration, preset,
     },
     errors: p.errors,
   };
+}
+
+/**
+ * Today's probes (readiness GET `readinessPath`, liveness TCP or GET `livenessPath`, startup TCP for
+ * `startupTimeoutSeconds`), then the typed `liveness` / `readiness` / `startup` over them. A setting given both ways
+ * is refused.
+ */
+function resolveStatelessProbes(p: Problems, value: unknown, ports: readonly DeclaredPort[]): ResolvedStatelessService['probes'] {
+  const probes = isRecord(value) ? value : {};
+  if (value !== undefined && !isRecord(value)) p.add('probes', value, 'must be { liveness, readiness, startup, readinessPath, livenessPath, startupTimeoutSeconds }', true);
+  const both = (kind: 'liveness' | 'readiness' | 'startup', legacy: string, clash: boolean) => {
+    if (probes[legacy] !== undefined && clash) p.add(`probes.${kind}`, probes[kind], `sets what probes.${legacy} sets too; use only probes.${kind}`);
+  };
+  both('readiness', 'readinessPath', hasCheck(probes.readiness) || probes.readiness === false);
+  both('liveness', 'livenessPath', hasCheck(probes.liveness) || probes.liveness === false);
+  both('startup', 'startupTimeoutSeconds', probes.startup === false || hasCheck(probes.startup)
+    || (isRecord(probes.startup) && (probes.startup.periodSeconds !== undefined || probes.startup.failureThreshold !== undefined)));
+  const readinessPath = httpPath(p, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath, STATELESS.readinessPath);
+  const livenessPath = probes.livenessPath === undefined ? undefined : httpPath(p, 'probes.livenessPath', probes.livenessPath, '/');
+  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
+  const http = k8s.IntOrString.fromString('http');
+  const base = {
+    readiness: { httpGet: { path: readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    liveness: { ...(livenessPath ? { httpGet: { path: livenessPath, port: http } } : { tcpSocket: { port: http } }), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    startup: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: Math.ceil(startupTimeout / 2) },
+  };
+  const out: { liveness?: k8s.Probe; readiness?: k8s.Probe; startup?: k8s.Probe } = {};
+  for (const kind of ['liveness', 'readiness', 'startup'] as const) {
+    const probe = resolveProbe(p, `probes.${kind}`, kind, probes[kind], base[kind], ports);
+    if (probe) out[kind] = probe;
+  }
+  return out;
 }
 
 /** A stand-in name for a refused one, so wiring after a failed construct still has something to work with. */
