@@ -20,7 +20,9 @@ import {
 } from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import type { WorkloadProbesProps } from './workloads/probes';
-import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
+import { IngressProps, createIngress } from './workloads/ingress';
+import { ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
+import { INGRESS_HOST } from './workloads/ingress';
 
 /**
  * Probes of the main container: the typed `liveness` / `readiness` / `startup` (any check, any thresholds), or the
@@ -37,18 +39,6 @@ export interface ProbeProps extends WorkloadProbesProps {
   readonly livenessPath?: string;
   /** Seconds a starting pod may take before liveness applies. @default 120 */
   readonly startupTimeoutSeconds?: number;
-}
-
-/** Ingress in front of the Service. */
-export interface IngressProps {
-  /** Host name, e.g. `api.example.com`. */
-  readonly host: string;
-  /** @default `/` */
-  readonly path?: string;
-  /** IngressClass to use. @default the cluster's default class */
-  readonly className?: string;
-  /** Secret with the TLS certificate for `host`. @default no TLS section */
-  readonly tlsSecretName?: string;
 }
 
 /** Prometheus Operator ServiceMonitor settings. */
@@ -121,7 +111,11 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
    * @default false
    */
   readonly stickySessions?: boolean | number;
-  /** @default no Ingress */
+  /**
+   * A networking.k8s.io/v1 Ingress to the Service's `http` port: hosts with paths, TLS, class and annotations. The
+   * NetworkPolicy then admits `networkPolicy.ingressController`.
+   * @default no Ingress
+   */
   readonly ingress?: IngressProps;
   /** Create a ServiceMonitor (needs the Prometheus Operator CRDs). @default false */
   readonly serviceMonitor?: boolean | ServiceMonitorProps;
@@ -283,7 +277,7 @@ export class StatelessService extends Construct {
       }));
     }
     if (spec.disruptionBudget) this.set('pdb', createPdb(this, 'pdb', { name, labels, selector }));
-    if (spec.ingress) this.set('ingress', this.createIngress(spec.ingress, labels));
+    if (spec.ingress) this.set('ingress', createIngress(this, name, labels, spec.ingress));
     if (spec.serviceMonitor) {
       this.set('serviceMonitor', createServiceMonitor(this, 'service-monitor', {
         name, labels, selector,
@@ -361,20 +355,6 @@ export class StatelessService extends Construct {
     });
   }
 
-  private createIngress(ing: NonNullable<ResolvedStatelessService['ingress']>, labels: Record<string, string>): k8s.KubeIngress {
-    return new k8s.KubeIngress(this, 'ingress', {
-      metadata: { name: this.name, labels },
-      spec: {
-        ...(ing.className ? { ingressClassName: ing.className } : {}),
-        ...(ing.tlsSecretName ? { tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }] } : {}),
-        rules: [{
-          host: ing.host,
-          http: { paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'http' } } } }] },
-        }],
-      },
-    });
-  }
-
   private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
@@ -391,10 +371,14 @@ export class StatelessService extends Construct {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
     declareResourceKnobs(this, this.resources, workloads, containerPath);
-    if (ingress && this.ingress) {
-      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
-      if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });
-      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: ingress.host, targets: hosts });
+    if (ingress && this.ingress && ingress.rules.length === 1) {
+      // One host: a value for it, following into the TLS entries that name it.
+      const host = ingress.rules[0].host;
+      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] as Array<string | number> }];
+      ingress.tls.forEach((t, i) => t.hosts.forEach((h, j) => {
+        if (h === host) hosts.push({ object: this.ingress!, path: ['spec', 'tls', i, 'hosts', j] });
+      }));
+      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: host, targets: hosts });
     }
   }
 }

@@ -313,3 +313,80 @@ describe('WorkerPool: probes over the liveness contract', () => {
     expectValidationError(refuse('worker', { probes: [] }), { path: 'test/api', property: 'probes' });
   });
 });
+
+describe('StatelessService: Ingress with several hosts, paths, TLS and annotations', () => {
+  const full = {
+    className: 'nginx',
+    annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt', 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' },
+    hosts: [
+      { host: 'api.example.com', paths: [{ path: '/v1', pathType: 'Prefix' }, { path: '/healthz', pathType: 'Exact' }] },
+      { host: '*.tenants.example.com' },
+      { host: 'api.example.org', paths: [{ path: '/(.*)', pathType: 'ImplementationSpecific' }] },
+    ],
+    tls: [{ hosts: ['api.example.com', 'api.example.org'], secretName: 'api-tls' }, { hosts: ['*.tenants.example.com'], secretName: 'tenants-tls' }],
+  };
+
+  it('renders every host, path, certificate and annotation to the http port', () => {
+    const objects = render('service', { ingress: full });
+    const ing = find(objects, 'Ingress', 'api');
+    const backend = { service: { name: 'api', port: { name: 'http' } } };
+    expect(ing.apiVersion).toBe('networking.k8s.io/v1');
+    expect(ing.metadata.annotations).toEqual(full.annotations);
+    expect(ing.spec.ingressClassName).toBe('nginx');
+    expect(ing.spec.tls).toEqual(full.tls);
+    expect(ing.spec.rules).toEqual([
+      { host: 'api.example.com', http: { paths: [{ path: '/v1', pathType: 'Prefix', backend }, { path: '/healthz', pathType: 'Exact', backend }] } },
+      { host: '*.tenants.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } },
+      { host: 'api.example.org', http: { paths: [{ path: '/(.*)', pathType: 'ImplementationSpecific', backend }] } },
+    ]);
+  });
+
+  it('keeps the single-host shorthand', () => {
+    const ing = find(render('service', { ingress: { host: 'api.example.com', path: '/api', tlsSecretName: 'api-tls' } }), 'Ingress');
+    expect(ing.spec.rules).toEqual([{ host: 'api.example.com', http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'api', port: { name: 'http' } } } }] } }]);
+    expect(ing.spec.tls).toEqual([{ hosts: ['api.example.com'], secretName: 'api-tls' }]);
+    expect(ing.metadata.annotations).toBeUndefined();
+  });
+
+  it('admits the ingress controller through the NetworkPolicy: the default namespace, or the one configured', () => {
+    const fromOf = (objects: K8sObject[]) => find(objects, 'NetworkPolicy', 'api').spec.ingress[0].from;
+    expect(fromOf(render('service', { ingress: full }))).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } });
+    const custom = render('service', { ingress: full, networkPolicy: { ingressController: { namespace: 'traefik', podLabels: { 'app.kubernetes.io/name': 'traefik' } } } });
+    expect(fromOf(custom)).toContainEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+    });
+    expect(JSON.stringify(fromOf(render('service', {})))).not.toContain('ingress-nginx');
+  });
+
+  it('refuses bad hosts, paths, TLS hosts outside the rules and mixed forms, naming the property', () => {
+    const cases: Array<[unknown, string, RegExp?]> = [
+      [{ hosts: [{ host: 'Api.Example.com' }] }, 'ingress.hosts[0].host'],
+      [{ hosts: [{ host: 'localhost' }] }, 'ingress.hosts[0].host'],
+      [{ hosts: [{ host: '10.0.0.1' }] }, 'ingress.hosts[0].host', /not an IP/],
+      [{ hosts: [{ host: 'a.*.example.com' }] }, 'ingress.hosts[0].host'],
+      [{ hosts: [{ host: 'a.example.com' }, { host: 'a.example.com' }] }, 'ingress.hosts', /unique/],
+      [{ hosts: [] }, 'ingress.hosts'],
+      [{ hosts: 'a.example.com' }, 'ingress.hosts'],
+      [{ hosts: [{ host: 'a.example.com', paths: [{ path: 'v1' }] }] }, 'ingress.hosts[0].paths[0].path'],
+      [{ hosts: [{ host: 'a.example.com', paths: [{ path: '/a//b' }] }] }, 'ingress.hosts[0].paths[0].path', /"\/\/"/],
+      [{ hosts: [{ host: 'a.example.com', paths: [{ path: '/a/..' }] }] }, 'ingress.hosts[0].paths[0].path'],
+      [{ hosts: [{ host: 'a.example.com', paths: [{ path: '/', pathType: 'Regex' }] }] }, 'ingress.hosts[0].paths[0].pathType'],
+      [{ hosts: [{ host: 'a.example.com', paths: [{ path: '/' }, { path: '/', pathType: 'Prefix' }] }] }, 'ingress.hosts[0].paths', /once/],
+      [{ hosts: [{ host: 'a.example.com', paths: [] }] }, 'ingress.hosts[0].paths'],
+      [{ hosts: [{ host: 'a.example.com' }], tls: [{ hosts: ['b.example.com'], secretName: 'tls' }] }, 'ingress.tls[0].hosts[0]', /one of the Ingress hosts/],
+      [{ hosts: [{ host: 'a.example.com' }], tls: [{ hosts: ['a.example.com'], secretName: 'TLS' }] }, 'ingress.tls[0].secretName'],
+      [{ hosts: [{ host: 'a.example.com' }], tls: [{ hosts: [], secretName: 'tls' }] }, 'ingress.tls[0].hosts'],
+      [{ hosts: [{ host: 'a.example.com' }], tls: [{ hosts: ['a.example.com'], secretName: 'x' }, { hosts: ['a.example.com'], secretName: 'y' }] }, 'ingress.tls', /two certificates/],
+      [{ hosts: [{ host: 'a.example.com' }], tls: { hosts: ['a.example.com'] } }, 'ingress.tls'],
+      [{ host: 'a.example.com', hosts: [{ host: 'b.example.com' }] }, 'ingress.hosts', /shorthand/],
+      [{ hosts: [{ host: 'a.example.com' }], tlsSecretName: 'tls' }, 'ingress.tlsSecretName', /shorthand/],
+      [{ hosts: [{ host: 'a.example.com' }], className: 'Nginx' }, 'ingress.className'],
+      [{ hosts: [{ host: 'a.example.com' }], annotations: { 'a/b/c': 'x' } }, 'ingress.annotations.a/b/c'],
+      [{}, 'ingress.host'],
+      ['api.example.com', 'ingress'],
+    ];
+    for (const [ingress, property, allowed] of cases) {
+      expectValidationError(refuse('service', { ingress }), { path: 'test/api', property, ...(allowed ? { allowed } : {}) });
+    }
+  });
+});

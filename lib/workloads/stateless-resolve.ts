@@ -4,13 +4,14 @@ import type { IConstruct } from 'constructs';
 import type { ResolvedAutoscaling } from '../autoscaling';
 import { Problems } from '../core/problems';
 import {
-  dns1035Label, dns1123Label, dns1123Subdomain, duplicates, integerRule, isRecord, labelValue, portName, prometheusDuration,
+  dns1035Label, dns1123Label, duplicates, integerRule, isRecord, labelValue, portName, prometheusDuration,
 } from '../core/rules';
 import { STATELESS } from '../defaults';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
-import type { IngressProps, StatelessServiceProps } from '../stateless-service';
+import type { StatelessServiceProps } from '../stateless-service';
+import { ResolvedIngress, resolveIngress } from './ingress';
 import { ResolvedContainerInputs, checkPodPorts, resolveContainerInputs, resolveImage, stringList } from './container';
 import { DeclaredPort, hasCheck, resolveProbe } from './probes';
 import { resolveWorkloadAutoscaling, resolveWorkloadResources, workloadBoolean } from './scaling';
@@ -40,7 +41,7 @@ export interface ResolvedStatelessService {
   readonly metricsBySidecar: boolean;
   /** false: no affinity; true: ClientIP with Kubernetes' timeout; a number: ClientIP with that timeout. */
   readonly stickySessions: boolean | number;
-  readonly ingress?: { readonly host: string; readonly path: string; readonly className?: string; readonly tlsSecretName?: string };
+  readonly ingress?: ResolvedIngress;
   readonly serviceMonitor?: { readonly interval: string };
   readonly disruptionBudget: boolean;
   readonly terminationGracePeriodSeconds: number;
@@ -48,7 +49,7 @@ export interface ResolvedStatelessService {
   readonly preset: Preset;
 }
 
-export const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+export { INGRESS_HOST } from './ingress';
 const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 export function httpPath(p: Problems, property: string, value: unknown, fallback: string): string {
@@ -195,19 +196,6 @@ function resolveSticky(p: Problems, v: unknown): boolean | number {
   if (typeof v === 'number') return p.value('stickySessions', v, integerRule({ min: 1, max: 86_400 }), true);
   p.add('stickySessions', v, 'must be true, false, or a timeout in seconds from 1 to 86400', true);
   return false;
-}
-
-function resolveIngress(p: Problems, ing: IngressProps): ResolvedStatelessService['ingress'] {
-  if (!isRecord(ing)) {
-    p.add('ingress', ing, 'must be { host, path, className, tlsSecretName }', true);
-    return undefined;
-  }
-  const hostOk = typeof ing.host === 'string' && ing.host.length <= 253 && INGRESS_HOST.test(ing.host);
-  if (!hostOk) p.add('ingress.host', ing.host, 'must be a fully qualified DNS name such as api.example.com', typeof ing.host !== 'string');
-  const path = httpPath(p, 'ingress.path', ing.path ?? '/', '/');
-  const className = ing.className === undefined ? undefined : p.value<string | undefined>('ingress.className', ing.className, dns1123Subdomain(), undefined);
-  const tlsSecretName = ing.tlsSecretName === undefined ? undefined : p.value<string | undefined>('ingress.tlsSecretName', ing.tlsSecretName, dns1123Subdomain(), undefined);
-  return hostOk ? { host: ing.host, path, ...(className ? { className } : {}), ...(tlsSecretName ? { tlsSecretName } : {}) } : undefined;
 }
 
 /**
