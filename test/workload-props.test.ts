@@ -80,7 +80,7 @@ describe.each(KINDS)('%s: serviceAccount', (kind) => {
   });
 
   it('refuses contradictions and bad values, naming the property', () => {
-    expectValidationError(refuse(kind, { serviceAccount: { name: 'a' }, serviceAccountName: 'b' }), { path: 'test/api', property: 'serviceAccount.name', value: 'a', allowed: /given twice/ });
+    expectValidationError(refuse(kind, { serviceAccount: { name: 'a' }, serviceAccountName: 'b' }), { path: 'test/api', property: 'serviceAccount.name', value: 'a', allowed: /contradicts/ });
     expectValidationError(refuse(kind, { serviceAccount: { automountToken: true }, automountServiceAccountToken: false }), { path: 'test/api', property: 'serviceAccount.automountToken', value: true, allowed: /contradicts/ });
     expectValidationError(refuse(kind, { serviceAccount: { name: 'x', annotations: { a: 'b' } } }), { path: 'test/api', property: 'serviceAccount.annotations', allowed: /create/ });
     expectValidationError(refuse(kind, { serviceAccount: { create: 'yes' } }), { path: 'test/api', property: 'serviceAccount.create', value: 'yes' });

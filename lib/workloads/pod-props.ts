@@ -145,7 +145,9 @@ export function resolveServiceAccount(
   }
   const create = OPTIONAL(p, 'serviceAccount.create', sa.create) ?? false;
   if (sa.name !== undefined) {
-    if (props.serviceAccountName !== undefined) p.add('serviceAccount.name', sa.name, 'is given twice (serviceAccountName too); set only serviceAccount.name');
+    if (props.serviceAccountName !== undefined && props.serviceAccountName !== sa.name) {
+      p.add('serviceAccount.name', sa.name, `contradicts serviceAccountName (${JSON.stringify(props.serviceAccountName)}); set only serviceAccount.name`);
+    }
     name = p.value<string | undefined>('serviceAccount.name', sa.name, dns1123Subdomain(), undefined);
   }
   const token = OPTIONAL(p, 'serviceAccount.automountToken', sa.automountToken);
