@@ -1,9 +1,9 @@
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { StatelessService, WorkerPool } from '../../lib';
+import { PostgresCluster, RedisHA, StatelessService, WorkerPool } from '../../lib';
 
 /**
- * Issue 17's pod-level props, every one of them, in one app: what the API-server judge (test/cluster/apiserver.test.ts)
+ * Issue 17's pod-level props, every one of them (and those the datastores take), in one app: what the API-server judge (test/cluster/apiserver.test.ts)
  * must accept under Pod Security "restricted", as manifests and as a chart.
  */
 export function workloadPropsApp(app: App): Chart {
@@ -61,5 +61,9 @@ export function workloadPropsApp(app: App): Chart {
       startup: { tcp: { port: 'metrics' }, failureThreshold: 30, periodSeconds: 2 },
     },
   });
+  // The datastores take the pod metadata and pull secrets too.
+  const pod = { imagePullSecrets: ['regcred'], podAnnotations: { 'example.com/owner': 'data' }, podLabels: { 'example.com/team': 'data' } };
+  new PostgresCluster(chart, 'db', { credentials: { superuser: { secretName: 'db-superuser' }, replication: { secretName: 'db-replication' }, app: { secretName: 'db-app', key: 'password' } }, ...pod });
+  new RedisHA(chart, 'cache', { passwordSecret: { secretName: 'cache-redis', key: 'password' }, ...pod });
   return chart;
 }
