@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PostgresConnectionInfo } from '../connections';
 import { recordErrors } from '../core/problems';
+import { applyDatastorePodProps } from '../datastore-pod';
 import { generatedPassword } from '../generated-secret';
 import { Knobs } from '../knobs';
 import type { IngressPolicy } from '../network-policy';
@@ -101,6 +102,7 @@ export class PostgresCluster extends Construct {
       return;
     }
     this.render(spec);
+    applyDatastorePodProps(this, props);
   }
 
   /**

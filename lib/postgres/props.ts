@@ -1,4 +1,5 @@
 /** The public props of PostgresCluster (lib/postgres/postgres-cluster.ts) and what it derives from them. */
+import type { DatastorePodProps } from '../datastore-pod';
 import type { ResourceProps } from '../pod';
 import type { PatroniProps } from './patroni';
 import type { ConnectionHeadroom, MemorySettings, PoolerSizing, ReplicationSettings } from './sizing';
@@ -70,7 +71,7 @@ export interface PostgresNetworkPolicyProps {
   readonly clientLabels?: Record<string, string>;
 }
 
-export interface PostgresClusterProps {
+export interface PostgresClusterProps extends DatastorePodProps {
   /** Secrets holding the superuser, replication and application passwords. @default each generated (see {@link PostgresCredentials}) */
   readonly credentials?: PostgresCredentials;
   /** Base name of every object (`<name>-rw`, `<name>-primary`, ...). @default the construct id */
