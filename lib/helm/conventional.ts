@@ -58,6 +58,11 @@ export interface Conventional {
   helpers(chartName: string): string;
   /** `global.*` entries (kept open to a parent chart's globals). */
   readonly globalEntries: ValueEntry[];
+  /**
+   * Checks across values that JSON Schema can express (`if`/`then`), merged into the object schema at `path`: they
+   * fail at `helm lint` time, not only at render time.
+   */
+  readonly schemaPatches: ReadonlyArray<{ readonly path: string; readonly patch: JsonSchema }>;
 }
 
 interface PodWorkload {
@@ -106,6 +111,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
   const decorations = new Map<CollectedObject, Array<(node: { [key: string]: Node }) => void>>();
   const replicas = new Map<CollectedObject, { replicas: string; enabled: string }>();
   const extraTemplates = new Map<string, string>();
+  const schemaPatches: Array<{ path: string; patch: JsonSchema }> = [];
   const decorate = (o: CollectedObject, f: (node: { [key: string]: Node }) => void) => decorations.set(o, [...(decorations.get(o) ?? []), f]);
   const field = (o: CollectedObject, path: readonly (string | number)[], exact: boolean): FieldRef => ({ kind: o.kind, name: o.name, path, exact });
   const add = (root: string, key: string, description: string, schema: JsonSchema, def: unknown, targets?: FieldRef[], example?: unknown) => {
@@ -176,7 +182,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     const samePullSecrets = workloads.every((w) => isDeepStrictEqual(w.pod.imagePullSecrets, workloads[0].pod.imagePullSecrets));
     if (!inChart && samePullSecrets) {
       add(root, 'imagePullSecrets', 'Names of Secrets (type kubernetes.io/dockerconfigjson) to pull these images with, after global.imagePullSecrets',
-        { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253, pattern: OBJECT_NAME } }, pullSecretNames,
+        { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 253, pattern: OBJECT_NAME } }, pullSecretNames,
         workloads.map((w) => podField(w, 'imagePullSecrets', false)), ['registry-credentials']);
       for (const w of workloads) {
         decorate(w.o, (node) => replaceEntry(mapAt(node, [...w.template, 'spec']), 'imagePullSecrets', (indent) =>
@@ -237,7 +243,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     // Extra env of the main (first) container: sidecars (exporters) don't get the app's settings.
     const mainEnv = [...new Set(workloads.flatMap((w) => ((w.pod.containers?.[0]?.env ?? []) as Array<{ name: string }>).map((e) => e.name)))].sort();
     add(root, 'extraEnvVars', `Env vars added to the main container (${mainEnv.length ? `not ${mainEnv.join(', ')}: the construct sets those; ` : ''}valueFrom takes the downward API, secretKeyRef, configMapKeyRef)`,
-      { type: 'array', items: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', pattern: ENV_NAME, ...(mainEnv.length ? { not: { enum: mainEnv } } : {}) }, value: { type: 'string' }, valueFrom: { type: 'object' } } } },
+      { type: 'array', items: { type: 'object', required: ['name'], additionalProperties: false, not: { required: ['value', 'valueFrom'] }, properties: { name: { type: 'string', pattern: ENV_NAME, ...(mainEnv.length ? { not: { enum: mainEnv } } : {}) }, value: { type: 'string' }, valueFrom: { type: 'object' } } } },
       [], workloads.map((w) => field(w.o, [...w.template, 'spec', 'containers', 0, 'env'], false)),
       [{ name: 'EXTRA_FLAG', value: 'on' }, { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
     add(root, 'extraEnvVarsSecret', 'Name of a Secret whose keys become env vars of the main container (envFrom)', { type: 'string', maxLength: 253, pattern: OBJECT_NAME }, '',
@@ -263,6 +269,8 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
         { type: 'string', maxLength: 253, pattern: OBJECT_NAME }, '', workloads.map((w) => podField(w, 'serviceAccountName', true)), 'app-identity');
       entries.push({ path: `${path}.annotations`, description: 'Annotations of the created ServiceAccount (e.g. eks.amazonaws.com/role-arn); only with serviceAccount.create', schema: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: QUALIFIED_NAME } }, default: {} });
       switches.push({ path: `${path}.create`, default: false, objects: [`ServiceAccount/${saName}`], description: 'ServiceAccount' });
+      // Annotations (an IAM role) on a ServiceAccount the chart doesn't create would be silently ignored.
+      schemaPatches.push({ path, patch: { if: { properties: { create: { const: false } } }, then: { properties: { annotations: { maxProperties: 0 } } } } });
       const nameExpr = `include "${chartName}.serviceAccountName" (list $ ${v}.serviceAccount ${JSON.stringify(saName)})`;
       for (const w of workloads) {
         decorate(w.o, (node) => replaceEntry(mapAt(node, [...w.template, 'spec']), 'serviceAccountName', () =>
@@ -290,7 +298,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
   ];
 
   return {
-    knobs, entries, infos, switches, extraTemplates, globalEntries,
+    knobs, entries, infos, switches, extraTemplates, globalEntries, schemaPatches,
     decorate: (o, node) => { for (const f of decorations.get(o) ?? []) f(node); },
     guard: (o) => { const g = guards.get(o); return g ? (g.length === 1 ? g[0] : `and ${g.join(' ')}`) : undefined; },
     replicasWhenNotAutoscaled: (o) => replicas.get(o),
@@ -454,4 +462,35 @@ function withRegistry(image: Node, chartName: string): Node {
     return image;
   }
   return Templated.typed(`include "${chartName}.image" (list $ ${arg})`, 'string');
+}
+
+/** README sections on the switches, the pod values and when each check runs. */
+export function conventionalReadme(switches: readonly SwitchInfo[], hasRules: boolean): string[] {
+  const out: string[] = [];
+  if (switches.length > 0) {
+    out.push('## Switches', '',
+      'Each switch renders or leaves out whole objects (the rest of the release is unchanged):', '',
+      '| Key | Default | Objects |', '|---|---|---|',
+      ...switches.map((s) => `| \`${s.path}\` | \`${s.default}\` | ${s.objects.join(', ')} |`), '',
+      '`autoscaling.enabled: false` removes the autoscaler and runs `replicas` pods. With the autoscaler on, `replicas` is',
+      'ignored: a first install starts at the autoscaler\'s floor (`minReplicas`), and an upgrade writes back the live',
+      'count (`lookup`), so neither resets what the autoscaler chose. Switching it off in an upgrade sets `replicas`.',
+      '`metrics.serviceMonitor.enabled` applies only while `metrics.enabled` (and the `crds.prometheusOperator` toggle) allow.', '');
+  }
+  out.push('## Pod values', '',
+    'Every workload takes the values operators know from Bitnami charts and `helm create`: `image.pullPolicy`,',
+    '`imagePullSecrets` (after `global.imagePullSecrets`), `podLabels` and `podAnnotations` (added to the construct\'s,',
+    'which they may not redefine), `nodeSelector`, `tolerations`, `priorityClassName`, `affinity` and',
+    '`topologySpreadConstraints` (empty keeps the construct\'s spread and anti-affinity; anything else replaces them),',
+    '`extraEnvVars` (downward API included), `extraEnvVarsSecret`, `extraEnvVarsCM`, `extraEnvFrom` (main container only),',
+    'and `serviceAccount.create` / `name` / `annotations`. `global.imageRegistry` replaces the registry of every image',
+    '(or adds one to Docker Hub names; the path stays as written, e.g. `postgres:17` → `<registry>/postgres:17`).', '',
+    '## When invalid values are caught', '',
+    '- `helm lint --strict`, `helm template` and `helm install` all check values.schema.json: types, ranges, patterns,',
+    '  unknown keys, labels or env vars the construct already sets, `value` together with `valueFrom`, and',
+    '  `serviceAccount.annotations` without `serviceAccount.create`.',
+    `- Only \`helm template\` and \`helm install\`/\`upgrade\` run the template \`fail\` checks (\`helm lint\` ignores them): min ≤ max`,
+    `  pairs, requests ≤ limits, refused image tags, the release-name length${hasRules ? ', and the rules across a construct\'s values (pool budget, quorum)' : ''}.`,
+    '  Run `helm template` in CI to catch them before an install.', '');
+  return out;
 }
