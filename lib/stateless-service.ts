@@ -15,12 +15,20 @@ import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
 import { Presets } from './presets';
-import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec, writableRootAnnotation } from './workload';
+import {
+  WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount, writableRootAnnotation,
+} from './workload';
 import { addWorkloadEnv } from './workloads/container';
-import { INGRESS_HOST, ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
+import type { WorkloadProbesProps } from './workloads/probes';
+import { IngressProps, createIngress } from './workloads/ingress';
+import { ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
+import { INGRESS_HOST } from './workloads/ingress';
 
-/** Probe endpoints. */
-export interface ProbeProps {
+/**
+ * Probes of the main container: the typed `liveness` / `readiness` / `startup` (any check, any thresholds), or the
+ * shorthand paths below (not both for one probe).
+ */
+export interface ProbeProps extends WorkloadProbesProps {
   /** HTTP path of the readiness probe. @default `/ready` — the readiness signal of seed 001 */
   readonly readinessPath?: string;
   /**
@@ -31,18 +39,6 @@ export interface ProbeProps {
   readonly livenessPath?: string;
   /** Seconds a starting pod may take before liveness applies. @default 120 */
   readonly startupTimeoutSeconds?: number;
-}
-
-/** Ingress in front of the Service. */
-export interface IngressProps {
-  /** Host name, e.g. `api.example.com`. */
-  readonly host: string;
-  /** @default `/` */
-  readonly path?: string;
-  /** IngressClass to use. @default the cluster's default class */
-  readonly className?: string;
-  /** Secret with the TLS certificate for `host`. @default no TLS section */
-  readonly tlsSecretName?: string;
 }
 
 /** Prometheus Operator ServiceMonitor settings. */
@@ -97,7 +93,10 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly replicas?: number;
   /** @default requests 500m / 256Mi, limits 2000m / 1Gi (seed 002) */
   readonly resources?: ResourceProps;
-  /** @default readiness `/ready`, liveness and startup TCP */
+  /**
+   * @default readiness GET `/ready` every 5 s (timeout 2 s, 3 failures); liveness TCP on `http` every 10 s (2 s, 3);
+   * startup TCP on `http` every 2 s for 120 s
+   */
   readonly probes?: ProbeProps;
   /**
    * Containers run next to the main one, e.g. a metrics exporter. Each must set its own resources and
@@ -112,7 +111,11 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
    * @default false
    */
   readonly stickySessions?: boolean | number;
-  /** @default no Ingress */
+  /**
+   * A networking.k8s.io/v1 Ingress to the Service's `http` port: hosts with paths, TLS, class and annotations. The
+   * NetworkPolicy then admits `networkPolicy.ingressController`.
+   * @default no Ingress
+   */
   readonly ingress?: IngressProps;
   /** Create a ServiceMonitor (needs the Prometheus Operator CRDs). @default false */
   readonly serviceMonitor?: boolean | ServiceMonitorProps;
@@ -163,6 +166,8 @@ export class StatelessService extends Construct {
   public readonly migrationJob?: k8s.KubeJob;
   /** Undefined when `networkPolicy` is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ServiceAccount created by `serviceAccount.create`. */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
   public readonly migrationNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** Autoscaling after defaults and presets, or undefined when fixed. */
   public readonly autoscaling?: ResolvedAutoscaling;
@@ -225,9 +230,6 @@ export class StatelessService extends Construct {
     const http = k8s.IntOrString.fromString('http');
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }];
     if (spec.metricsPort && !spec.metricsBySidecar) ports.push({ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' });
-    const liveness: k8s.Probe = spec.probes.livenessPath
-      ? { httpGet: { path: spec.probes.livenessPath, port: http } }
-      : { tcpSocket: { port: http } };
     const envFrom = inputs.envFrom.length ? { envFrom: inputs.envFrom } : {};
     const container: k8s.Container = {
       name: 'app',
@@ -240,17 +242,18 @@ export class StatelessService extends Construct {
       ...envFrom,
       resources: toResourceRequirements(spec.resources),
       securityContext: containerSecurityContext(inputs.readOnlyRootFilesystem),
-      readinessProbe: { httpGet: { path: spec.probes.readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-      livenessProbe: { ...liveness, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      startupProbe: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: spec.probes.startupFailureThreshold },
+      ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
+      ...(spec.probes.liveness ? { livenessProbe: spec.probes.liveness } : {}),
+      ...(spec.probes.startup ? { startupProbe: spec.probes.startup } : {}),
       volumeMounts: inputs.volumeMounts,
     };
     const podSpec = workloadPodSpec({
       inputs, preset: spec.preset, selector, container, sidecars: spec.sidecars, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     });
     this.set('deployment', workloadDeployment(this, {
-      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas,
+      name, labels, selector, preset: spec.preset, podSpec, replicas: spec.minReplicas, podMetadata: workloadPodMetadata(labels, spec.preset, inputs),
     }));
+    this.set('serviceAccount', workloadServiceAccount(this, inputs, labels));
 
     const servicePorts: k8s.ServicePort[] = [{ name: 'http', port: spec.servicePort, targetPort: http, protocol: 'TCP' }];
     if (spec.metricsPort) servicePorts.push({ name: 'metrics', port: spec.metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
@@ -274,7 +277,7 @@ export class StatelessService extends Construct {
       }));
     }
     if (spec.disruptionBudget) this.set('pdb', createPdb(this, 'pdb', { name, labels, selector }));
-    if (spec.ingress) this.set('ingress', this.createIngress(spec.ingress, labels));
+    if (spec.ingress) this.set('ingress', createIngress(this, name, labels, spec.ingress));
     if (spec.serviceMonitor) {
       this.set('serviceMonitor', createServiceMonitor(this, 'service-monitor', {
         name, labels, selector,
@@ -282,9 +285,10 @@ export class StatelessService extends Construct {
       }));
     }
     if (spec.migration) {
-      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, {
+      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, workloadPodMetadata(spec.jobLabels, spec.preset, inputs), {
         automountServiceAccountToken: podSpec.automountServiceAccountToken,
         ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
+        ...(podSpec.imagePullSecrets ? { imagePullSecrets: podSpec.imagePullSecrets } : {}),
         securityContext: podSpec.securityContext,
         restartPolicy: 'Never',
         containers: [{
@@ -319,11 +323,13 @@ export class StatelessService extends Construct {
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'service' | 'hpa' | 'pdb' | 'ingress' | 'serviceMonitor' | 'migrationJob' | 'networkPolicy' | 'migrationNetworkPolicy' | 'serviceAccount'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
-  private createMigrationJob(m: NonNullable<ResolvedStatelessService['migration']>, labels: Record<string, string>, pod: k8s.PodSpec): k8s.KubeJob {
+  private createMigrationJob(
+    m: NonNullable<ResolvedStatelessService['migration']>, labels: Record<string, string>, podMetadata: k8s.ObjectMeta, pod: k8s.PodSpec,
+  ): k8s.KubeJob {
     const [container] = pod.containers;
     return new k8s.KubeJob(this, 'migration', {
       metadata: {
@@ -342,23 +348,9 @@ export class StatelessService extends Construct {
         // The hook delete policies remove a succeeded Job; a failed one stays a day for its logs.
         ttlSecondsAfterFinished: 86_400,
         template: {
-          metadata: { labels },
+          metadata: podMetadata,
           spec: withEphemeralStorage({ ...pod, containers: [{ ...container, command: m.command, ...(m.args ? { args: m.args } : {}) }] }),
         },
-      },
-    });
-  }
-
-  private createIngress(ing: NonNullable<ResolvedStatelessService['ingress']>, labels: Record<string, string>): k8s.KubeIngress {
-    return new k8s.KubeIngress(this, 'ingress', {
-      metadata: { name: this.name, labels },
-      spec: {
-        ...(ing.className ? { ingressClassName: ing.className } : {}),
-        ...(ing.tlsSecretName ? { tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }] } : {}),
-        rules: [{
-          host: ing.host,
-          http: { paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'http' } } } }] },
-        }],
       },
     });
   }
@@ -366,7 +358,7 @@ export class StatelessService extends Construct {
   private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
-    const labelled = [this.deployment, this.service, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
+    const labelled = [this.deployment, this.service, this.serviceAccount, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     declareImageKnobs(this, image, workloads, labelled, containerPath);
     if (this.autoscaling && this.hpa) {
@@ -379,10 +371,14 @@ export class StatelessService extends Construct {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
     declareResourceKnobs(this, this.resources, workloads, containerPath);
-    if (ingress && this.ingress) {
-      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] }];
-      if (ingress.tlsSecretName) hosts.push({ object: this.ingress, path: ['spec', 'tls', 0, 'hosts', 0] });
-      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: ingress.host, targets: hosts });
+    if (ingress && this.ingress && ingress.rules.length === 1) {
+      // One host: a value for it, following into the TLS entries that name it.
+      const host = ingress.rules[0].host;
+      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] as Array<string | number> }];
+      ingress.tls.forEach((t, i) => t.hosts.forEach((h, j) => {
+        if (h === host) hosts.push({ object: this.ingress!, path: ['spec', 'tls', i, 'hosts', j] });
+      }));
+      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: host, targets: hosts });
     }
   }
 }

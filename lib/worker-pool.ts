@@ -8,12 +8,15 @@ import { createPdb } from './disruption';
 import { CompiledTrigger, QueueTrigger, createTriggerAuthentication } from './keda';
 import { KNOB_SCHEMAS, Knobs, declareResourceKnobs } from './knobs';
 import { NetworkPolicyProps, createIngressPolicy, networkPolicyEnabled } from './network-policy';
-import { WorkerLivenessProps, resolveWorkerLiveness } from './worker-liveness';
+import type { WorkerLivenessProps } from './worker-liveness';
+import type { WorkloadProbesProps } from './workloads/probes';
 import { SecretFiles } from './secret-files';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from './monitoring';
 import { ResolvedResources, ResourceProps, containerSecurityContext, toResourceRequirements } from './pod';
 import { Presets } from './presets';
-import { WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodSpec } from './workload';
+import {
+  WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount,
+} from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import { ResolvedWorkerPool, WorkerScaler, resolveWorkerPool } from './workloads/worker-resolve';
 import { allowRedisClient } from './redis/network-policy';
@@ -98,6 +101,12 @@ export interface WorkerPoolProps extends WorkloadContainerProps {
    */
   readonly liveness?: WorkerLivenessProps | false;
   /**
+   * Typed probes over the `liveness` contract's: thresholds alone tune its probes; a check of its own (`http`, `grpc`,
+   * `exec`, `tcp`) or `false` replaces them (then without `liveness`). `readiness` adds a readiness probe.
+   * @default the `liveness` contract's liveness and startup probes, no readiness probe
+   */
+  readonly probes?: WorkloadProbesProps;
+  /**
    * NetworkPolicy: workers serve nothing, so ingress is denied except scrapers on `metricsPort`; egress optional.
    * @default true: scrapers from the `monitoring` namespace
    */
@@ -132,6 +141,8 @@ export class WorkerPool extends Construct {
   public readonly activeMinReplicas?: number;
   /** Undefined when `networkPolicy` is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ServiceAccount created by `serviceAccount.create`. */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
 
   private readonly env: k8s.EnvVar[];
   /** Undefined only when the props were refused (nothing is rendered then). */
@@ -154,7 +165,7 @@ export class WorkerPool extends Construct {
       recordErrors(this, errors);
       return;
     }
-    this.render(spec, props.liveness, networkPolicyEnabled(props.networkPolicy));
+    this.render(spec, networkPolicyEnabled(props.networkPolicy));
   }
 
   /** Mounts a Secret key as a read-only file in the worker container; `<name>_FILE` holds its path (again: a no-op). */
@@ -175,12 +186,12 @@ export class WorkerPool extends Construct {
     addWorkloadEnv(this, this.env, name, ref, 'secretEnv');
   }
 
-  private render(spec: ResolvedWorkerPool, livenessProps: WorkerLivenessProps | false | undefined, policy: NetworkPolicyProps | undefined): void {
+  private render(spec: ResolvedWorkerPool, policy: NetworkPolicyProps | undefined): void {
     const { name, labels, selector, container: inputs, scaler } = spec;
     // Wiring may add Secret files after construction; they land in these same arrays before synth.
     this.secretFiles = new SecretFiles(this, inputs.volumes, inputs.volumeMounts, this.env);
     for (const redis of spec.queueRedis) allowRedisClient(redis, selector, { keda: true });
-    const liveness = resolveWorkerLiveness(this, livenessProps, spec.metricsPort);
+    const { liveness } = spec;
     for (const [envName, value] of Object.entries(liveness.env)) this.addEnv(envName, value);
     const ports: k8s.ContainerPort[] = [
       ...(spec.metricsPort ? [{ name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' }] : []),
@@ -193,7 +204,9 @@ export class WorkerPool extends Construct {
       ...(inputs.command ? { command: inputs.command } : {}),
       ...(inputs.args ? { args: inputs.args } : {}),
       ...(ports.length ? { ports } : {}),
-      ...liveness.probes,
+      ...(spec.probes.liveness ? { livenessProbe: spec.probes.liveness } : {}),
+      ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
+      ...(spec.probes.startup ? { startupProbe: spec.probes.startup } : {}),
       env: this.env,
       ...(inputs.envFrom.length ? { envFrom: inputs.envFrom } : {}),
       resources: toResourceRequirements(spec.resources),
@@ -206,7 +219,9 @@ export class WorkerPool extends Construct {
       name, labels, selector, preset: spec.preset,
       podSpec: workloadPodSpec({ inputs, preset: spec.preset, selector, container, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
       replicas: scaler.kind === 'fixed' ? scaler.replicas : this.minReplicas,
+      podMetadata: workloadPodMetadata(labels, spec.preset, inputs),
     }));
+    this.set('serviceAccount', workloadServiceAccount(this, inputs, labels));
 
     if (scaler.kind === 'keda') this.set('scaledObject', this.createScaledObject(labels, scaler));
     else if (scaler.kind === 'hpa') {
@@ -233,7 +248,7 @@ export class WorkerPool extends Construct {
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
-  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy'>(key: K, value: this[K]): void {
+  private set<K extends 'deployment' | 'scaledObject' | 'hpa' | 'pdb' | 'metricsService' | 'serviceMonitor' | 'prometheusRule' | 'networkPolicy' | 'serviceAccount'>(key: K, value: this[K]): void {
     (this as { [P in K]: this[K] })[key] = value;
   }
 
@@ -309,7 +324,7 @@ export class WorkerPool extends Construct {
   }
 
   private declareKnobs(image: string, scaler: WorkerScaler): void {
-    const labelled = [this.deployment, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
+    const labelled = [this.deployment, this.serviceAccount, this.scaledObject, ...this.triggerAuthentications, this.hpa, this.pdb, this.metricsService, this.serviceMonitor, this.prometheusRule, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     declareImageKnobs(this, image, [this.deployment], labelled, containerPath);

@@ -8,6 +8,7 @@ import { podSecurityContext, presetPlacement, spreadScheduling } from './pod';
 import type { Preset } from './presets';
 import type { ResolvedContainerInputs } from './workloads/container';
 import { withEphemeralStorage } from './ephemeral-storage';
+import type { WorkloadPodProps } from './workloads/pod-props';
 
 /**
  * The container inputs every application workload (StatelessService, WorkerPool) shares: environment, Secrets by
@@ -22,7 +23,7 @@ export interface ConfigMount {
   readonly mountPath: string;
 }
 
-export interface WorkloadContainerProps {
+export interface WorkloadContainerProps extends WorkloadPodProps {
   /** Process mode of the image, passed as `APP_MODE` (seed 004). @default not set */
   readonly appMode?: AppMode;
   /** Plain environment variables. Names that look like credentials are refused: use `secretEnv`. @default none */
@@ -37,9 +38,9 @@ export interface WorkloadContainerProps {
   readonly command?: readonly string[];
   /** Container args. @default the image's */
   readonly args?: readonly string[];
-  /** ServiceAccount to run as. @default the namespace's default account */
+  /** ServiceAccount to run as (or `serviceAccount.name`). @default the namespace's default account */
   readonly serviceAccountName?: string;
-  /** Mount the ServiceAccount token; only for pods that call the Kubernetes API. @default false */
+  /** Mount the ServiceAccount token (or `serviceAccount.automountToken`); only for pods that call the Kubernetes API. @default false */
   readonly automountServiceAccountToken?: boolean;
   /** Set false only for images that must write to their root filesystem. @default true */
   readonly readOnlyRootFilesystem?: boolean;
@@ -61,6 +62,7 @@ export function workloadPodSpec(opts: {
   return withEphemeralStorage({
     automountServiceAccountToken: inputs.automountServiceAccountToken,
     ...(inputs.serviceAccountName ? { serviceAccountName: inputs.serviceAccountName } : {}),
+    ...(inputs.pod.imagePullSecrets.length ? { imagePullSecrets: inputs.pod.imagePullSecrets.map((name) => ({ name })) } : {}),
     securityContext: podSecurityContext({ runAsUser: inputs.runAsUser }),
     terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds,
     containers: [opts.container, ...(opts.sidecars ?? [])],
@@ -70,10 +72,25 @@ export function workloadPodSpec(opts: {
   });
 }
 
-/** Pod template annotations a preset adds. */
-export function presetPodAnnotations(preset: Preset): { annotations?: Record<string, string> } {
-  const annotations = { ...preset.podAnnotations };
+/** Pod template annotations a preset adds, and over them the workload's own (`podAnnotations`). */
+export function presetPodAnnotations(preset: Preset, own: Record<string, string> = {}): { annotations?: Record<string, string> } {
+  const annotations = { ...preset.podAnnotations, ...own };
   return Object.keys(annotations).length ? { annotations } : {};
+}
+
+/** Pod template metadata of an application workload: its labels plus `podLabels`, annotations of preset and props. */
+export function workloadPodMetadata(labels: Record<string, string>, preset: Preset, inputs: ResolvedContainerInputs): k8s.ObjectMeta {
+  return { labels: { ...inputs.pod.podLabels, ...labels }, ...presetPodAnnotations(preset, inputs.pod.podAnnotations) };
+}
+
+/** The ServiceAccount `serviceAccount.create` asks for; its token is mounted only where the pod spec says so. */
+export function workloadServiceAccount(scope: Construct, inputs: ResolvedContainerInputs, labels: Record<string, string>): k8s.KubeServiceAccount | undefined {
+  const sa = inputs.pod.createServiceAccount;
+  if (!sa) return undefined;
+  return new k8s.KubeServiceAccount(scope, 'service-account', {
+    metadata: { name: sa.name, labels, ...(Object.keys(sa.annotations).length ? { annotations: sa.annotations } : {}) },
+    automountServiceAccountToken: inputs.automountServiceAccountToken,
+  });
 }
 
 /**
@@ -93,6 +110,8 @@ export function workloadDeployment(scope: Construct, opts: {
   readonly selector: Record<string, string>;
   readonly preset: Preset;
   readonly podSpec: k8s.PodSpec;
+  /** Pod template metadata beyond `labels` (see {@link workloadPodMetadata}). @default labels and the preset's annotations */
+  readonly podMetadata?: k8s.ObjectMeta;
   /**
    * The count, or under an autoscaler (HPA or KEDA) its floor: a new Deployment starts there instead of at 1
    * (docs/helm.md, "Replicas under an autoscaler", says how applies and upgrades keep the autoscaler's count).
@@ -109,7 +128,7 @@ export function workloadDeployment(scope: Construct, opts: {
       // No pod is taken away before its replacement is ready.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
       template: {
-        metadata: { labels: opts.labels, ...presetPodAnnotations(opts.preset) },
+        metadata: opts.podMetadata ?? { labels: opts.labels, ...presetPodAnnotations(opts.preset) },
         spec: opts.podSpec,
       },
     },

@@ -9,6 +9,9 @@ import {
 import { APP_MODES } from '../defaults';
 import { DEFAULT_APP_USER, TMP_MOUNT, TMP_VOLUME, withRegistry } from '../pod';
 import type { WorkloadContainerProps } from '../workload';
+import {
+  ResolvedPodProps, annotationMap, nameList, podLabelMap, resolveExtraEnv, resolveExtraEnvFrom, resolveServiceAccount,
+} from './pod-props';
 
 /**
  * The resolve step of the container inputs StatelessService and WorkerPool share (environment, Secrets by reference,
@@ -27,6 +30,18 @@ export interface ResolvedContainerInputs {
   readonly serviceAccountName?: string;
   readonly automountServiceAccountToken: boolean;
   readonly readOnlyRootFilesystem: boolean;
+  /** Pull secrets, pod metadata and the ServiceAccount to create (lib/workloads/pod-props.ts). */
+  readonly pod: ResolvedPodProps;
+}
+
+/** What the pod-level props are checked against: the workload's name, labels and containers. */
+export interface PodContext {
+  /** Name of the workload: the created ServiceAccount's default name. */
+  readonly name: string;
+  /** Labels the construct and preset set on the pods; `podLabels` may not override them. */
+  readonly labels: Record<string, string>;
+  /** Containers of the pod (`resourceFieldRef.containerName`). */
+  readonly containerNames: readonly string[];
 }
 
 const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
@@ -78,7 +93,7 @@ export function secretEnvVar(name: string, ref: SecretKeyRef): k8s.EnvVar {
  * is refused, never silently doubled.
  */
 export function resolveContainerInputs(
-  p: Problems, props: WorkloadContainerProps, fixed: Record<string, string> = {},
+  p: Problems, props: WorkloadContainerProps, fixed: Record<string, string>, ctx: PodContext,
 ): ResolvedContainerInputs {
   const env: k8s.EnvVar[] = [];
   const owner = new Map<string, string>();
@@ -130,6 +145,7 @@ export function resolveContainerInputs(
     const resolved = secretKeyRef(p, `secretEnv.${name}`, ref);
     if (resolved) put(secretEnvVar(name, resolved), `secretEnv.${name}`, `secretEnv.${name}`);
   }
+  resolveExtraEnv(p, props.extraEnv, put, looksLikeCredential, ctx.containerNames);
 
   const envFrom: k8s.EnvFromSource[] = [];
   const names = (kind: 'secrets' | 'configMaps'): string[] => {
@@ -143,6 +159,7 @@ export function resolveContainerInputs(
   };
   for (const name of names('secrets')) envFrom.push({ secretRef: { name } });
   for (const name of names('configMaps')) envFrom.push({ configMapRef: { name } });
+  envFrom.push(...resolveExtraEnvFrom(p, props.extraEnvFrom));
 
   const volumes: k8s.Volume[] = [TMP_VOLUME];
   const volumeMounts: k8s.VolumeMount[] = [TMP_MOUNT];
@@ -172,8 +189,7 @@ export function resolveContainerInputs(
     volumeMounts.push({ name: `config-${i}`, mountPath: path, readOnly: true });
   });
 
-  const serviceAccountName = props.serviceAccountName === undefined ? undefined
-    : p.value<string | undefined>('serviceAccountName', props.serviceAccountName, dns1123Subdomain(), undefined);
+  const account = resolveServiceAccount(p, props, ctx.name);
   const bool = (property: string, v: unknown, fallback: boolean): boolean => {
     if (v === undefined) return fallback;
     if (typeof v !== 'boolean') {
@@ -182,15 +198,22 @@ export function resolveContainerInputs(
     }
     return v;
   };
+  const pod: ResolvedPodProps = {
+    imagePullSecrets: nameList(p, 'imagePullSecrets', props.imagePullSecrets),
+    podAnnotations: annotationMap(p, 'podAnnotations', props.podAnnotations),
+    podLabels: podLabelMap(p, 'podLabels', props.podLabels, ctx.labels),
+    ...(account.create ? { createServiceAccount: account.create } : {}),
+  };
 
   return {
     env, envFrom, volumes, volumeMounts,
     command: stringList(p, 'command', props.command),
     args: stringList(p, 'args', props.args),
     runAsUser: p.value('runAsUser', props.runAsUser ?? DEFAULT_APP_USER, integerRule({ min: 1 }), DEFAULT_APP_USER),
-    ...(serviceAccountName ? { serviceAccountName } : {}),
-    automountServiceAccountToken: bool('automountServiceAccountToken', props.automountServiceAccountToken, false),
+    ...(account.name ? { serviceAccountName: account.name } : {}),
+    automountServiceAccountToken: account.automount,
     readOnlyRootFilesystem: bool('readOnlyRootFilesystem', props.readOnlyRootFilesystem, true),
+    pod,
   };
 }
 

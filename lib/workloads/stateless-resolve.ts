@@ -1,17 +1,19 @@
 import { Chart } from 'cdk8s';
-import type { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
 import type { ResolvedAutoscaling } from '../autoscaling';
 import { Problems } from '../core/problems';
 import {
-  dns1035Label, dns1123Label, dns1123Subdomain, duplicates, integerRule, isRecord, labelValue, portName, prometheusDuration,
+  dns1035Label, dns1123Label, duplicates, integerRule, isRecord, labelValue, portName, prometheusDuration,
 } from '../core/rules';
 import { STATELESS } from '../defaults';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
-import type { IngressProps, StatelessServiceProps } from '../stateless-service';
+import type { StatelessServiceProps } from '../stateless-service';
+import { ResolvedIngress, resolveIngress } from './ingress';
 import { ResolvedContainerInputs, checkPodPorts, resolveContainerInputs, resolveImage, stringList } from './container';
+import { DeclaredPort, hasCheck, resolveProbe } from './probes';
 import { resolveWorkloadAutoscaling, resolveWorkloadResources, workloadBoolean } from './scaling';
 
 /** A StatelessService after defaults, preset and validation: everything rendering needs, nothing it must check. */
@@ -32,13 +34,14 @@ export interface ResolvedStatelessService {
   readonly maxReplicas: number;
   readonly resources: ResolvedResources;
   readonly container: ResolvedContainerInputs;
-  readonly probes: { readonly readinessPath: string; readonly livenessPath?: string; readonly startupFailureThreshold: number };
+  /** The main container's probes; undefined: turned off. */
+  readonly probes: { readonly liveness?: k8s.Probe; readonly readiness?: k8s.Probe; readonly startup?: k8s.Probe };
   readonly sidecars: readonly k8s.Container[];
   /** Whether a sidecar serves the metrics port (then the main container does not declare it). */
   readonly metricsBySidecar: boolean;
   /** false: no affinity; true: ClientIP with Kubernetes' timeout; a number: ClientIP with that timeout. */
   readonly stickySessions: boolean | number;
-  readonly ingress?: { readonly host: string; readonly path: string; readonly className?: string; readonly tlsSecretName?: string };
+  readonly ingress?: ResolvedIngress;
   readonly serviceMonitor?: { readonly interval: string };
   readonly disruptionBudget: boolean;
   readonly terminationGracePeriodSeconds: number;
@@ -46,7 +49,7 @@ export interface ResolvedStatelessService {
   readonly preset: Preset;
 }
 
-export const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+export { INGRESS_HOST } from './ingress';
 const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 export function httpPath(p: Problems, property: string, value: unknown, fallback: string): string {
@@ -92,14 +95,8 @@ export function resolveStatelessService(
   const selector = selectorLabels(name, component);
   const labels = standardLabels(scope, { name, component, partOf, version: imageVersion(image) }, preset.labels);
   const jobLabels = standardLabels(scope, { name, component: 'migration', partOf, version: imageVersion(image) }, preset.labels);
-  const container = resolveContainerInputs(p, given);
-
-  const probesGiven: unknown = given.probes ?? {};
-  const probes = isRecord(probesGiven) ? probesGiven : {};
-  if (!isRecord(probesGiven)) p.add('probes', probesGiven, 'must be { readinessPath, livenessPath, startupTimeoutSeconds }', true);
-  const readinessPath = httpPath(p, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath, STATELESS.readinessPath);
-  const livenessPath = probes.livenessPath === undefined ? undefined : httpPath(p, 'probes.livenessPath', probes.livenessPath, '/');
-  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
+  const sidecarNames = Array.isArray(given.sidecars) ? given.sidecars.map((c: unknown) => (isRecord(c) && typeof c.name === 'string' ? c.name : '')).filter(Boolean) : [];
+  const container = resolveContainerInputs(p, given, {}, { name, labels, containerNames: ['app', ...sidecarNames] });
 
   const sidecars = resolveSidecars(p, given.sidecars);
   const metricsSidecar = sidecars.find((c) => (c.ports ?? []).some((x) => x.containerPort === metricsPort));
@@ -109,6 +106,7 @@ export function resolveStatelessService(
   const mainPorts: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
   if (metricsPort && !metricsSidecar) mainPorts.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
   checkPodPorts(p, 'sidecars', [{ name: 'app', ports: mainPorts }, ...sidecars]);
+  const probes = resolveStatelessProbes(p, given.probes, mainPorts.map((x) => ({ name: x.name as string, containerPort: x.containerPort })));
 
   const stickySessions = resolveSticky(p, given.stickySessions);
   const ingress = given.ingress === undefined ? undefined : resolveIngress(p, given.ingress);
@@ -145,12 +143,44 @@ export function resolveStatelessService(
       name, image, labels, jobLabels, selector, port, servicePort, metricsPort, metricsPath,
       autoscaling: scaling.autoscaling, replicas: scaling.minReplicas, minReplicas: scaling.minReplicas, maxReplicas: scaling.maxReplicas,
       resources, container,
-      probes: { readinessPath, ...(livenessPath ? { livenessPath } : {}), startupFailureThreshold: Math.ceil(startupTimeout / 2) },
+      probes,
       sidecars, metricsBySidecar: !!metricsSidecar, stickySessions, ingress, serviceMonitor, disruptionBudget, terminationGracePeriodSeconds,
       migration, preset,
     },
     errors: p.errors,
   };
+}
+
+/**
+ * Today's probes (readiness GET `readinessPath`, liveness TCP or GET `livenessPath`, startup TCP for
+ * `startupTimeoutSeconds`), then the typed `liveness` / `readiness` / `startup` over them. A setting given both ways
+ * is refused.
+ */
+function resolveStatelessProbes(p: Problems, value: unknown, ports: readonly DeclaredPort[]): ResolvedStatelessService['probes'] {
+  const probes = isRecord(value) ? value : {};
+  if (value !== undefined && !isRecord(value)) p.add('probes', value, 'must be { liveness, readiness, startup, readinessPath, livenessPath, startupTimeoutSeconds }', true);
+  const both = (kind: 'liveness' | 'readiness' | 'startup', legacy: string, clash: boolean) => {
+    if (probes[legacy] !== undefined && clash) p.add(`probes.${kind}`, probes[kind], `sets what probes.${legacy} sets too; use only probes.${kind}`);
+  };
+  both('readiness', 'readinessPath', hasCheck(probes.readiness) || probes.readiness === false);
+  both('liveness', 'livenessPath', hasCheck(probes.liveness) || probes.liveness === false);
+  both('startup', 'startupTimeoutSeconds', probes.startup === false || hasCheck(probes.startup)
+    || (isRecord(probes.startup) && (probes.startup.periodSeconds !== undefined || probes.startup.failureThreshold !== undefined)));
+  const readinessPath = httpPath(p, 'probes.readinessPath', probes.readinessPath ?? STATELESS.readinessPath, STATELESS.readinessPath);
+  const livenessPath = probes.livenessPath === undefined ? undefined : httpPath(p, 'probes.livenessPath', probes.livenessPath, '/');
+  const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
+  const http = k8s.IntOrString.fromString('http');
+  const base = {
+    readiness: { httpGet: { path: readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    liveness: { ...(livenessPath ? { httpGet: { path: livenessPath, port: http } } : { tcpSocket: { port: http } }), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    startup: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: Math.ceil(startupTimeout / 2) },
+  };
+  const out: { liveness?: k8s.Probe; readiness?: k8s.Probe; startup?: k8s.Probe } = {};
+  for (const kind of ['liveness', 'readiness', 'startup'] as const) {
+    const probe = resolveProbe(p, `probes.${kind}`, kind, probes[kind], base[kind], ports);
+    if (probe) out[kind] = probe;
+  }
+  return out;
 }
 
 /** A stand-in name for a refused one, so wiring after a failed construct still has something to work with. */
@@ -166,19 +196,6 @@ function resolveSticky(p: Problems, v: unknown): boolean | number {
   if (typeof v === 'number') return p.value('stickySessions', v, integerRule({ min: 1, max: 86_400 }), true);
   p.add('stickySessions', v, 'must be true, false, or a timeout in seconds from 1 to 86400', true);
   return false;
-}
-
-function resolveIngress(p: Problems, ing: IngressProps): ResolvedStatelessService['ingress'] {
-  if (!isRecord(ing)) {
-    p.add('ingress', ing, 'must be { host, path, className, tlsSecretName }', true);
-    return undefined;
-  }
-  const hostOk = typeof ing.host === 'string' && ing.host.length <= 253 && INGRESS_HOST.test(ing.host);
-  if (!hostOk) p.add('ingress.host', ing.host, 'must be a fully qualified DNS name such as api.example.com', typeof ing.host !== 'string');
-  const path = httpPath(p, 'ingress.path', ing.path ?? '/', '/');
-  const className = ing.className === undefined ? undefined : p.value<string | undefined>('ingress.className', ing.className, dns1123Subdomain(), undefined);
-  const tlsSecretName = ing.tlsSecretName === undefined ? undefined : p.value<string | undefined>('ingress.tlsSecretName', ing.tlsSecretName, dns1123Subdomain(), undefined);
-  return hostOk ? { host: ing.host, path, ...(className ? { className } : {}), ...(tlsSecretName ? { tlsSecretName } : {}) } : undefined;
 }
 
 /**

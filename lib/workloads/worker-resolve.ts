@@ -13,6 +13,8 @@ import type { Preset } from '../presets';
 import { redisClientEnv } from '../wiring';
 import type { WorkerPoolProps } from '../worker-pool';
 import { ResolvedContainerInputs, resolveContainerInputs, resolveImage, secretEnvVar, stringList } from './container';
+import { ResolvedWorkerLiveness, resolveWorkerLiveness } from '../worker-liveness';
+import { hasCheck, resolveProbe } from './probes';
 import { resolveAutoscalingLayers, resolveWorkloadResources, workloadBoolean } from './scaling';
 import { fallbackName, resolvePartOf } from './stateless-resolve';
 
@@ -44,6 +46,10 @@ export interface ResolvedWorkerPool {
   readonly preStop?: string[];
   readonly disruptionBudget: boolean;
   readonly alerts?: { readonly lagMinutes: number; readonly atMaxMinutes: number; readonly threshold: number; readonly depthMetric: string };
+  /** The liveness contract's variables and ports (`liveness`); its probes are in `probes`. */
+  readonly liveness: Pick<ResolvedWorkerLiveness, 'env' | 'ports'>;
+  /** The worker container's probes; undefined: none. */
+  readonly probes: { readonly liveness?: k8s.Probe; readonly readiness?: k8s.Probe; readonly startup?: k8s.Probe };
   readonly preset: Preset;
 }
 
@@ -142,7 +148,7 @@ export function resolveWorkerPool(
   const container = resolveContainerInputs(p, given, {
     APP_MODE: 'worker', QUEUE_NAME: queue, DEAD_LETTER_QUEUE: deadLetterQueue, MAX_DELIVERY_ATTEMPTS: String(maxDeliveryAttempts),
     ...(typeof consumerGroup?.consumerGroup === 'string' && consumerGroup.consumerGroup ? { CONSUMER_GROUP: consumerGroup.consumerGroup } : {}),
-  });
+  }, { name, labels, containerNames: ['worker'] });
   // The Redis the queue lives in is the workers' Redis too: same variables as connectRedis, so calling it as well is harmless.
   const queueRedis: RedisConnectionInfo[] = [];
   for (const t of triggerList) {
@@ -168,6 +174,7 @@ export function resolveWorkerPool(
   const terminationGracePeriodSeconds = p.value('terminationGracePeriodSeconds',
     given.terminationGracePeriodSeconds ?? WORKERS.terminationGracePeriodSeconds, integerRule({ min: 1, max: 86_400 }), WORKERS.terminationGracePeriodSeconds);
   const preStop = stringList(p, 'preStop', given.preStop, { nonEmpty: true });
+  const { liveness, probes } = resolveWorkerProbes(p, scope, given, metricsPort);
   const disruptionBudget = workloadBoolean(p, 'disruptionBudget', given.disruptionBudget, preset.disruptionBudget ?? true);
 
   let alerts: ResolvedWorkerPool['alerts'];
@@ -189,8 +196,37 @@ export function resolveWorkerPool(
   return {
     spec: {
       name, namespace, image, labels, selector, queue, deadLetterQueue, resources, container, triggers, queueRedis, scaler, minReplicas, maxReplicas,
-      metricsPort, serviceMonitor, terminationGracePeriodSeconds, preStop, disruptionBudget, alerts, preset,
+      metricsPort, serviceMonitor, terminationGracePeriodSeconds, preStop, disruptionBudget, alerts, liveness, probes, preset,
     },
     errors: p.errors,
   };
+}
+
+/**
+ * The liveness contract (`liveness`: heartbeat, HTTP or metrics) and the typed `probes` over its probes. A typed
+ * liveness check (or `probes.liveness: false`) replaces the contract, so the two are not given together.
+ */
+function resolveWorkerProbes(
+  p: Problems, scope: IConstruct, given: WorkerPoolProps, metricsPort: number | undefined,
+): Pick<ResolvedWorkerPool, 'liveness' | 'probes'> {
+  const value: unknown = given.probes;
+  if (value !== undefined && !isRecord(value)) p.add('probes', value, 'must be { liveness, readiness, startup }', true);
+  const probes = isRecord(value) ? value : {};
+  const replaced = hasCheck(probes.liveness) || probes.liveness === false;
+  if (replaced && given.liveness !== undefined) {
+    p.add('probes.liveness', probes.liveness, 'replaces the liveness contract that `liveness` sets; set only one of them');
+  }
+  const none: ResolvedWorkerLiveness = { env: {}, ports: [], probes: {} };
+  const contract = p.run(() => resolveWorkerLiveness(scope as never, replaced ? false : given.liveness, metricsPort), none);
+  const ports = [
+    ...(metricsPort !== undefined ? [{ name: 'metrics', containerPort: metricsPort }] : []),
+    ...contract.ports.map((x) => ({ name: x.name as string, containerPort: x.containerPort })),
+  ];
+  const out: { liveness?: k8s.Probe; readiness?: k8s.Probe; startup?: k8s.Probe } = {};
+  const base = { liveness: contract.probes.livenessProbe, readiness: undefined, startup: contract.probes.startupProbe };
+  for (const kind of ['liveness', 'readiness', 'startup'] as const) {
+    const probe = resolveProbe(p, `probes.${kind}`, kind, probes[kind], base[kind], ports);
+    if (probe) out[kind] = probe;
+  }
+  return { liveness: { env: contract.env, ports: contract.ports }, probes: out };
 }
