@@ -25,7 +25,8 @@ import type { PatroniRbac } from './patroni';
 import {
   ADMIN_HEADROOM_RATIO, ConnectionHeadroom, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, MIN_STORAGE_BYTES, MemorySettings, PoolerSizing,
   ReplicationSettings, SUPERUSER_RESERVED_CONNECTIONS, connectionHeadroom, maxSlotWalKeepBytes, memorySettings,
-  maximumMaxConnections, minimumMaxConnections, minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings, requiredReplicationCapacity,
+  memorySettingsTemplate, minimumMemoryBytes, pgMemory, poolerSizing, replicationSettings,
+  requiredReplicationCapacity, workMemTooSmallTemplate,
 } from './sizing';
 import { withEphemeralStorage } from '../ephemeral-storage';
 
@@ -896,7 +897,7 @@ export class PostgresCluster extends Construct {
       ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
       ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
     ] as const) {
-      const note = field === 'memory' ? ' (shared_buffers, work_mem etc. keep the synthesized values: re-synth to retune)' : '';
+      const note = kind === 'requests' && field === 'memory' ? ' (shared_buffers, effective_cache_size, work_mem and maintenance_work_mem follow it)' : '';
       Knobs.declare(this, {
         key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
         targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })), ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
@@ -908,18 +909,20 @@ export class PostgresCluster extends Construct {
       targets: statefulSets.map((s) => ({ object: s, path: ['spec', 'volumeClaimTemplates', 0, 'spec', 'resources', 'requests', 'storage'] })),
     });
 
-    // max_connections lives in postgresql.conf: the knob re-renders the whole file, with work_mem re-derived
-    // from it, and re-hashes the pod annotation so Postgres restarts with the new value.
-    const { pooler, memory } = this.settings;
-    const availableMiB = (this.resources.requestBytes - memory.sharedBuffersBytes) / 2 ** 20;
-    const confTemplate = renderTemplate(ASSETS.postgresqlConf, this.postgresqlConfValues(
-      '{{ $values.maxConnections }}', `{{ div ${Math.floor(availableMiB)} (mul 3 $values.maxConnections) }}MB`));
-    const minConnections = minimumMaxConnections(pooler.totalServerConnections);
-    const maxConnections = Math.max(minConnections, maximumMaxConnections(this.resources.requestBytes));
+    // max_connections lives in postgresql.conf: the knob re-renders the whole file, with the memory settings
+    // derived from it and the memory request by the construct's own formulas (MEMORY_FORMULAS), and re-hashes the
+    // pod annotation so Postgres restarts with the new value.
+    const { pooler } = this.settings;
+    const confTemplate = renderTemplate(ASSETS.postgresqlConf, {
+      ...this.postgresqlConfValues('{{ $values.maxConnections }}', ''),
+      ...memorySettingsTemplate('$values.resources.requests.memory', '$values.maxConnections'),
+      memory: '{{ $values.resources.requests.memory }}',
+    });
+    // The bounds that depend on other values (pool sizes, memory) are rules below, so they follow those values.
     Knobs.declare(this, {
       key: 'maxConnections',
-      description: `Postgres max_connections (at least the pooler's ${pooler.totalServerConnections} server connections plus headroom; at most about memory / 4Mi, so work_mem stays ≥ 1MB)`,
-      schema: { type: 'integer', minimum: minConnections, maximum: maxConnections },
+      description: `Postgres max_connections (at least the pooler's server connections (now ${pooler.totalServerConnections}) plus headroom; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
+      schema: { type: 'integer', minimum: MAX_CONNECTIONS_RANGE.min, maximum: MAX_CONNECTIONS_RANGE.max },
       default: this.settings.maxConnections,
       targets: [
         { object: this.configMap, path: ['data', 'postgresql.conf'], template: confTemplate },
@@ -937,21 +940,22 @@ export class PostgresCluster extends Construct {
     });
     const budget = pooler.serverConnectionBudget;
     Knobs.declare(this, {
-      key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ ${budget})`,
-      schema: { type: 'integer', minimum: 1, maximum: Math.max(1, Math.floor(budget / pooler.maxDbConnections)) },
+      key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default)`,
+      schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, example: pooler.replicas > 1 ? pooler.replicas - 1 : undefined,
       default: pooler.replicas, targets: [{ object: this.pooler, path: ['spec', 'replicas'] }],
     });
     Knobs.declare(this, {
       key: 'pooler.defaultPoolSize', description: `PgBouncer default_pool_size per replica (with reservePoolSize at most ${pooler.perReplicaBudget})`,
-      schema: { type: 'integer', minimum: 1, maximum: pooler.perReplicaBudget - pooler.reservePoolSize }, default: pooler.defaultPoolSize,
+      schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.defaultPoolSize, example: Math.max(1, pooler.defaultPoolSize - 1),
       targets: [
         { object: this.poolerConfigMap, path: ['data', 'pgbouncer.ini'], template: iniTemplate },
         { object: this.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" $values.pooler.defaultPoolSize $values.pooler.reservePoolSize $values.pooler.maxClientConnections | sha256sum | trunc 16 }}` },
       ],
     });
-    Knobs.declare(this, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: pooler.perReplicaBudget - pooler.defaultPoolSize }, default: pooler.reservePoolSize, targets: [] });
-    Knobs.declare(this, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: pooler.defaultPoolSize, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
-    // The budget across the pooler values (each alone passes its schema): lib/postgres/sizing.ts' connectionHeadroom in Go template.
+    Knobs.declare(this, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.reservePoolSize, example: pooler.reservePoolSize > 0 ? pooler.reservePoolSize - 1 : undefined, targets: [] });
+    Knobs.declare(this, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: 1, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
+    // The budget across the pooler values and maxConnections (each alone passes its schema; the bounds follow the
+    // other values, e.g. a lower maxConnections with lower pools): lib/postgres/sizing.ts' connectionHeadroom in Go template.
     const mc = '(int $values.maxConnections)';
     const pct = Math.round(ADMIN_HEADROOM_RATIO * 100);
     const serverBudget = `(sub (sub ${mc} ${SUPERUSER_RESERVED_CONNECTIONS}) (max ${MIN_ADMIN_HEADROOM} (div (add (mul ${mc} ${pct}) 99) 100)))`;
@@ -959,6 +963,11 @@ export class PostgresCluster extends Construct {
       failWhen: `gt (mul (int $values.pooler.replicas) (add (int $values.pooler.defaultPoolSize) (int $values.pooler.reservePoolSize))) ${serverBudget}`,
       message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections))',
       shows: ['pooler.replicas', 'pooler.defaultPoolSize', 'pooler.reservePoolSize', 'maxConnections'],
+    });
+    Knobs.rule(this, {
+      failWhen: workMemTooSmallTemplate('$values.resources.requests.memory', '$values.maxConnections'),
+      message: 'maxConnections is too high for resources.requests.memory: work_mem = (memory − shared_buffers) / (3 × maxConnections) would fall below 1MB (about 4Mi of memory per connection)',
+      shows: ['maxConnections', 'resources.requests.memory'],
     });
     Knobs.rule(this, {
       failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',
