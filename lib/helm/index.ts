@@ -15,8 +15,9 @@ import { ChartModel, CrdToggleInfo, ExternalSecretInfo, FieldRef, GeneratedSecre
 import { secretReferences } from '../secrets-to-create';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
 import { autoscaledWorkloads, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
-import { ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
+import { JsonSchema, ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
+import { conventionalReadme, conventionalValues } from './conventional';
 
 export * from './model';
 export type { ChartSource } from './collect';
@@ -54,8 +55,8 @@ const NAME_LIMITS: Record<string, number> = {
 
 /** Builds the chart in memory. */
 export function buildHelmChart(source: ChartSource, options: HelmChartOptions = {}): HelmChart {
-  const c = collect(source);
-  const chartName = options.name ?? c.charts[0].node.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const collected = collect(source);
+  const chartName = options.name ?? collected.charts[0].node.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(chartName) || chartName.length > 53) {
     throw new Error(`helm chart writer: chart name ${JSON.stringify(chartName)} must be lower-case letters, digits and '-', at most 53 characters`);
   }
@@ -63,7 +64,9 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.test(version)) {
     throw new Error(`helm chart writer: chart version ${JSON.stringify(version)} must be SemVer 2, e.g. 1.2.3`);
   }
-  checkSelectorsStayDistinct(c.objects);
+  checkSelectorsStayDistinct(collected.objects);
+  const conventional = conventionalValues(collected, chartName);
+  const c: Collected = { ...collected, knobs: [...collected.knobs, ...conventional.knobs] };
 
   const secretNames = new Map<CollectedSecret, NamedObject>();
   const named: NamedObject[] = c.objects.map((o) => ({ kind: o.kind, name: o.name, parts: releaseName(o.name) }));
@@ -95,7 +98,7 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const hookKeys = new Set(c.objects.filter((o) => o.json.metadata?.annotations?.['argocd.argoproj.io/hook']).map((o) => `${o.kind}/${o.name}`));
 
-  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects), autoscaled: autoscaledWorkloads(c.objects) };
+  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects), autoscaled: autoscaledWorkloads(c.objects), conventional };
   const fileTexts = new Map<string, string[]>();
   const hooks: HookInfo[] = [];
   const toggles = new Map<string, { group: string; objects: string[]; apiVersions: string[] }>();
@@ -113,10 +116,11 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   for (const s of c.secrets) {
     fileTexts.set(s.file, [...(fileTexts.get(s.file) ?? []), generatedSecretTemplate(s, chartName, c.namespace)]);
   }
+  for (const [file, text] of conventional.extraTemplates) fileTexts.set(file, [...(fileTexts.get(file) ?? []), text]);
 
-  const entries = valueEntries(c.knobs, c.secrets, toggles);
+  const entries = [...valueEntries(c.knobs, c.secrets, toggles, conventional.entries), ...conventional.globalEntries];
   const values = defaultValues(entries);
-  const valueInfos = knobInfos(c.knobs, objectsByApi);
+  const valueInfos = [...knobInfos(c.knobs, objectsByApi), ...conventional.infos];
   const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects, apiVersions: t.apiVersions }));
   const generatedSecrets: GeneratedSecretInfo[] = c.secrets.map((s) => ({ name: s.secret.name, existingSecretPath: `${s.root}.existingSecret`, keys: s.secret.keys }));
   const externalSecrets: ExternalSecretInfo[] = [...secretReferences(c.objects.map((o) => o.json))]
@@ -125,7 +129,7 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   const { max: maxReleaseNameLength, limitedBy } = releaseNameLimit(c.objects, c.secrets);
 
   const model: ChartModel = {
-    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, externalSecrets, hooks, crdToggles,
+    chartName, namespace: c.namespace, values: valueInfos, generatedSecrets, externalSecrets, hooks, crdToggles, switches: conventional.switches,
     objects: c.objects.map((o) => ({ kind: o.kind, name: o.name, file: `templates/${o.file}.yaml` })), maxReleaseNameLength,
   };
 
@@ -136,15 +140,15 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
     appVersion: options.appVersion ?? version, kubeVersion: options.kubeVersion ?? '>=1.28.0-0',
   }, 0, { template: false }));
   files.set('values.yaml', valuesYaml(entries, `Default values of the ${chartName} chart, generated by scalecharts.\nEach value is checked by values.schema.json; see README.md for the table.`));
-  files.set('values.schema.json', `${JSON.stringify(valuesSchema(entries), null, 2)}\n`);
-  files.set('templates/_helpers.tpl', helpersTpl(chartName, valueInfos, c.knobs, maxReleaseNameLength, limitedBy, c.rules));
+  files.set('values.schema.json', `${JSON.stringify(patchSchema(valuesSchema(entries), conventional.schemaPatches), null, 2)}\n`);
+  files.set('templates/_helpers.tpl', helpersTpl(chartName, valueInfos, c.knobs, maxReleaseNameLength, limitedBy, c.rules) + conventional.helpers(chartName));
   files.set('templates/validate.yaml', `{{- /* Checks values JSON Schema can't express; renders nothing. */ -}}\n{{- include "${chartName}.validate" . -}}\n`);
   for (const [file, texts] of fileTexts) {
     const name = ['validate', 'NOTES'].includes(file) ? `${file}-objects` : file;
     files.set(`templates/${name}.yaml`, texts.join(''));
   }
   files.set('templates/NOTES.txt', notesTxt(model, c.objects, c.knobs, c.secrets));
-  files.set('README.md', readme(model, entries, description));
+  files.set('README.md', readme(model, entries, description, c.rules.length > 0));
   return { name: chartName, files, values, model };
 }
 
@@ -163,16 +167,31 @@ export function writeHelmChart(source: ChartSource, outDir: string, options: Hel
   return chart;
 }
 
+/** Merges each patch into the object schema of its values path. */
+function patchSchema(schema: JsonSchema, patches: ReadonlyArray<{ path: string; patch: JsonSchema }>): JsonSchema {
+  for (const { path: p, patch } of patches) {
+    const node = p.split('.').reduce<JsonSchema | undefined>((n, k) => n?.properties?.[k], schema);
+    if (!node) throw new Error(`helm chart writer: no values object ${p} to add a check to`);
+    Object.assign(node, patch);
+  }
+  return schema;
+}
+
 function constructLabel(k: { construct: { node: { path: string }; constructor: { name: string } } }): string {
   return `${k.construct.node.path} (${k.construct.constructor.name})`;
 }
 
-function valueEntries(knobs: readonly CollectedKnob[], secrets: readonly CollectedSecret[], toggles: ReadonlyMap<string, { group: string; objects: string[] }>): ValueEntry[] {
+function valueEntries(
+  knobs: readonly CollectedKnob[], secrets: readonly CollectedSecret[], toggles: ReadonlyMap<string, { group: string; objects: string[] }>,
+  conventional: readonly ValueEntry[],
+): ValueEntry[] {
   const entries: ValueEntry[] = [];
   const seenRoots = new Set<string>();
   for (const k of knobs) {
     entries.push({ path: k.path, description: k.spec.description, schema: k.spec.schema, default: k.spec.default, section: seenRoots.has(k.root) ? undefined : constructLabel(k) });
     seenRoots.add(k.root);
+    // The conventional values of a construct follow its own knobs.
+    if (knobs.filter((o) => o.root === k.root).at(-1) === k) entries.push(...conventional.filter((e) => e.path.startsWith(`${k.root}.`)));
   }
   for (const s of secrets) {
     entries.push({
@@ -381,7 +400,7 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
   return `${lines.join('\n')}\n`;
 }
 
-function readme(model: ChartModel, entries: readonly ValueEntry[], description: string): string {
+function readme(model: ChartModel, entries: readonly ValueEntry[], description: string, hasRules: boolean): string {
   const name = model.chartName;
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const intKnob = model.values.find((v) => v.path.endsWith('.maxReplicas')) ?? model.values.find((v) => v.schema.type === 'integer');
@@ -403,6 +422,7 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
     '(image tags such as `2`) with `--set-string`.', '',
     '## Values', '', '| Key | Type | Default | Description |', '|---|---|---|---|', ...rows, '',
   ];
+  out.push(...conventionalReadme(model.switches, hasRules));
   if (model.generatedSecrets.length > 0) {
     out.push('## Generated secrets', '',
       'These Secrets are generated at first install (`randAlphaNum`) and read back on upgrade (`lookup`), so their',

@@ -74,6 +74,15 @@ export interface CrdToggleInfo {
   readonly apiVersions: readonly string[];
 }
 
+/** A value that turns objects on and off (`<root>.pdb.enabled`, `<root>.serviceAccount.create`). */
+export interface SwitchInfo {
+  readonly path: string;
+  readonly default: boolean;
+  /** Objects rendered only when the switch is on: `Kind/name` (plain names). */
+  readonly objects: readonly string[];
+  readonly description: string;
+}
+
 export interface ChartModel {
   readonly chartName: string;
   readonly namespace?: string;
@@ -83,6 +92,8 @@ export interface ChartModel {
   readonly externalSecrets: readonly ExternalSecretInfo[];
   readonly hooks: readonly HookInfo[];
   readonly crdToggles: readonly CrdToggleInfo[];
+  /** Switches of objects (autoscaling, pdb, networkPolicy, ingress, metrics, serviceAccount.create). */
+  readonly switches: readonly SwitchInfo[];
   /** Every object of the plain synth, `Kind/name`, with the template file it is written to. */
   readonly objects: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly file: string }>;
   /** The longest release name the chart accepts (object names stay within Kubernetes' limits). */

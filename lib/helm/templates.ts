@@ -9,6 +9,7 @@ import type { CollectedKnob, CollectedObject, Json } from './collect';
 import type { FieldRef, HookInfo } from './model';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, referencedKind, rewriteText } from './names';
 import { Node, Part, RawEntry, ScalarType, Templated, emitYaml, parseTemplate } from './yaml';
+import type { Conventional } from './conventional';
 
 export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -60,6 +61,8 @@ export interface TemplateContext {
   readonly labelSets: ReadonlyArray<Record<string, string>>;
   /** Workloads (`Kind/name`) whose replica count an HPA or a KEDA ScaledObject of the chart owns. */
   readonly autoscaled: ReadonlySet<string>;
+  /** The conventional values (pod values, switches) the writer adds to every workload. */
+  readonly conventional?: Conventional;
 }
 
 export interface ObjectTemplate {
@@ -120,6 +123,7 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
     labelSets: ctx.labelSets,
   };
   const node = walk(tree, [], undefined, state) as { [key: string]: Node };
+  ctx.conventional?.decorate(o, node);
 
   let hook: HookInfo | undefined;
   const annotations = (node.metadata as Record<string, Node> | undefined)?.annotations as Record<string, Node> | undefined;
@@ -133,6 +137,8 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
   if (toggle) {
     text = `{{- if include "${ctx.chartName}.crdEnabled" (list . ${JSON.stringify(toggle)} ${JSON.stringify(`${o.apiVersion}/${o.kind}`)}) }}\n${text}{{- end }}\n`;
   }
+  const guard = ctx.conventional?.guard(o);
+  if (guard) text = `{{- if ${guard} }}\n${text}{{- end }}\n`;
   return { text, hook, crdToggle: toggle ? { name: toggle, group } : undefined };
 }
 
@@ -158,7 +164,10 @@ function replicasUnderAutoscaler(o: CollectedObject, current: unknown, ctx: Temp
   else if (current instanceof Templated && current.type && current.actions.length === 1) floor = `(${current.actions[0].expr})`;
   else throw new Error(`helm chart writer: ${o.kind}/${o.name} spec.replicas must be a number or one knob's value`);
   const name = `(printf "%s-%s" ${RELEASE_NAME} ${JSON.stringify(o.name)})`;
-  return Templated.typed(`include "${ctx.chartName}.replicas" (list $ ${JSON.stringify(o.apiVersion)} ${JSON.stringify(o.kind)} ${name} ${floor})`, 'integer');
+  const scaled = `include "${ctx.chartName}.replicas" (list $ ${JSON.stringify(o.apiVersion)} ${JSON.stringify(o.kind)} ${name} ${floor})`;
+  // With autoscaling switched off, the fixed count of `replicas`.
+  const fixed = ctx.conventional?.replicasWhenNotAutoscaled(o);
+  return Templated.typed(fixed ? `ternary (${scaled}) ${fixed.replicas} ${fixed.enabled}` : scaled, 'integer');
 }
 
 /** Replaces every knob target of `o` with its template. */

@@ -82,8 +82,11 @@ export function valuesSchema(entries: readonly ValueEntry[]): JsonSchema {
     properties: Object.fromEntries([...t.children].map(([k, child]) => [k, child.entry ? knobJsonSchema(child.entry.schema, child.entry.description, child.entry.path) : toSchema(child)])),
   });
   const schema = toSchema(buildTree(entries));
-  // Helm passes a parent chart's `global` values down to subcharts: accept it without constraining it.
-  schema.properties.global = { type: 'object', description: 'Values shared with subcharts (unused by this chart)' };
+  // Helm passes a parent chart's `global` values down to subcharts: check ours, accept any other.
+  const global = schema.properties.global as JsonSchema | undefined;
+  schema.properties.global = global
+    ? { ...global, additionalProperties: true, required: [], description: 'Values shared with subcharts' }
+    : { type: 'object', description: 'Values shared with subcharts (unused by this chart)' };
   return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'Values', ...schema };
 }
 

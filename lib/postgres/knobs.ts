@@ -10,7 +10,9 @@ import { ASSETS, renderTemplate } from './files';
 import { CONFIG_HASH_ANNOTATION } from './layout';
 import { postgresqlConfValues } from './members';
 import type { ResolvedPostgresCluster } from './resolve';
-import { ADMIN_HEADROOM_RATIO, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, maximumMaxConnections, minimumMaxConnections } from './sizing';
+import {
+  ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, workMemTooSmallTemplate,
+} from './sizing';
 
 export interface KnobObjects {
   readonly configMap: k8s.KubeConfigMap;
@@ -58,7 +60,7 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
     ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
   ] as const) {
-    const note = field === 'memory' ? ' (shared_buffers, work_mem etc. keep the synthesized values: re-synth to retune)' : '';
+    const note = kind === 'requests' && field === 'memory' ? ' (shared_buffers, effective_cache_size, work_mem and maintenance_work_mem follow it)' : '';
     Knobs.declare(scope, {
       key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
       targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })), ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
@@ -70,18 +72,20 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     targets: statefulSets.map((s) => ({ object: s, path: ['spec', 'volumeClaimTemplates', 0, 'spec', 'resources', 'requests', 'storage'] })),
   });
 
-  // max_connections lives in postgresql.conf: the knob re-renders the whole file, with work_mem re-derived
-  // from it, and re-hashes the pod annotation so Postgres restarts with the new value.
-  const { pooler, memory } = spec.settings;
-  const availableMiB = (spec.resources.requestBytes - memory.sharedBuffersBytes) / 2 ** 20;
-  const confTemplate = renderTemplate(ASSETS.postgresqlConf, postgresqlConfValues(spec, 
-    '{{ $values.maxConnections }}', `{{ div ${Math.floor(availableMiB)} (mul 3 $values.maxConnections) }}MB`));
-  const minConnections = minimumMaxConnections(pooler.totalServerConnections);
-  const maxConnections = Math.max(minConnections, maximumMaxConnections(spec.resources.requestBytes));
+  // max_connections lives in postgresql.conf: the knob re-renders the whole file, with the memory settings
+  // derived from it and the memory request by the construct's own formulas (MEMORY_FORMULAS), and re-hashes the
+  // pod annotation so Postgres restarts with the new value.
+  const { pooler } = spec.settings;
+  const confTemplate = renderTemplate(ASSETS.postgresqlConf, {
+    ...postgresqlConfValues(spec, '{{ $values.maxConnections }}', ''),
+    ...memorySettingsTemplate('$values.resources.requests.memory', '$values.maxConnections'),
+    memory: '{{ $values.resources.requests.memory }}',
+  });
+  // The bounds that depend on other values (pool sizes, memory) are rules below, so they follow those values.
   Knobs.declare(scope, {
     key: 'maxConnections',
-    description: `Postgres max_connections (at least the pooler's ${pooler.totalServerConnections} server connections plus headroom; at most about memory / 4Mi, so work_mem stays ≥ 1MB)`,
-    schema: { type: 'integer', minimum: minConnections, maximum: maxConnections },
+    description: `Postgres max_connections (at least the pooler's server connections (now ${pooler.totalServerConnections}) plus headroom; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
+    schema: { type: 'integer', minimum: MAX_CONNECTIONS_RANGE.min, maximum: MAX_CONNECTIONS_RANGE.max },
     default: spec.settings.maxConnections,
     targets: [
       { object: o.configMap, path: ['data', 'postgresql.conf'], template: confTemplate },
@@ -99,21 +103,22 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   });
   const budget = pooler.serverConnectionBudget;
   Knobs.declare(scope, {
-    key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ ${budget})`,
-    schema: { type: 'integer', minimum: 1, maximum: Math.max(1, Math.floor(budget / pooler.maxDbConnections)) },
+    key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default)`,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, example: pooler.replicas > 1 ? pooler.replicas - 1 : undefined,
     default: pooler.replicas, targets: [{ object: o.pooler, path: ['spec', 'replicas'] }],
   });
   Knobs.declare(scope, {
     key: 'pooler.defaultPoolSize', description: `PgBouncer default_pool_size per replica (with reservePoolSize at most ${pooler.perReplicaBudget})`,
-    schema: { type: 'integer', minimum: 1, maximum: pooler.perReplicaBudget - pooler.reservePoolSize }, default: pooler.defaultPoolSize,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.defaultPoolSize, example: Math.max(1, pooler.defaultPoolSize - 1),
     targets: [
       { object: o.poolerConfigMap, path: ['data', 'pgbouncer.ini'], template: iniTemplate },
       { object: o.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" $values.pooler.defaultPoolSize $values.pooler.reservePoolSize $values.pooler.maxClientConnections | sha256sum | trunc 16 }}` },
     ],
   });
-  Knobs.declare(scope, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: pooler.perReplicaBudget - pooler.defaultPoolSize }, default: pooler.reservePoolSize, targets: [] });
-  Knobs.declare(scope, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: pooler.defaultPoolSize, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
-  // The budget across the pooler values (each alone passes its schema): lib/postgres/sizing.ts' connectionHeadroom in Go template.
+  Knobs.declare(scope, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.reservePoolSize, example: pooler.reservePoolSize > 0 ? pooler.reservePoolSize - 1 : undefined, targets: [] });
+  Knobs.declare(scope, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: 1, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
+  // The budget across the pooler values and maxConnections (each alone passes its schema; the bounds follow the
+  // other values, e.g. a lower maxConnections with lower pools): lib/postgres/sizing.ts' connectionHeadroom in Go template.
   const mc = '(int $values.maxConnections)';
   const pct = Math.round(ADMIN_HEADROOM_RATIO * 100);
   const serverBudget = `(sub (sub ${mc} ${SUPERUSER_RESERVED_CONNECTIONS}) (max ${MIN_ADMIN_HEADROOM} (div (add (mul ${mc} ${pct}) 99) 100)))`;
@@ -121,6 +126,11 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     failWhen: `gt (mul (int $values.pooler.replicas) (add (int $values.pooler.defaultPoolSize) (int $values.pooler.reservePoolSize))) ${serverBudget}`,
     message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections))',
     shows: ['pooler.replicas', 'pooler.defaultPoolSize', 'pooler.reservePoolSize', 'maxConnections'],
+  });
+  Knobs.rule(scope, {
+    failWhen: workMemTooSmallTemplate('$values.resources.requests.memory', '$values.maxConnections'),
+    message: 'maxConnections is too high for resources.requests.memory: work_mem = (memory − shared_buffers) / (3 × maxConnections) would fall below 1MB (about 4Mi of memory per connection)',
+    shows: ['maxConnections', 'resources.requests.memory'],
   });
   Knobs.rule(scope, {
     failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',

@@ -3,6 +3,7 @@
  * formulas can be read, tested and documented in one place. The construct validates props and results.
  */
 import { POSTGRES } from '../defaults';
+import { Formula, evaluate, formula, goQuantityBytes, goTemplate } from '../core/formula';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -39,16 +40,50 @@ export interface MemorySettings {
   readonly sharedMemoryVolumeBytes: number;
 }
 
+const SHARED_BUFFERS_MIB = formula.floor(formula.mul('memoryMiB', 0.25));
+/**
+ * The memory settings in whole MiB from `memoryMiB` (the memory request) and `maxConnections`, as data: the construct
+ * evaluates them at synth, and the Helm chart computes the same formulas from its values (lib/core/formula.ts).
+ */
+export const MEMORY_FORMULAS = {
+  sharedBuffersMiB: SHARED_BUFFERS_MIB,
+  effectiveCacheSizeMiB: formula.floor(formula.mul('memoryMiB', 0.75)),
+  workMemMiB: formula.floor(formula.div(formula.sub('memoryMiB', SHARED_BUFFERS_MIB), formula.mul(3, 'maxConnections'))),
+  maintenanceWorkMemMiB: formula.min(1024, formula.floor(formula.div('memoryMiB', 16))),
+  sharedMemoryVolumeMiB: formula.min(1024, formula.floor(formula.div('memoryMiB', 8))),
+} as const satisfies Record<string, Formula>;
+
 /** Memory settings from the Postgres container's memory request. */
 export function memorySettings(memoryBytes: number, maxConnections: number): MemorySettings {
-  const sharedBuffersBytes = floorMiB(memoryBytes * 0.25);
+  const vars = { memoryMiB: memoryBytes / MIB, maxConnections };
+  const bytes = (f: Formula) => evaluate(f, vars) * MIB;
   return {
-    sharedBuffersBytes,
-    effectiveCacheSizeBytes: floorMiB(memoryBytes * 0.75),
-    workMemBytes: floorMiB((memoryBytes - sharedBuffersBytes) / (3 * maxConnections)),
-    maintenanceWorkMemBytes: Math.min(GIB, floorMiB(memoryBytes / 16)),
-    sharedMemoryVolumeBytes: Math.min(GIB, floorMiB(memoryBytes / 8)),
+    sharedBuffersBytes: bytes(MEMORY_FORMULAS.sharedBuffersMiB),
+    effectiveCacheSizeBytes: bytes(MEMORY_FORMULAS.effectiveCacheSizeMiB),
+    workMemBytes: bytes(MEMORY_FORMULAS.workMemMiB),
+    maintenanceWorkMemBytes: bytes(MEMORY_FORMULAS.maintenanceWorkMemMiB),
+    sharedMemoryVolumeBytes: bytes(MEMORY_FORMULAS.sharedMemoryVolumeMiB),
   };
+}
+
+/**
+ * The memory settings of postgresql.conf as Go template text (`{{ … }}MB`) computed from a chart's values by
+ * {@link MEMORY_FORMULAS}: `memory` and `maxConnections` are Go expressions of the memory request and max_connections.
+ */
+export function memorySettingsTemplate(memory: string, maxConnections: string): Record<'sharedBuffers' | 'effectiveCacheSize' | 'workMem' | 'maintenanceWorkMem', string> {
+  const vars = { memoryMiB: `(divf ${goQuantityBytes(memory)} ${MIB}.0)`, maxConnections };
+  const mb = (f: Formula) => `{{ int ${goTemplate(f, vars)} }}MB`;
+  return {
+    sharedBuffers: mb(MEMORY_FORMULAS.sharedBuffersMiB),
+    effectiveCacheSize: mb(MEMORY_FORMULAS.effectiveCacheSizeMiB),
+    workMem: mb(MEMORY_FORMULAS.workMemMiB),
+    maintenanceWorkMem: mb(MEMORY_FORMULAS.maintenanceWorkMemMiB),
+  };
+}
+
+/** Go template condition: true when work_mem would fall below 1MB for these values (too many connections for the memory). */
+export function workMemTooSmallTemplate(memory: string, maxConnections: string): string {
+  return `lt ${goTemplate(MEMORY_FORMULAS.workMemMiB, { memoryMiB: `(divf ${goQuantityBytes(memory)} ${MIB}.0)`, maxConnections })} 1.0`;
 }
 
 /**
