@@ -51,9 +51,13 @@ describe("PostgresCluster failover: 'patroni'", () => {
 
   it('gives the leader and the replicas their own disruption budgets (issue 20)', () => {
     const pdbs = findAll(objects, 'PodDisruptionBudget').filter((p) => p.metadata.name !== 'db-pooler');
-    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.maxUnavailable])).toEqual([
-      ['db-primary', 'primary', 1], ['db-replica', 'replica', 1],
+    // minAvailable over the role's own pods: a maxUnavailable budget over a role would count the StatefulSet's whole
+    // scale and refuse every eviction (test/cluster/charts.test.ts saw every drain blocked).
+    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.minAvailable, p.spec.maxUnavailable])).toEqual([
+      ['db-primary', 'primary', 0, undefined], ['db-replica', 'replica', 1, undefined],
     ]);
+    const single = findAll(cluster({ replicas: 1 }), 'PodDisruptionBudget').find((p) => p.metadata.name === 'db-replica');
+    expect(single?.spec.minAvailable).toBe(0);
   });
 
   it('keeps passwords out of env and ConfigMaps; probes on the REST API; switchover in preStop', () => {
