@@ -22,10 +22,13 @@ export interface ServiceAccountProps {
   readonly automountToken?: boolean;
 }
 
-/** `metadata.*` and `status.*` pod fields the downward API exposes as env (Kubernetes 1.28 `validEnvDownwardAPIFieldPathExpressions`). */
+/**
+ * Pod fields the downward API exposes as env (Kubernetes 1.28 `validEnvDownwardAPIFieldPathExpressions`;
+ * `status.hostIPs` needs PodHostIPs, off by default in 1.28).
+ */
 export const ENV_FIELD_PATHS = [
   'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
-  'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+  'status.hostIP', 'status.podIP', 'status.podIPs',
 ] as const;
 const LABEL_OR_ANNOTATION_PATH = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
 /** Container resources the downward API exposes (`requests.hugepages-<size>` too). */
