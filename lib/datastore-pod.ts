@@ -23,7 +23,8 @@ const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** Validates the props (errors reported at synth with the construct's others) and patches every pod template under `construct`. */
 export function applyDatastorePodProps(construct: Construct, props: DatastorePodProps | undefined): void {
-  if (!isRecord(props)) return;
+  // Nothing given, nothing to read: the construct's objects are not serialized ahead of synth.
+  if (!isRecord(props) || (props.imagePullSecrets === undefined && props.podAnnotations === undefined && props.podLabels === undefined)) return;
   const p = new Problems(construct);
   const pullSecrets = nameList(p, 'imagePullSecrets', props.imagePullSecrets);
   const annotations = annotationMap(p, 'podAnnotations', props.podAnnotations);

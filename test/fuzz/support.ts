@@ -163,6 +163,13 @@ export const podFields = {
   extraEnvFrom: opt(extraEnvFrom),
 };
 
+/** The pod-level props the datastores take (lib/datastore-pod.ts). */
+export const datastorePodFields = {
+  imagePullSecrets: podFields.imagePullSecrets,
+  podAnnotations: opt(mostly(annotationMap, fc.constant({ 'scalecharts.io/config-hash': 'x' }))),
+  podLabels: opt(fc.dictionary(mostly(fc.constantFrom('team', 'example.com/tier'), fc.constantFrom('scalecharts.io/role', 'app.kubernetes.io/name', 'bad key')), mostly(fc.constantFrom('a', ''), fc.constant('a b')), { maxKeys: 2 })),
+};
+
 /**
  * Objects a fuzzed workload refers to but does not create: a ServiceAccount it names without creating it (kube-linter's
  * non-existent-service-account, and a real cluster, want it to exist).
@@ -253,6 +260,10 @@ export function checkInvariants(objects: K8sObject[]): void {
       }
     }
     expectUnique(podPorts, `${o.kind}/${o.metadata.name} container ports`);
+    // The selector picks the workload's own pods: every selector label is on the pod template (podLabels never change it).
+    const selector = o.spec?.selector?.matchLabels;
+    const template = o.spec?.template?.metadata?.labels;
+    if (selector && template) for (const [k, v] of Object.entries(selector)) expect(template[k], `${o.kind}/${o.metadata.name} selector ${k}`).toBe(v);
     walkNumbers(o, (n, at) => {
       expect(Number.isFinite(n), at).toBe(true);
       expect(Math.abs(n) <= INT32_MAX || at.includes('tolerationSeconds'), `${at} = ${n} fits int32`).toBe(true);
