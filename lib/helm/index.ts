@@ -18,9 +18,11 @@ import { autoscaledWorkloads, bindTargets, checkSelectorsStayDistinct, fieldRef,
 import { JsonSchema, ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
 import { conventionalReadme, conventionalValues } from './conventional';
+import { hookWaits } from './migration-order';
 
 export * from './model';
 export type { ChartSource } from './collect';
+export { migrationOrderWarnings } from './migration-order';
 
 export interface HelmChartOptions {
   /** Chart name. @default the id of the (first) cdk8s Chart */
@@ -98,7 +100,8 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const hookKeys = new Set(c.objects.filter((o) => o.json.metadata?.annotations?.['argocd.argoproj.io/hook']).map((o) => `${o.kind}/${o.name}`));
 
-  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects), autoscaled: autoscaledWorkloads(c.objects), conventional };
+  const ctx = { chartName, index, targets: bindTargets(c.knobs), declared, hookKeys, labelSets: labelSetsOf(c.objects), autoscaled: autoscaledWorkloads(c.objects), conventional,
+    waits: hookWaits(c.objects, c.namespace) };
   const fileTexts = new Map<string, string[]>();
   const hooks: HookInfo[] = [];
   const toggles = new Map<string, { group: string; objects: string[]; apiVersions: string[] }>();
@@ -121,6 +124,16 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   const entries = [...valueEntries(c.knobs, c.secrets, toggles, conventional.entries), ...conventional.globalEntries];
   const values = defaultValues(entries);
   const valueInfos = [...knobInfos(c.knobs, objectsByApi), ...conventional.infos];
+  // A migration hook's wait container runs in its database's image: that image's knobs change it too.
+  for (const [job, waits] of ctx.waits) {
+    waits.forEach((w, i) => {
+      const image = (ctx.targets.get(w.workload.apiObject) ?? []).find((b) => JSON.stringify(b.target.path) === JSON.stringify(['spec', 'template', 'spec', 'containers', 0, 'image']));
+      for (const read of image ? templateReads(image.knob, image.target) : []) {
+        const info = valueInfos.find((v) => v.path === read);
+        if (info) (info.alsoRead as FieldRef[]).push({ kind: job.kind, name: job.name, path: ['spec', 'template', 'spec', 'initContainers', i, 'image'], exact: false });
+      }
+    });
+  }
   const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects, apiVersions: t.apiVersions }));
   const generatedSecrets: GeneratedSecretInfo[] = c.secrets.map((s) => ({ name: s.secret.name, existingSecretPath: `${s.root}.existingSecret`, keys: s.secret.keys }));
   const externalSecrets: ExternalSecretInfo[] = [...secretReferences(c.objects.map((o) => o.json))]

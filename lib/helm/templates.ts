@@ -10,6 +10,7 @@ import type { FieldRef, HookInfo } from './model';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, referencedKind, rewriteText } from './names';
 import { Node, Part, RawEntry, ScalarType, Templated, emitYaml, parseTemplate } from './yaml';
 import type { Conventional } from './conventional';
+import { WaitFor, waitContainer } from './migration-order';
 
 export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -63,6 +64,8 @@ export interface TemplateContext {
   readonly autoscaled: ReadonlySet<string>;
   /** The conventional values (pod values, switches) the writer adds to every workload. */
   readonly conventional?: Conventional;
+  /** Migration hooks whose database is in the chart: the Services each waits for (lib/helm/migration-order.ts). */
+  readonly waits?: ReadonlyMap<CollectedObject, readonly WaitFor[]>;
 }
 
 export interface ObjectTemplate {
@@ -108,6 +111,16 @@ export function fieldRef(o: { kind: string; name: string }, target: KnobTarget):
 export function templateObject(o: CollectedObject, ctx: TemplateContext): ObjectTemplate {
   const tree: Json = structuredClone(o.json);
   applyKnobs(o, tree, ctx.targets.get(o.apiObject) ?? []);
+  const waits = ctx.waits?.get(o) ?? [];
+  if (waits.length > 0) {
+    const pod = tree.spec.template.spec;
+    pod.initContainers = [...waits.map((w) => waitContainer(w, o.json.spec.template.spec)), ...(pod.initContainers ?? [])];
+    waits.forEach((w, i) => {
+      // The wait runs in the database's image: follow that image's knobs too.
+      const image = (ctx.targets.get(w.workload.apiObject) ?? []).find((b) => JSON.stringify(b.target.path) === JSON.stringify(['spec', 'template', 'spec', 'containers', 0, 'image']));
+      if (image) pod.initContainers[i].image = wholeField(image, pod.initContainers[i].image);
+    });
+  }
   if (ctx.autoscaled.has(`${o.kind}/${o.name}`) && tree.spec?.replicas !== undefined) {
     tree.spec.replicas = replicasUnderAutoscaler(o, tree.spec.replicas, ctx);
   }
@@ -128,7 +141,7 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
   let hook: HookInfo | undefined;
   const annotations = (node.metadata as Record<string, Node> | undefined)?.annotations as Record<string, Node> | undefined;
   if (annotations && typeof annotations[ARGO_HOOK] === 'string') {
-    const dependsOn = [...refs.keys()].filter((k) => !ctx.hookKeys.has(k));
+    const dependsOn = [...refs.keys(), ...waits.map((w) => `Service/${w.service.name}`)].filter((k, i, all) => !ctx.hookKeys.has(k) && all.indexOf(k) === i);
     hook = helmHook(o, annotations, dependsOn);
   }
   const group = apiGroup(o.apiVersion);
@@ -376,7 +389,8 @@ function helmHook(o: CollectedObject, annotations: Record<string, Node>, depends
   let hook: string;
   if (phase === 'PreSync') {
     // Before install the chart's own Secrets, ConfigMaps and Services don't exist yet: a hook that needs them
-    // would wait forever, so it runs right after install instead (and still before every upgrade).
+    // would wait forever (or, for a database Service, fail), so it runs right after install instead (and still
+    // before every upgrade); a database it connects to is waited for by an init container.
     hook = dependsOn.length > 0 ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade';
   } else if (phase === 'PostSync') {
     hook = 'post-install,post-upgrade';

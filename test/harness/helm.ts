@@ -148,7 +148,11 @@ export function withoutHelmDifferences(o: K8sObject, release?: string): K8sObjec
   const strip = (node: unknown, p: string[]): unknown => {
     if (typeof node === 'string') return release ? node.split(`${release}-`).join('') : node;
     if (Array.isArray(node)) {
-      return node
+      // A chart's migration hook waits for its in-chart database (lib/helm/migration-order.ts); plain manifests can't.
+      const waitsOnlyInChart = p[p.length - 1] === 'initContainers' && o.metadata?.annotations?.['helm.sh/hook'];
+      const kept = node.filter((x) => !(waitsOnlyInChart && typeof x?.name === 'string' && x.name.startsWith('wait-for-')));
+      if (waitsOnlyInChart && kept.length === 0) return undefined;
+      return kept
         .filter((x) => !(p[p.length - 1] === 'matchExpressions' && x?.key === 'app.kubernetes.io/instance'))
         .map((x, i) => strip(x, [...p, String(i)]));
     }
