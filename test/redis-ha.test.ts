@@ -347,7 +347,7 @@ describe('RedisHA validation', () => {
     expectValidationError(make({ minReplicasToWrite: 3 }), { path: 'test/cache', property: 'minReplicasToWrite', value: 3, allowed: /from 0 to 2/ });
   });
   it('password Secret missing or malformed', () => {
-    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', { passwordSecret: 'cache-redis' } as never)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret and key/ });
+    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', { passwordSecret: 'cache-redis' } as never)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret key reference \{ secretName, key \}/ });
     expectValidationError(make({ passwordSecret: { secretName: 'Bad_Name', key: 'password' } }), { path: 'test/cache', property: 'passwordSecret.secretName', value: 'Bad_Name' });
     expectValidationError(make({ sentinelPasswordSecret: { secretName: 'ok', key: 'a/b' } }), { path: 'test/cache', property: 'sentinelPasswordSecret.key', value: 'a/b' });
   });

@@ -2,7 +2,7 @@ import type { IConstruct } from 'constructs';
 import type { SecretKeyRef } from '../connections';
 import { Problems } from '../core/problems';
 import {
-  Rule, configMapKey, dns1035Label, dns1123Subdomain, integerRule, isRecord, parseQuantity, prometheusDuration, quantityAtScale,
+  Rule, dns1035Label, dns1123Subdomain, integerRule, isRecord, parseQuantity, prometheusDuration, quantityAtScale,
   quantityRule,
 } from '../core/rules';
 import { REDIS } from '../defaults';
@@ -10,7 +10,7 @@ import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
 import { GIB } from '../validate';
-import { resolveImage } from '../workloads/container';
+import { resolveImage, secretKeyRef } from '../workloads/container';
 import { resolveWorkloadResources } from '../workloads/scaling';
 import { fallbackName, resolvePartOf } from '../workloads/stateless-resolve';
 import { checkClientLabels } from './network-policy';
@@ -35,6 +35,8 @@ const SENTINEL_ONLY_PROPS = [
 const SENTINEL_COUNTS = [3, 5, 7, 9];
 const CLUSTER_DOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MASTER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Stands in for a refused Secret reference while resolving goes on (nothing is rendered from it). */
+const INVALID_REF: SecretKeyRef = { secretName: 'invalid', key: 'invalid' };
 
 /** A RedisHA after defaults, preset and validation: everything rendering needs, nothing it must check. */
 export interface ResolvedRedisHA {
@@ -114,9 +116,9 @@ export function resolveRedisHA(
   const generatePassword = given.passwordSecret === undefined;
   const passwordSecret = generatePassword
     ? { secretName: `${name}-password`, key: 'password' }
-    : secretRef(p, 'passwordSecret', given.passwordSecret);
+    : secretKeyRef(p, 'passwordSecret', given.passwordSecret) ?? INVALID_REF;
   const sentinelPasswordSecret = given.sentinelPasswordSecret === undefined
-    ? passwordSecret : secretRef(p, 'sentinelPasswordSecret', given.sentinelPasswordSecret);
+    ? passwordSecret : secretKeyRef(p, 'sentinelPasswordSecret', given.sentinelPasswordSecret) ?? INVALID_REF;
 
   const int = (property: keyof RedisHAProps, fallback: number, range: { min?: number; max?: number }): number =>
     p.value(property, given[property] ?? fallback, integerRule(range), fallback);
@@ -229,15 +231,4 @@ function oneOf<T extends string>(p: Problems, property: string, value: unknown, 
 
 function stringMatching(re: RegExp, allowed: string): Rule {
   return (v) => (typeof v === 'string' && re.test(v) ? undefined : { allowed, wrongType: typeof v !== 'string' });
-}
-
-function secretRef(p: Problems, property: string, ref: unknown): SecretKeyRef {
-  const fallback = { secretName: 'invalid', key: 'invalid' };
-  if (!isRecord(ref)) {
-    p.add(property, ref, 'must name a Secret and key: { secretName, key }; the password never goes into a ConfigMap', true);
-    return fallback;
-  }
-  const okName = p.check(`${property}.secretName`, ref.secretName, dns1123Subdomain());
-  const okKey = p.check(`${property}.key`, ref.key, configMapKey());
-  return okName && okKey ? { secretName: ref.secretName as string, key: ref.key as string } : fallback;
 }
