@@ -80,11 +80,9 @@ export function networkPolicyEnabled(value: boolean | NetworkPolicyProps | undef
 export function createIngressPolicy(scope: Construct, id: string, opts: IngressPolicyOptions): IngressPolicy {
   const props = opts.props ?? {};
   const peer = (p: NetworkPeerProps, property: string): k8s.NetworkPolicyPeer => toPeer(scope, p, property);
-  const tcp = (port: string | number): k8s.NetworkPolicyPort => ({
-    protocol: 'TCP', port: typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port),
-  });
+  const tcp = networkPolicyPort;
   const clients: k8s.NetworkPolicyPeer[] = [
-    ...(opts.members ?? true ? [{ podSelector: { matchLabels: { ...opts.selector } } }] : []),
+    ...(opts.members ?? true ? [podSelectorPeer(opts.selector)] : []),
     ...(props.allowFrom ?? []).map((p, i) => peer(p, `${opts.property}.allowFrom[${i}]`)),
     ...(opts.exposedByIngress
       ? [peer(props.ingressController ?? { namespace: NETWORK_POLICY.ingressControllerNamespace }, `${opts.property}.ingressController`)]
@@ -118,8 +116,26 @@ export function createIngressPolicy(scope: Construct, id: string, opts: IngressP
       if (allowed.has(key) || opts.ports.length === 0) return;
       allowed.add(key);
       // The rule's peer list is read at synth: clients wired after construction are included.
-      clients.push({ podSelector: { matchLabels: { ...selector } } });
+      clients.push(podSelectorPeer(selector));
     },
+  };
+}
+
+/** A TCP port of a policy rule, by number or container port name. */
+export function networkPolicyPort(port: string | number): k8s.NetworkPolicyPort {
+  return { protocol: 'TCP', port: typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port) };
+}
+
+/** Pods with these labels, in the policy's own namespace. */
+export function podSelectorPeer(labels: Record<string, string>): k8s.NetworkPolicyPeer {
+  return { podSelector: { matchLabels: { ...labels } } };
+}
+
+/** Pods of the namespace named `namespace` (by the `kubernetes.io/metadata.name` label), optionally only those with `podLabels`. */
+export function namespaceSelectorPeer(namespace: string, podLabels?: Record<string, string>): k8s.NetworkPolicyPeer {
+  return {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+    ...(podLabels ? { podSelector: { matchLabels: { ...podLabels } } } : {}),
   };
 }
 
@@ -139,21 +155,18 @@ function toPeer(scope: Construct, p: NetworkPeerProps, property: string): k8s.Ne
   if (typeof p !== 'object' || p === null || (p.namespace === undefined && p.podLabels === undefined)) {
     throw new ValidationError(scope, property, p, 'must name a namespace, pod labels, or both');
   }
-  const podLabels = p.podLabels === undefined ? undefined : checkLabels(scope, `${property}.podLabels`, p.podLabels);
-  return {
-    ...(p.namespace !== undefined
-      ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': checkObjectName(scope, `${property}.namespace`, p.namespace) } } }
-      : {}),
-    ...(podLabels ? { podSelector: { matchLabels: { ...podLabels } } } : {}),
-  };
+  const podLabels = p.podLabels === undefined ? undefined : checkPeerLabels(scope, `${property}.podLabels`, p.podLabels);
+  return p.namespace !== undefined
+    ? namespaceSelectorPeer(checkObjectName(scope, `${property}.namespace`, p.namespace), podLabels)
+    : podSelectorPeer(podLabels!);
 }
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
-/** A non-empty label selector (an empty one would admit every pod of the namespace). */
-function checkLabels(scope: Construct, property: string, labels: Record<string, string>): Record<string, string> {
-  const entries = typeof labels === 'object' && labels !== null ? Object.entries(labels) : [];
+/** A non-empty label selector (an empty one would admit every pod of the namespace); every key and value valid. */
+export function checkPeerLabels(scope: Construct, property: string, labels: Record<string, string>): Record<string, string> {
+  const entries = typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? Object.entries(labels) : [];
   if (entries.length === 0) throw new ValidationError(scope, property, labels, 'must hold at least one label (an empty selector would admit every pod)');
   for (const [key, value] of entries) {
     if (!LABEL_KEY.test(key)) throw new ValidationError(scope, `${property}.${key}`, key, 'must be a valid label key such as "app.kubernetes.io/name"');

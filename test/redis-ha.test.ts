@@ -1,9 +1,10 @@
 import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { Chart } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
+import { throwIfInvalid, validateAll } from '../lib/core/problems';
 import { describe, expect, it } from 'vitest';
-import { Knobs, Presets, REDIS, REDIS_HA_FILES, REDIS_STANDALONE_FILES, RedisHA, StatelessService, TIERS, WorkerPool, connectRedis, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
+import { Knobs, Presets, ValidationErrors, REDIS, REDIS_HA_FILES, REDIS_STANDALONE_FILES, RedisHA, StatelessService, TIERS, WorkerPool, connectRedis, RedisHAProps, defaultMaxmemoryBytes, defaultStorageSize } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { sessions } from '../examples/sessions';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -346,7 +347,7 @@ describe('RedisHA validation', () => {
     expectValidationError(make({ minReplicasToWrite: 3 }), { path: 'test/cache', property: 'minReplicasToWrite', value: 3, allowed: /from 0 to 2/ });
   });
   it('password Secret missing or malformed', () => {
-    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', { passwordSecret: 'cache-redis' } as never)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret and key/ });
+    expectValidationError(() => build((chart) => new RedisHA(chart, 'cache', { passwordSecret: 'cache-redis' } as never)), { path: 'test/cache', property: 'passwordSecret', allowed: /Secret key reference \{ secretName, key \}/ });
     expectValidationError(make({ passwordSecret: { secretName: 'Bad_Name', key: 'password' } }), { path: 'test/cache', property: 'passwordSecret.secretName', value: 'Bad_Name' });
     expectValidationError(make({ sentinelPasswordSecret: { secretName: 'ok', key: 'a/b' } }), { path: 'test/cache', property: 'sentinelPasswordSecret.key', value: 'a/b' });
   });
@@ -358,6 +359,26 @@ describe('RedisHA validation', () => {
     expectValidationError(make({ metrics: { exporterImage: 'oliver006/redis_exporter:latest' } }), { path: 'test/cache', property: 'metrics.exporterImage', value: 'oliver006/redis_exporter:latest' });
     expectValidationError(make({ persistence: { size: '10 GB' } }), { path: 'test/cache', property: 'persistence.size', value: '10 GB' });
     expectValidationError(make({ clusterDomain: 'Cluster.Local' }), { path: 'test/cache', property: 'clusterDomain', value: 'Cluster.Local' });
+  });
+  it('reports every mistake at once (one resolve step), each with path, property, value and what is allowed, and renders nothing', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    new RedisHA(chart, 'cache', { passwordSecret: SECRET, sentinels: 4, maxmemory: '0.5', resources: { requests: { cpu: '2' } } });
+    const errors = validateAll(chart);
+    expect(errors.map((e) => [e.constructPath, e.property, e.value])).toEqual([
+      ['test/cache', 'sentinels', 4], ['test/cache', 'resources.requests.cpu', '2'], ['test/cache', 'maxmemory', '0.5'],
+    ]);
+    expect(errors[0].allowed).toMatch(/odd and at least 3/);
+    expect(errors[1].allowed).toMatch(/must not exceed limits\.cpu \(1\)/);
+    expect(errors[2].allowed).toMatch(/whole bytes/);
+    for (const e of errors) expect(e.message).toContain('test/cache');
+    expect(() => throwIfInvalid(chart)).toThrow(ValidationErrors);
+    expect(chart.node.findAll().filter((c) => ['redis', 'sentinel', 'config'].includes(c.node.id))).toEqual([]);
+  });
+  it('quorum is checked against the Sentinels only when both are valid, and a refused name still gives a connection', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    const ha = new RedisHA(chart, 'cache', { passwordSecret: SECRET, sentinels: 6, quorum: 2, name: 'Bad_Name' });
+    expect(validateAll(chart).map((e) => e.property)).toEqual(['name', 'sentinels']);
+    expect(ha.connection.masterName).toBe(ha.name);
   });
 });
 

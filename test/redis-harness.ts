@@ -16,7 +16,8 @@ import { K8sObject, container, find, synth } from './harness/synth';
 
 export const PASSWORD = 'chaos "pa$$" word';
 export const SENTINEL_PASSWORD = 'sentinel-chaos';
-const SUBNET = '127.0.14.';
+// Overridable so engineers sharing a machine each keep to their own /24 (e.g. REDIS_TEST_SUBNET=127.0.13.).
+export const SUBNET = process.env.REDIS_TEST_SUBNET ?? '127.0.14.';
 
 export interface Pod {
   readonly kind: 'redis' | 'sentinel';

@@ -12,10 +12,10 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHA } from '../lib';
 import { K8sObject, container, find, synth } from './harness/synth';
-import { chownTree, lookupUser } from './redis-harness';
+import { SUBNET, chownTree, lookupUser } from './redis-harness';
 
 const PASSWORD = 'standalone "pw" \\ $x\tend';
-const HOST = '127.0.14.50';
+const HOST = `${SUBNET}50`;
 let root = '';
 let port = 0;
 let proc: ChildProcess | undefined;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
-import { connectRpc, containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
+import { ValidationErrors, connectRpc, containerSecurityContext, Knobs, Presets, RPC, RPC_PROXY_FILES, RpcPool, RpcPoolProps, SelfHostedNodeProps, StatelessService } from '../lib';
+import { throwIfInvalid, validateAll } from '../lib/core/problems';
 import { expectValidationError } from './harness/errors';
 import { chain } from '../examples/chain';
 import { K8sObject, build, container, find, findAll, synth, synthApp } from './harness/synth';
@@ -393,6 +395,37 @@ describe('RpcPool NetworkPolicy (issue 18)', () => {
     invalid({ networkPolicy: { metricsPodLabels: { 'bad key!': 'x' } } }, 'networkPolicy.metricsPodLabels.bad key!', /label key/);
     invalid({ networkPolicy: { metricsNamespace: 'Monitoring' } }, 'networkPolicy.metricsNamespace', /namespace/, 'Monitoring');
     invalid({ networkPolicy: 'on' as never }, 'networkPolicy', /true, false/, 'on');
+  });
+});
+
+describe('RpcPool: every mistake at once', () => {
+  it('one resolve step reports each mistake (pool, upstream, proxy scaling) with path, property, value and what is allowed', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    new RpcPool(chart, 'rpc', {
+      upstreams: [{ url: 'ftp://files.example/rpc' }, { ...UPSTREAMS[1], weight: 0 }],
+      maxFails: 0,
+      monitoring: { upstreamErrorRatio: 2 },
+    });
+    const errors = validateAll(chart);
+    expect(errors.map((e) => [e.constructPath, e.property, e.value])).toEqual([
+      ['test/rpc', 'upstreams[0].url', 'ftp://files.example/rpc'],
+      ['test/rpc', 'upstreams[1].weight', 0],
+      ['test/rpc', 'maxFails', 0],
+      ['test/rpc', 'monitoring.upstreamErrorRatio', 2],
+    ]);
+    expect(errors.map((e) => e.allowed)).toEqual([
+      expect.stringMatching(/http:\/\/ or https:\/\//), expect.stringMatching(/from 1 to 100/), expect.stringMatching(/from 1 to 100/),
+      expect.stringMatching(/between 0 and 1/),
+    ]);
+    expect(() => throwIfInvalid(chart)).toThrow(ValidationErrors);
+    expect(chart.node.findAll().filter((c) => ['proxy', 'config', 'node'].includes(c.node.id))).toEqual([]);
+  });
+  it("the proxy's rules are judged on the pool's properties (no error blamed on a nested construct)", () => {
+    const chart = new Chart(Testing.app(), 'test');
+    new RpcPool(chart, 'rpc', { upstreams: UPSTREAMS, autoscaling: { minReplicas: 5, maxReplicas: 2 } });
+    const errors = validateAll(chart);
+    expect(errors.map((e) => e.constructPath)).toEqual(['test/rpc']);
+    expect(errors[0].property).toMatch(/^autoscaling\./);
   });
 });
 

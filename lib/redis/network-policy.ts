@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { RedisConnectionInfo } from '../connections';
 import { REDIS } from '../defaults';
-import { ValidationError } from '../errors';
+import { checkPeerLabels, namespaceSelectorPeer, networkPolicyPort, podSelectorPeer } from '../network-policy';
 
 /** NetworkPolicies in front of a RedisHA (on by default). */
 export interface RedisNetworkPolicyProps {
@@ -62,12 +62,12 @@ interface PolicyInput {
  * Returns the access the wiring uses to admit clients later (peers are read at synth time).
  */
 export function createRedisNetworkPolicies(scope: Construct, p: PolicyInput): { policies: k8s.KubeNetworkPolicy[]; access: RedisAccess } {
-  const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+  const tcp = networkPolicyPort;
   const members: k8s.NetworkPolicyPeer[] = [
-    { podSelector: { matchLabels: p.redisSelector } },
-    ...(p.sentinelSelector ? [{ podSelector: { matchLabels: p.sentinelSelector } }] : []),
+    podSelectorPeer(p.redisSelector),
+    ...(p.sentinelSelector ? [podSelectorPeer(p.sentinelSelector)] : []),
   ];
-  const clients: k8s.NetworkPolicyPeer[] = p.clientLabels ? [{ podSelector: { matchLabels: { ...p.clientLabels } } }] : [];
+  const clients: k8s.NetworkPolicyPeer[] = p.clientLabels ? [podSelectorPeer(p.clientLabels)] : [];
   const seen = new Set<string>();
   const metricsRule = (): k8s.NetworkPolicyIngressRule[] => (p.metrics ? [{ ports: [tcp(REDIS.exporterPort)] }] : []);
   // Members are always there, so `from` is never empty (an empty `from` would admit everyone). Clients wired later
@@ -92,27 +92,18 @@ export function createRedisNetworkPolicies(scope: Construct, p: PolicyInput): { 
         const key = JSON.stringify(Object.entries(selector).sort());
         if (seen.has(key)) return;
         seen.add(key);
-        clients.push({ podSelector: { matchLabels: { ...selector } } });
+        clients.push(podSelectorPeer(selector));
       },
       allowKeda() {
         if (seen.has('keda')) return;
         seen.add('keda');
-        clients.push({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': p.kedaNamespace } } });
+        clients.push(namespaceSelectorPeer(p.kedaNamespace));
       },
     },
   };
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
 /** Client labels of a policy: at least one (an empty selector would admit every pod), each a valid label. */
 export function checkClientLabels(scope: Construct, property: string, labels: Record<string, string>): Record<string, string> {
-  const entries = Object.entries(labels ?? {});
-  if (entries.length === 0) throw new ValidationError(scope, property, labels, 'must hold at least one label (an empty selector would admit every pod)');
-  for (const [key, value] of entries) {
-    if (!LABEL_KEY.test(key)) throw new ValidationError(scope, `${property}.${key}`, key, 'must be a valid label key such as "app.kubernetes.io/part-of"');
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) throw new ValidationError(scope, `${property}.${key}`, value, 'must be a valid label value (at most 63 alphanumerics, "-", "_", ".")');
-  }
-  return { ...labels };
+  return checkPeerLabels(scope, property, labels);
 }

@@ -1,7 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { RPC } from '../defaults';
+import { DNS1123_LABEL_RE } from '../core/rules';
 import { ValidationError } from '../errors';
+import { checkPeerLabels, namespaceSelectorPeer, networkPolicyPort, podSelectorPeer } from '../network-policy';
 
 /** Who may reach the pool (issue 18: ingress only from wired clients and metrics scrapers). */
 export interface RpcNetworkPolicyProps {
@@ -25,21 +27,6 @@ export interface ResolvedRpcNetworkPolicy {
   readonly metricsPodLabels?: Record<string, string>;
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-function checkSelector(scope: Construct, property: string, labels: unknown): Record<string, string> {
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels) || Object.keys(labels).length === 0) {
-    throw new ValidationError(scope, property, labels, 'must hold at least one label (an empty selector would admit every pod)');
-  }
-  for (const [key, value] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(key)) throw new ValidationError(scope, `${property}.${key}`, key, 'must be a valid label key such as "app.kubernetes.io/part-of"');
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) throw new ValidationError(scope, `${property}.${key}`, value, 'must be a valid label value (at most 63 alphanumerics, "-", "_", ".")');
-  }
-  return { ...(labels as Record<string, string>) };
-}
-
 /** `networkPolicy` prop: on by default; `false` opts out. */
 export function resolveNetworkPolicy(scope: Construct, given: unknown): ResolvedRpcNetworkPolicy | undefined {
   if (given === false) return undefined;
@@ -49,17 +36,17 @@ export function resolveNetworkPolicy(scope: Construct, given: unknown): Resolved
   }
   const p = given as RpcNetworkPolicyProps;
   const metricsNamespace = p.metricsNamespace ?? RPC.metricsNamespace;
-  if (typeof metricsNamespace !== 'string' || !NAMESPACE.test(metricsNamespace)) {
+  if (typeof metricsNamespace !== 'string' || !DNS1123_LABEL_RE.test(metricsNamespace) || metricsNamespace.length > 63) {
     throw new ValidationError(scope, 'networkPolicy.metricsNamespace', metricsNamespace, 'must be a namespace name (DNS label)');
   }
   return {
     metricsNamespace,
-    ...(p.clientLabels !== undefined ? { clientLabels: checkSelector(scope, 'networkPolicy.clientLabels', p.clientLabels) } : {}),
-    ...(p.metricsPodLabels !== undefined ? { metricsPodLabels: checkSelector(scope, 'networkPolicy.metricsPodLabels', p.metricsPodLabels) } : {}),
+    ...(p.clientLabels !== undefined ? { clientLabels: checkPeerLabels(scope, 'networkPolicy.clientLabels', p.clientLabels) } : {}),
+    ...(p.metricsPodLabels !== undefined ? { metricsPodLabels: checkPeerLabels(scope, 'networkPolicy.metricsPodLabels', p.metricsPodLabels) } : {}),
   };
 }
 
-const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+const tcp = networkPolicyPort;
 
 /**
  * The proxy's ingress policy. Clients are added as they are wired ({@link RpcPoolNetworkPolicy.allowClient}); until
@@ -82,10 +69,7 @@ export class RpcPoolNetworkPolicy {
     this.proxyPort = opts.port;
     if (opts.metricsPort !== undefined) {
       this.ingress.push({
-        from: [{
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.settings.metricsNamespace } },
-          ...(opts.settings.metricsPodLabels ? { podSelector: { matchLabels: opts.settings.metricsPodLabels } } : {}),
-        }],
+        from: [namespaceSelectorPeer(opts.settings.metricsNamespace, opts.settings.metricsPodLabels)],
         ports: [tcp(opts.metricsPort)],
       });
     }
@@ -101,7 +85,7 @@ export class RpcPoolNetworkPolicy {
     if (this.clients.length === 0) this.ingress.unshift({ from: this.clients, ports: [tcp(this.proxyPort)] });
     const key = JSON.stringify(selector);
     if (this.clients.some((c) => JSON.stringify(c.podSelector?.matchLabels) === key)) return;
-    this.clients.push({ podSelector: { matchLabels: { ...selector } } });
+    this.clients.push(podSelectorPeer(selector));
   }
 }
 
@@ -118,7 +102,7 @@ export function nodeNetworkPolicy(scope: Construct, opts: {
     spec: {
       podSelector: { matchLabels: opts.selector },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: { matchLabels: opts.proxySelector } }], ports: opts.ports.map(tcp) }],
+      ingress: [{ from: [podSelectorPeer(opts.proxySelector)], ports: opts.ports.map((port) => tcp(port)) }],
     },
   });
 }
