@@ -53,19 +53,33 @@ const workload = fc.record({ kind: fc.constantFrom('service', 'worker'), max: fc
 const envOf = (o: K8sObject, name: string) => (o.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).find((e) => e.name === name)?.value;
 
 describe('fuzz: datastores and wiring', () => {
-  it('PostgresCluster, RedisHA and RpcPool: a ValidationError naming the property, or valid objects', () => {
-    const arb = fc.tuple(corrupt(props(pgFields), Object.keys(pgFields), 1), corrupt(props(redisFields), Object.keys(redisFields), 1), corrupt(props(rpcFields), Object.keys(rpcFields), 1), fc.option(preset, { nil: undefined }));
+  // One property per construct: each refuses about 70–95 % of the corrupted props, so together they would almost
+  // never render, and the "or valid objects" half of the oracle would go unexercised.
+  const constructs = [
+    ['PostgresCluster', pgFields, (chart: Chart, p: unknown) => new PostgresCluster(chart, 'db', p as PostgresClusterProps)],
+    ['RedisHA', redisFields, (chart: Chart, p: unknown) => new RedisHA(chart, 'cache', p as RedisHAProps)],
+    ['RpcPool', rpcFields, (chart: Chart, p: unknown) => new RpcPool(chart, 'rpc', p as RpcPoolProps)],
+  ] as const;
+  it.each(constructs)('%s: a ValidationError naming the property, or valid objects', (_name, fields, build) => {
+    const arb = fc.tuple(corrupt(props(fields as Record<string, fc.Arbitrary<unknown>>), Object.keys(fields), 1), fc.option(preset, { nil: undefined }));
     let rendered = 0;
-    check(arb, ([pg, redis, rpc, pr]) => {
+    check(arb, ([p, pr]) => {
       const result = synthOrRefuse((chart) => {
         if (pr) Presets.apply(chart, pr as never);
-        new PostgresCluster(chart, 'db', pg as unknown as PostgresClusterProps);
-        new RedisHA(chart, 'cache', redis as unknown as RedisHAProps);
-        new RpcPool(chart, 'rpc', rpc as unknown as RpcPoolProps);
+        build(chart, p);
       });
       if (result.length > 0 && 'kind' in result[0]) rendered++;
     });
     expect(rendered).toBeGreaterThan(0);
+  });
+
+  it('PostgresCluster, RedisHA and RpcPool in one chart with their defaults: no name or port collides', () => {
+    const objects = synthOrRefuse((chart) => {
+      new PostgresCluster(chart, 'db', { credentials: CREDENTIALS });
+      new RedisHA(chart, 'cache', { passwordSecret: { secretName: 'cache', key: 'password' } });
+      new RpcPool(chart, 'rpc', { upstreams: [{ name: 'a', url: 'https://a.example.com' }, { name: 'b', url: 'https://b.example.com' }] });
+    });
+    expect(objects.length > 0 && 'kind' in objects[0]).toBe(true);
   });
 
   it('connectPostgres / connectRedis / connectRpc: refused, or every pool budget holds at maximum replicas', () => {
