@@ -29,13 +29,13 @@ export interface ProbeTimingProps {
  * construct's default probe of that kind. Ports are numbers or names of the container's ports (`http`, `metrics`, …).
  */
 export interface ProbeSpec extends ProbeTimingProps {
-  /** HTTP GET on `path` at `port`; `scheme` HTTPS skips certificate checks (kubelet behaviour). */
+  /** HTTP GET on `path` at `port`; `scheme` HTTPS skips certificate checks (kubelet behaviour). @default the construct's check */
   readonly http?: { readonly path: string; readonly port: number | string; readonly scheme?: 'HTTP' | 'HTTPS' };
-  /** gRPC health checking protocol on `port` (a number: the kubelet does not resolve names for gRPC). */
+  /** gRPC health checking protocol on `port` (a number: the kubelet does not resolve names for gRPC). @default the construct's check */
   readonly grpc?: { readonly port: number; readonly service?: string };
-  /** A command run in the container; exit 0 is healthy. */
+  /** A command run in the container; exit 0 is healthy. @default the construct's check */
   readonly exec?: { readonly command: readonly string[] };
-  /** A TCP connect to `port`. */
+  /** A TCP connect to `port`. @default the construct's check */
   readonly tcp?: { readonly port: number | string };
 }
 
