@@ -1,6 +1,6 @@
 import type { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { IMAGE_REPOSITORY_PATTERN, IMAGE_TAG_PATTERN, POSITIVE_DECIMAL_PATTERN, POSITIVE_QUANTITY_PATTERN } from './core/rules';
+import { CPU_QUANTITY_PATTERN, IMAGE_REPOSITORY_PATTERN, IMAGE_TAG_PATTERN, POSITIVE_DECIMAL_PATTERN, POSITIVE_QUANTITY_PATTERN } from './core/rules';
 
 /**
  * Install-time knobs: each construct declares, once, which of its settings a Helm chart user may tune, with the
@@ -26,7 +26,7 @@ export interface KnobSchema {
    * A string knob that also takes plain numbers, as `--set cpu=1` gives them (Kubernetes quantities and KEDA
    * targets are strings in the object, but `1` and `"1"` mean the same). The number must meet these bounds.
    */
-  readonly numbers?: { readonly integer?: boolean; readonly minimum?: number; readonly exclusiveMinimum?: number };
+  readonly numbers?: { readonly integer?: boolean; readonly minimum?: number; readonly exclusiveMinimum?: number; readonly multipleOf?: number };
 }
 
 /**
@@ -111,9 +111,12 @@ export const KNOB_SCHEMAS = {
   imageRepository: { type: 'string', pattern: IMAGE_REPOSITORY_PATTERN },
   /** A tag; `latest` is refused by the knob's `refused` (see {@link IMAGE_TAG_REFUSED}), with a reason. */
   imageTag: { type: 'string', pattern: IMAGE_TAG_PATTERN },
-  /** A positive Kubernetes quantity (both suffix families, exponents), or a positive number from `--set`. */
-  quantity: { type: 'string', pattern: POSITIVE_QUANTITY_PATTERN, numbers: { exclusiveMinimum: 0 } },
-  /** Memory and storage: as {@link KNOB_SCHEMAS.quantity}, whole bytes when given as a number. */
+  /**
+   * CPU: a positive Kubernetes quantity (both suffix families, exponents) whole at 1m, as the constructs require, or
+   * a positive number from `--set` that is a multiple of 0.001. `0.0001` and `0.1m` are refused.
+   */
+  quantity: { type: 'string', pattern: CPU_QUANTITY_PATTERN, numbers: { exclusiveMinimum: 0, multipleOf: 0.001 } },
+  /** Memory and storage: a positive quantity (both suffix families, exponents), whole bytes when given as a number. */
   byteQuantity: { type: 'string', pattern: POSITIVE_QUANTITY_PATTERN, numbers: { integer: true, minimum: 1 } },
   /** A positive decimal number as a string (KEDA targets), `5e-7` included, or a positive number from `--set`. */
   positiveDecimal: { type: 'string', pattern: POSITIVE_DECIMAL_PATTERN, numbers: { exclusiveMinimum: 0 } },

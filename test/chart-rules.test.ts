@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresCluster, Presets, RedisHA, StatelessService, WorkerPool } from '../lib';
+import { PostgresCluster, Presets, RedisHA, RpcPool, StatelessService, WorkerPool } from '../lib';
 import { PATRONI } from '../lib/defaults';
 import { HelmChart, writeHelmChart } from '../lib/helm';
 import { KUBE_VERSION, renderChart, runHelm, templateArgs } from './harness/helm';
@@ -132,5 +132,44 @@ describe('issue 13 chart defects (real helm)', () => {
     });
     const r = await runHelm(['lint', '--strict', '--kube-version', KUBE_VERSION, dir]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('issue 13 chart rules of RedisHA and RpcPool (real helm)', () => {
+  const UPSTREAMS = [{ name: 'a', url: 'https://a.example' }, { name: 'b', url: 'https://b.example' }];
+
+  it('quorum ≤ sentinels (a majority) is a template fail naming both values; a valid quorum reaches both StatefulSets and the alert', async () => {
+    const { dir } = chartOf((c) => { new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' }, metrics: true }); });
+    expect(await fails(dir, ['--set', 'cache.quorum=4'])).toMatch(/cache: quorum must be a majority of sentinels = 3 .*from 2 to 3 \(cache\.quorum = 4\)/);
+    expect(await fails(dir, ['--set', 'cache.quorum=1'])).toMatch(/cache\.quorum = 1/);
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop', values: { 'cache.quorum': 3, 'crds.prometheusOperator': true } });
+    const quorumOf = (kind: string, name: string) => (container(find(objects, kind, name)).env as K8sObject[]).find((e) => e.name === 'QUORUM')!.value;
+    expect(quorumOf('StatefulSet', 'rel-cache')).toBe('3');
+    expect(quorumOf('StatefulSet', 'rel-cache-sentinel')).toBe('3');
+    const rule = find(objects, 'PrometheusRule', 'rel-cache').spec.groups[0].rules.find((r: K8sObject) => r.alert === 'RedisSentinelQuorumLost');
+    expect(rule.expr).toMatch(/< 3$/);
+    expect(rule.annotations.summary).toMatch(/quorum 3$/);
+  });
+
+  it('values.schema.json refuses sub-millicore CPU as the constructs do, and takes whole millicores in every form', async () => {
+    const { dir } = chartOf((c) => {
+      new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' } });
+      new RpcPool(c, 'rpc', { upstreams: UPSTREAMS });
+    });
+    for (const bad of ['0.0001', '0.1m', '1e-4', '500u']) {
+      expect(await fails(dir, ['--set-string', `cache.resources.requests.cpu=${bad}`])).toMatch(/cache\.resources\.requests\.cpu/);
+    }
+    expect(await fails(dir, ['--set', 'rpcProxy.resources.limits.cpu=0.0005'])).toMatch(/rpcProxy\.resources\.limits\.cpu/);
+    const objects = await renderChart(dir, 'rel', {
+      namespace: 'shop', args: ['--set-string', 'cache.resources.requests.cpu=1e-1', '--set', 'rpcProxy.resources.requests.cpu=0.25'],
+    });
+    expect(container(find(objects, 'StatefulSet', 'rel-cache')).resources.requests.cpu).toBe('1e-1');
+    expect(container(find(objects, 'Deployment', 'rel-rpc')).resources.requests.cpu).toBe('0.25');
+  });
+
+  it('RpcPool resource values check requests ≤ limits', async () => {
+    const { dir } = chartOf((c) => { new RpcPool(c, 'rpc', { upstreams: UPSTREAMS }); });
+    expect(await fails(dir, ['--set-string', 'rpcProxy.resources.requests.cpu=4'])).toMatch(/rpcProxy\.resources\.requests\.cpu \(4\) must be less than or equal to rpcProxy\.resources\.limits\.cpu/);
+    expect(await fails(dir, ['--set-string', 'rpcProxy.resources.requests.memory=2Gi'])).toMatch(/rpcProxy\.resources\.requests\.memory \(2Gi\) must be less than or equal to rpcProxy\.resources\.limits\.memory/);
   });
 });

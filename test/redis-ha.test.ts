@@ -187,13 +187,14 @@ describe('RedisHA defaults', () => {
     expect(knobs.map((k) => k.key)).toEqual([
       'image.repository', 'image.tag',
       'resources.requests.cpu', 'resources.requests.memory', 'resources.limits.cpu', 'resources.limits.memory',
-      'maxmemoryPolicy', 'persistence.size',
+      'maxmemoryPolicy', 'persistence.size', 'quorum',
     ]);
     const at = (o: K8sObject, path: ReadonlyArray<string | number>) => path.reduce((v: K8sObject, k) => v?.[k], o);
     for (const knob of knobs) {
       for (const t of knob.targets) {
         const value = at(t.object.toJson(), t.path);
-        if (t.template) expect(value).toBe('redis:7.0.15-bookworm');
+        if (t.fragment) expect(value).toContain(t.fragment);
+        else if (t.template) expect(value).toBe(knob.key === 'quorum' ? String(knob.default) : 'redis:7.0.15-bookworm');
         else expect(value).toBe(knob.default);
       }
     }

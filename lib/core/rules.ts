@@ -315,6 +315,35 @@ export const POSITIVE_QUANTITY_PATTERN = '^([0-9]*[1-9][0-9]*(\\.[0-9]*)?|[0-9]*
 /** A positive decimal number as text (`2`, `0.5`, `5e-7`), as KEDA parses its non-integer targets. */
 export const POSITIVE_DECIMAL_PATTERN = '^([0-9]*[1-9][0-9]*(\\.[0-9]*)?|[0-9]*\\.[0-9]*[1-9][0-9]*)([eE][+-]?[0-9]+)?$';
 
+/**
+ * A positive CPU quantity whole at 1m precision, as {@link quantityRule}('cpu') requires, for JSON Schema (RE2: no
+ * arithmetic, so each suffix and exponent gets the number of decimals it allows). `0.0001`, `0.1m`, `1e-4` and
+ * `500u` are refused. Kept short enough to read in helm's message, it refuses a few exact but exotic forms too
+ * (never the reverse): more than 6 decimals before M/G/T/P/E, more than 3 before a binary suffix or a positive
+ * exponent, exponents above 15 or below -3. The int64 size bound is left to the construct and the API server.
+ */
+export const CPU_QUANTITY_PATTERN = cpuQuantityPattern();
+
+function cpuQuantityPattern(): string {
+  const int = '[0-9]*[1-9][0-9]*';
+  /** A positive decimal with at most `n` significant fraction digits (trailing zeros free). */
+  const decimal = (n: number): string => {
+    if (n === 0) return `${int}(\\.0*)?`;
+    // The last non-zero fraction digit at position ≤ n.
+    return `(${int}(\\.[0-9]{0,${n}}0*)?|0*\\.[0-9]{0,${n - 1}}[1-9]0*)`;
+  };
+  const forms = [
+    decimal(3),
+    `${decimal(0)}m`,
+    `${int}000(\\.0*)?u`,
+    `${int}000000(\\.0*)?n`,
+    `${decimal(6)}[kMGTPE]`,
+    `${decimal(3)}(Ki|Mi|Gi|Ti|Pi|Ei|[eE]\\+?0*([0-9]|1[0-5])|[eE]-0*0)`,
+    ...[1, 2, 3].map((e) => `${decimal(3 - e)}[eE]-0*${e}`),
+  ];
+  return `^(${forms.join('|')})$`;
+}
+
 export type QuantityKind = 'cpu' | 'memory' | 'storage' | 'any';
 
 const QUANTITY_EXAMPLES: Record<QuantityKind, string> = {

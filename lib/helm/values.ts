@@ -103,6 +103,7 @@ export function knobJsonSchema(k: KnobSchema | JsonSchema, description: string |
         out.type = [k.type, n.integer ? 'integer' : 'number'];
         if (n.minimum !== undefined) out.minimum = n.minimum;
         if (n.exclusiveMinimum !== undefined) out.exclusiveMinimum = n.exclusiveMinimum;
+        if (n.multipleOf !== undefined) out.multipleOf = n.multipleOf;
         break;
       }
       case 'properties':

@@ -186,7 +186,7 @@ export class RedisHA extends Construct {
       this.networkPolicies.push(...policies);
       registerRedisAccess(this.connection, access);
     }
-    declareRedisKnobs(this, spec, w);
+    declareRedisKnobs(this, spec, w, this.prometheusRule);
     applyDatastorePodProps(this, props);
   }
 
