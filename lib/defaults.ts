@@ -332,3 +332,15 @@ export const NETWORK_POLICY = {
   /** Namespace Prometheus scrapes from (kube-prometheus-stack's / kube-prometheus' conventional namespace). */
   metricsNamespace: 'monitoring',
 } as const;
+
+/**
+ * Probe timing of StatelessService (issue 17 made each one tunable; these are the values it always rendered).
+ * Readiness answers fast and often, so a pod leaves the Service within ~15 s of `/ready` failing (001: "/ready
+ * stabilizes"); liveness is slower and TCP by default, so a dependency outage never restarts healthy pods; startup
+ * polls every 2 s for `startupTimeoutSeconds`.
+ */
+export const STATELESS_PROBES = {
+  readiness: { periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+  liveness: { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+  startupPeriodSeconds: 2,
+} as const;

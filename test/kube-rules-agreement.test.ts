@@ -8,7 +8,18 @@ import {
   Rule, annotationMapProblems, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, integerRule, labelValue,
   parseImageReference, prometheusDuration, qualifiedName, quantityRule,
 } from '../lib/core/rules';
+import { Problems } from '../lib/core/problems';
+import { resolveIngress } from '../lib/workloads/ingress';
+import { resolveExtraEnv } from '../lib/workloads/pod-props';
 import { KUBE_RULE_CASES, KubeRule } from './harness/kube-rules-table';
+
+/** Whether a resolve-step helper records no problem for `input`. */
+const passes = (fn: (p: Problems) => void): boolean => {
+  const p = new Problems('rules');
+  fn(p);
+  return p.ok;
+};
+const extraEnvOk = (entry: Record<string, unknown>) => passes((p) => resolveExtraEnv(p, [{ name: 'X', ...entry }], () => undefined, () => false, ['c']));
 
 /** Where our rules ask for more than Kubernetes on purpose. */
 const STRICTER: Record<string, string> = {
@@ -30,6 +41,13 @@ const OURS: Record<KubeRule, Rule> = {
   int32: integerRule({ min: 0 }),
   image: asRule((v) => parseImageReference(v as string) !== undefined),
   prometheusDuration: prometheusDuration(),
+  envFieldPath: asRule((v) => extraEnvOk({ fieldRef: { fieldPath: v } })),
+  resourceDivisor: asRule((v) => {
+    const [resource, divisor] = (v as string).split(' ');
+    return extraEnvOk({ resourceFieldRef: { resource, divisor } });
+  }),
+  ingressHost: asRule((v) => passes((p) => resolveIngress(p, { hosts: [{ host: v }] }))),
+  ingressPrefixPath: asRule((v) => passes((p) => resolveIngress(p, { hosts: [{ host: 'api.example.com', paths: [{ path: v, pathType: 'Prefix' }] }] }))),
 };
 
 describe('lib/core/rules.ts agrees with the API server', () => {

@@ -3,7 +3,8 @@ import type { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { Presets, StatelessService, StatelessServiceProps, WorkerPool, WorkerPoolProps } from '../lib';
 import { expectValidationError } from './harness/errors';
-import { build, container, find, findAll, K8sObject, synth } from './harness/synth';
+import { build, container, find, findAll, K8sObject, synth, synthApp } from './harness/synth';
+import { workloadPropsApp } from './apps/workload-props';
 
 /** Issue 17, part 1: the pod-level props operators expect, on StatelessService and WorkerPool alike. */
 
@@ -80,7 +81,7 @@ describe.each(KINDS)('%s: serviceAccount', (kind) => {
   });
 
   it('refuses contradictions and bad values, naming the property', () => {
-    expectValidationError(refuse(kind, { serviceAccount: { name: 'a' }, serviceAccountName: 'b' }), { path: 'test/api', property: 'serviceAccount.name', value: 'a', allowed: /given twice/ });
+    expectValidationError(refuse(kind, { serviceAccount: { name: 'a' }, serviceAccountName: 'b' }), { path: 'test/api', property: 'serviceAccount.name', value: 'a', allowed: /contradicts/ });
     expectValidationError(refuse(kind, { serviceAccount: { automountToken: true }, automountServiceAccountToken: false }), { path: 'test/api', property: 'serviceAccount.automountToken', value: true, allowed: /contradicts/ });
     expectValidationError(refuse(kind, { serviceAccount: { name: 'x', annotations: { a: 'b' } } }), { path: 'test/api', property: 'serviceAccount.annotations', allowed: /create/ });
     expectValidationError(refuse(kind, { serviceAccount: { create: 'yes' } }), { path: 'test/api', property: 'serviceAccount.create', value: 'yes' });
@@ -388,5 +389,12 @@ describe('StatelessService: Ingress with several hosts, paths, TLS and annotatio
     for (const [ingress, property, allowed] of cases) {
       expectValidationError(refuse('service', { ingress }), { path: 'test/api', property, ...(allowed ? { allowed } : {}) });
     }
+  });
+});
+
+describe('the app using every new prop (test/apps/workload-props.ts, judged by the API server in test/cluster/)', () => {
+  it('synthesizes through the strict schema and the lint', () => {
+    const objects = synthApp((app) => { workloadPropsApp(app); });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(expect.arrayContaining(['ServiceAccount/api', 'Ingress/api', 'Job/api-migrate', 'Deployment/jobs']));
   });
 });

@@ -29,6 +29,7 @@ import {
   requiredReplicationCapacity, workMemTooSmallTemplate,
 } from './sizing';
 import { withEphemeralStorage } from '../ephemeral-storage';
+import { DatastorePodProps, applyDatastorePodProps } from '../datastore-pod';
 
 /** A Secret key holding one password. */
 export interface PasswordSecretRef {
@@ -97,7 +98,7 @@ export interface PostgresNetworkPolicyProps {
   readonly clientLabels?: Record<string, string>;
 }
 
-export interface PostgresClusterProps {
+export interface PostgresClusterProps extends DatastorePodProps {
   /** Secrets holding the superuser, replication and application passwords. @default each generated (see {@link PostgresCredentials}) */
   readonly credentials?: PostgresCredentials;
   /** Base name of every object (`<name>-rw`, `<name>-primary`, ...). @default the construct id */
@@ -417,6 +418,7 @@ export class PostgresCluster extends Construct {
       poolerServerConnections: pooler.totalServerConnections,
     };
     this.declareKnobs(storageSize, postgresHash, poolerHash);
+    applyDatastorePodProps(this, props);
   }
 
   // ---------------------------------------------------------------------------------------------- props

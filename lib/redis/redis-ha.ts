@@ -22,6 +22,7 @@ import { GIB, checkImage, checkInteger, checkObjectName, checkOneOf, checkResour
 import { withEphemeralStorage } from '../ephemeral-storage';
 import { redisAlerts } from './alerts';
 import { RedisNetworkPolicyProps, checkClientLabels, createRedisNetworkPolicies, registerRedisAccess } from './network-policy';
+import { DatastorePodProps, applyDatastorePodProps } from '../datastore-pod';
 
 /** Eviction policies Redis 7 accepts for `maxmemory-policy`. */
 export const MAXMEMORY_POLICIES = [
@@ -85,7 +86,7 @@ export interface RedisMetricsProps {
   readonly alerts?: boolean;
 }
 
-export interface RedisHAProps {
+export interface RedisHAProps extends DatastorePodProps {
   /**
    * Secret key holding the Redis password: `requirepass` and `masterauth` on every Redis, `auth-pass` on the
    * Sentinels.
@@ -544,6 +545,7 @@ export class RedisHA extends Construct {
       registerRedisAccess(this.connection, access);
     }
     this.declareKnobs(image, maxmemoryPolicy, redisEnv.findIndex((e) => e.name === 'MAXMEMORY_POLICY'), persistence?.size, exporterImage !== undefined);
+    applyDatastorePodProps(this, props);
   }
 
   private declareKnobs(image: string, maxmemoryPolicy: string, policyEnvIndex: number, storageSize: string | undefined, exporterInit: boolean): void {

@@ -22,6 +22,7 @@ import { declareUpstreamsKnob } from './upstream-knob';
 import { URL_FILES_DIR, checkEngine, checkWrites, mountUrlFiles, urlFileName } from './engine';
 import { checkImage, checkInteger, checkObjectName, checkPort, checkResourceName, parseMemory } from '../validate';
 import { withEphemeralStorage } from '../ephemeral-storage';
+import { DatastorePodProps, applyDatastorePodProps } from '../datastore-pod';
 
 /** One JSON-RPC provider. Give its URL either in plain sight (`url`) or from a Secret (`urlSecret`). */
 export interface RpcUpstreamProps {
@@ -107,7 +108,7 @@ export interface RpcMonitoringProps {
   readonly gasPrice?: GasPriceAlertProps;
 }
 
-export interface RpcPoolProps {
+export interface RpcPoolProps extends DatastorePodProps {
   /** The providers. Seed 000 keeps 2–3; fewer than 2 (counting `selfHostedNode`) needs `allowSingleUpstream`. */
   readonly upstreams: readonly RpcUpstreamProps[];
   /** Accept a single upstream, i.e. no failover. @default false */
@@ -393,6 +394,7 @@ export class RpcPool extends Construct {
         name: this.name, labels, groupName: `${this.name}.rpc`, rules: this.alertRules(monitoring, engine),
       });
     }
+    applyDatastorePodProps(this, props);
   }
 
   private exporterContainer(registry: string | undefined, engine: RpcEngine): k8s.Container {

@@ -22,10 +22,13 @@ export interface ServiceAccountProps {
   readonly automountToken?: boolean;
 }
 
-/** `metadata.*` and `status.*` pod fields the downward API exposes as env (Kubernetes 1.28 `validEnvDownwardAPIFieldPathExpressions`). */
+/**
+ * Pod fields the downward API exposes as env (Kubernetes 1.28 `validEnvDownwardAPIFieldPathExpressions`;
+ * `status.hostIPs` needs PodHostIPs, off by default in 1.28).
+ */
 export const ENV_FIELD_PATHS = [
   'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
-  'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+  'status.hostIP', 'status.podIP', 'status.podIPs',
 ] as const;
 const LABEL_OR_ANNOTATION_PATH = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
 /** Container resources the downward API exposes (`requests.hugepages-<size>` too). */
@@ -78,7 +81,8 @@ export interface ResolvedPodProps {
   readonly createServiceAccount?: { readonly name: string; readonly annotations: Record<string, string> };
 }
 
-const OPTIONAL = (p: Problems, property: string, v: unknown): boolean | undefined => {
+/** An optional boolean: undefined when absent or refused (the refusal recorded). */
+const optionalBoolean = (p: Problems, property: string, v: unknown): boolean | undefined => {
   if (v === undefined) return undefined;
   if (typeof v !== 'boolean') {
     p.add(property, v, 'must be true or false', true);
@@ -134,7 +138,7 @@ export function resolveServiceAccount(
   p: Problems, props: { serviceAccount?: unknown; serviceAccountName?: unknown; automountServiceAccountToken?: unknown }, workloadName: string,
 ): { name?: string; automount: boolean; create?: { name: string; annotations: Record<string, string> } } {
   let automount = false;
-  if (props.automountServiceAccountToken !== undefined) automount = OPTIONAL(p, 'automountServiceAccountToken', props.automountServiceAccountToken) ?? false;
+  if (props.automountServiceAccountToken !== undefined) automount = optionalBoolean(p, 'automountServiceAccountToken', props.automountServiceAccountToken) ?? false;
   let name: string | undefined;
   if (props.serviceAccountName !== undefined) name = p.value<string | undefined>('serviceAccountName', props.serviceAccountName, dns1123Subdomain(), undefined);
   const sa = props.serviceAccount;
@@ -143,12 +147,14 @@ export function resolveServiceAccount(
     p.add('serviceAccount', sa, 'must be { create, name, annotations, automountToken }', true);
     return { automount };
   }
-  const create = OPTIONAL(p, 'serviceAccount.create', sa.create) ?? false;
+  const create = optionalBoolean(p, 'serviceAccount.create', sa.create) ?? false;
   if (sa.name !== undefined) {
-    if (props.serviceAccountName !== undefined) p.add('serviceAccount.name', sa.name, 'is given twice (serviceAccountName too); set only serviceAccount.name');
+    if (props.serviceAccountName !== undefined && props.serviceAccountName !== sa.name) {
+      p.add('serviceAccount.name', sa.name, `contradicts serviceAccountName (${JSON.stringify(props.serviceAccountName)}); set only serviceAccount.name`);
+    }
     name = p.value<string | undefined>('serviceAccount.name', sa.name, dns1123Subdomain(), undefined);
   }
-  const token = OPTIONAL(p, 'serviceAccount.automountToken', sa.automountToken);
+  const token = optionalBoolean(p, 'serviceAccount.automountToken', sa.automountToken);
   if (token !== undefined) {
     if (props.automountServiceAccountToken !== undefined && props.automountServiceAccountToken !== token) {
       p.add('serviceAccount.automountToken', token, `contradicts automountServiceAccountToken (${String(props.automountServiceAccountToken)}); set only serviceAccount.automountToken`);
@@ -245,7 +251,7 @@ function extraEnvVar(
   }
   const okName = p.check(`${at}.${kind}.name`, v.name, dns1123Subdomain());
   const okKey = p.check(`${at}.${kind}.key`, v.key, configMapKey());
-  const optional = OPTIONAL(p, `${at}.${kind}.optional`, v.optional);
+  const optional = optionalBoolean(p, `${at}.${kind}.optional`, v.optional);
   if (!okName || !okKey) return undefined;
   const ref = { name: v.name as string, key: v.key as string, ...(optional !== undefined ? { optional } : {}) };
   return { name, valueFrom: kind === 'secretKeyRef' ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
@@ -268,7 +274,7 @@ export function resolveExtraEnvFrom(p: Problems, value: unknown): k8s.EnvFromSou
     const ref = e[kind];
     if (!isRecord(ref)) return p.add(`${at}.${kind}`, ref, 'must be { name, optional }', true);
     const okName = p.check(`${at}.${kind}.name`, ref.name, dns1123Subdomain());
-    const optional = OPTIONAL(p, `${at}.${kind}.optional`, ref.optional);
+    const optional = optionalBoolean(p, `${at}.${kind}.optional`, ref.optional);
     // The API server checks the prefix as an env var name (ValidateEnvFrom, Kubernetes 1.28).
     const okPrefix = e.prefix === undefined || p.check(`${at}.prefix`, e.prefix, envVarName());
     if (!okName || !okPrefix) return undefined;

@@ -6,7 +6,7 @@ import { Problems } from '../core/problems';
 import {
   dns1035Label, dns1123Label, duplicates, integerRule, isRecord, labelValue, portName, prometheusDuration,
 } from '../core/rules';
-import { STATELESS } from '../defaults';
+import { STATELESS, STATELESS_PROBES } from '../defaults';
 import { imageVersion, selectorLabels, standardLabels } from '../labels';
 import type { ResolvedResources } from '../pod';
 import type { Preset } from '../presets';
@@ -171,9 +171,12 @@ function resolveStatelessProbes(p: Problems, value: unknown, ports: readonly Dec
   const startupTimeout = p.value('probes.startupTimeoutSeconds', probes.startupTimeoutSeconds ?? STATELESS.startupTimeoutSeconds, integerRule({ min: 2, max: 3600 }), STATELESS.startupTimeoutSeconds);
   const http = k8s.IntOrString.fromString('http');
   const base = {
-    readiness: { httpGet: { path: readinessPath, port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-    liveness: { ...(livenessPath ? { httpGet: { path: livenessPath, port: http } } : { tcpSocket: { port: http } }), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    startup: { tcpSocket: { port: http }, periodSeconds: 2, failureThreshold: Math.ceil(startupTimeout / 2) },
+    readiness: { httpGet: { path: readinessPath, port: http }, ...STATELESS_PROBES.readiness },
+    liveness: { ...(livenessPath ? { httpGet: { path: livenessPath, port: http } } : { tcpSocket: { port: http } }), ...STATELESS_PROBES.liveness },
+    startup: {
+      tcpSocket: { port: http }, periodSeconds: STATELESS_PROBES.startupPeriodSeconds,
+      failureThreshold: Math.ceil(startupTimeout / STATELESS_PROBES.startupPeriodSeconds),
+    },
   };
   const out: { liveness?: k8s.Probe; readiness?: k8s.Probe; startup?: k8s.Probe } = {};
   for (const kind of ['liveness', 'readiness', 'startup'] as const) {

@@ -16,16 +16,21 @@ import { ControlPlane, startControlPlane } from '../harness/control-plane';
 import { AllowedWarning, ApiResources, CRD_API_VERSIONS, createObject, installCrds, judgeObjects, podOf } from '../harness/dry-run';
 import { alternativeValue, renderChart } from '../harness/helm';
 import { K8sObject, synthApp } from '../harness/synth';
+import { workloadPropsApp } from '../apps/workload-props';
 
 /** Warnings that are not our defects. Each needs a reason; keep this list short. */
 const ALLOWED_WARNINGS: AllowedWarning[] = [];
 
 
-/** Every example, plus the seed-003 tiers the sorcha example stands for (the example itself is small-production). */
+/**
+ * Every example, plus the seed-003 tiers the sorcha example stands for (the example itself is small-production), plus
+ * an app using every pod-level prop of issue 17.
+ */
 const SOURCES: Record<string, (app: App) => unknown> = {
   ...EXAMPLES,
   sorchaDevelopment: (app) => sorchaTier(app, 'development'),
   sorchaLargeProduction: (app) => sorchaTier(app, 'large-production'),
+  workloadProps: workloadPropsApp,
 };
 
 let cp: ControlPlane;

@@ -43,6 +43,21 @@ function probe(rule: KubeRule, value: string | number): K8sObject {
       spec: { replicas: value, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [container()] } } },
     };
     case 'image': return pod(container({ image: v }));
+    case 'envFieldPath': return pod(container({ env: [{ name: 'X', valueFrom: { fieldRef: { fieldPath: v } } }] }));
+    case 'resourceDivisor': {
+      const [resource, divisor] = v.split(' ');
+      return pod(container({ env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource, divisor } } }] }));
+    }
+    case 'ingressHost':
+    case 'ingressPrefixPath': return {
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'i' },
+      spec: {
+        rules: [{
+          host: rule === 'ingressHost' ? v : 'api.example.com',
+          http: { paths: [{ path: rule === 'ingressPrefixPath' ? v : '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] },
+        }],
+      },
+    };
     case 'prometheusDuration': return {
       apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'sm' },
       spec: { selector: {}, endpoints: [{ port: 'metrics', interval: v }] },
@@ -54,7 +69,7 @@ const show = (v: string | number) => (typeof v === 'string' && v.length > 40 ? `
 
 describe('Kubernetes rules table, judged by the real API server', () => {
   it('the probes themselves are accepted with a plain valid value', async () => {
-    for (const o of [configMap({}), pod(container()), probe('dns1035Label', 's'), probe('int32', 1), probe('prometheusDuration', '30s')]) {
+    for (const o of [configMap({}), pod(container()), probe('dns1035Label', 's'), probe('int32', 1), probe('prometheusDuration', '30s'), probe('ingressHost', 'api.example.com')]) {
       const r = await createObject(cp, api, o, NS);
       expect(r.status, `${o.kind}: ${r.body?.message}`).toBe(201);
     }

@@ -6,7 +6,7 @@ import {
   StatelessService, WorkerPool,
 } from '../../lib';
 import { findAll, K8sObject } from '../harness/synth';
-import { check, corrupt, cpu, memory, opt, preset, props, sometimes, synthOrRefuse } from './support';
+import { check, corrupt, cpu, datastorePodFields, memory, opt, preset, props, sometimes, synthOrRefuse } from './support';
 
 const CREDENTIALS = { superuser: { secretName: 's' }, replication: { secretName: 'r' }, app: { secretName: 'a', key: 'pw' } };
 const quantityPair = props({ requests: opt(props({ cpu: opt(cpu), memory: opt(memory) })), limits: opt(props({ cpu: opt(cpu), memory: opt(memory) })) });
@@ -21,6 +21,7 @@ const pgFields = {
   pooler: opt(props({ replicas: opt(fc.integer({ min: 0, max: 6 })), defaultPoolSize: opt(fc.integer({ min: 0, max: 80 })), reservePoolSize: opt(fc.integer({ min: 0, max: 20 })) })),
   storage: opt(props({ size: opt(fc.constantFrom('10Gi', '1Gi', '512Mi', '1e10', '100G')) })),
   metrics: opt(fc.oneof(fc.boolean(), props({ interval: opt(fc.constantFrom('30s', 'abc', '1m')) }))),
+  ...datastorePodFields,
 };
 const redisFields = {
   passwordSecret: sometimes(fc.constant({ secretName: 'cache', key: 'password' })),
@@ -31,6 +32,7 @@ const redisFields = {
   resources: opt(quantityPair),
   metrics: opt(fc.oneof(fc.boolean(), props({ interval: opt(fc.constantFrom('30s', '30', '2m')) }))),
   persistence: opt(fc.oneof(fc.constant(false), props({ size: opt(fc.constantFrom('10Gi', '1Gi', 'big')) }))),
+  ...datastorePodFields,
 };
 const rpcFields = {
   upstreams: fc.constant([{ name: 'a', url: 'https://a.example.com' }, { name: 'b', url: 'https://b.example.com' }]),
@@ -38,6 +40,7 @@ const rpcFields = {
   monitoring: opt(fc.oneof(fc.boolean(), props({ interval: opt(fc.constantFrom('30s', 'x')) }))),
   autoscaling: opt(fc.oneof(fc.constant(false), props({ minReplicas: opt(fc.integer({ min: 1, max: 5 })), maxReplicas: opt(fc.integer({ min: 1, max: 9 })) }))),
   resources: opt(quantityPair),
+  ...datastorePodFields,
 };
 const connectOptions = props({
   via: opt(fc.constantFrom('pooler', 'direct', 'proxy')),

@@ -1,10 +1,9 @@
-import { k8s } from 'cdk8s-plus-28';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Presets, StatelessService, StatelessServiceProps } from '../../lib';
 import { find, K8sObject } from '../harness/synth';
 import {
-  check, configMounts, corrupt, mostly, dnsName, env, image, opt, port, preset, props, resources, secretEnv, sometimes, synthOrRefuse,
+  check, configMounts, corrupt, mostly, dnsName, env, image, opt, podFields, port, preset, probes, props, referencedAccounts, resources, secretEnv, sometimes, synthOrRefuse,
 } from './support';
 
 const autoscaling = fc.oneof(fc.constant(false), props({
@@ -22,9 +21,23 @@ const fields = {
   metricsPort: opt(port),
   metricsPath: opt(mostly(fc.constantFrom('/metrics', '/stats'), fc.constant('metrics'))),
   resources: opt(resources),
-  probes: opt(props({ readinessPath: opt(mostly(fc.constantFrom('/ready', '/healthz'), fc.constant('ready'))), livenessPath: opt(fc.constantFrom('/live', '/')), startupTimeoutSeconds: opt(mostly(fc.integer({ min: 2, max: 600 }), fc.constantFrom(0, 4000))) })),
+  probes: opt(fc.oneof(
+    props({ readinessPath: opt(mostly(fc.constantFrom('/ready', '/healthz'), fc.constant('ready'))), livenessPath: opt(fc.constantFrom('/live', '/')), startupTimeoutSeconds: opt(mostly(fc.integer({ min: 2, max: 600 }), fc.constantFrom(0, 4000))) }),
+    probes,
+  )),
   stickySessions: opt(fc.oneof(fc.boolean(), mostly(fc.integer({ min: 1, max: 86_400 }), fc.constantFrom(0, 100_000)))),
-  ingress: opt(props({ host: mostly(fc.constantFrom('api.example.com', '*.example.com'), fc.constantFrom('localhost', 'Api.Example.com')), path: opt(fc.constantFrom('/', '/api')), tlsSecretName: opt(dnsName) })),
+  ingress: opt(fc.oneof(
+    props({ host: mostly(fc.constantFrom('api.example.com', '*.example.com'), fc.constantFrom('localhost', 'Api.Example.com')), path: opt(fc.constantFrom('/', '/api')), tlsSecretName: opt(dnsName) }),
+    props({
+      hosts: fc.array(props({
+        host: mostly(fc.constantFrom('api.example.com', 'www.example.com', '*.example.com'), fc.constantFrom('10.0.0.1', 'Api.Example.com')),
+        paths: opt(fc.array(props({ path: opt(mostly(fc.constantFrom('/', '/v1', '/(.*)'), fc.constantFrom('v1', '/a//b'))), pathType: opt(mostly(fc.constantFrom('Prefix', 'Exact', 'ImplementationSpecific'), fc.constant('Regex'))) }), { maxLength: 2 })),
+      }), { minLength: 1, maxLength: 3 }),
+      tls: opt(fc.array(props({ hosts: fc.array(fc.constantFrom('api.example.com', 'www.example.com', 'other.example.com'), { minLength: 1, maxLength: 2 }), secretName: sometimes(dnsName) }), { maxLength: 2 })),
+      className: opt(mostly(fc.constantFrom('nginx', 'traefik'), fc.constant('Nginx'))),
+      annotations: opt(fc.dictionary(fc.constantFrom('cert-manager.io/cluster-issuer', 'nginx.ingress.kubernetes.io/rewrite-target'), fc.constantFrom('letsencrypt', '/$1'), { maxKeys: 2 })),
+    }),
+  )),
   serviceMonitor: opt(fc.oneof(fc.boolean(), props({ interval: opt(mostly(fc.constantFrom('30s', '1m30s'), fc.constantFrom('abc', '30', '0s'))) }))),
   disruptionBudget: opt(fc.boolean()),
   terminationGracePeriodSeconds: opt(mostly(fc.integer({ min: 0, max: 600 }), fc.constantFrom(-1, 100_000))),
@@ -36,9 +49,11 @@ const fields = {
   configMounts: opt(configMounts),
   command: opt(fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 })),
   runAsUser: opt(mostly(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(-5, 0, 2 ** 31, 2 ** 32))),
-  serviceAccountName: opt(dnsName),
+  // Rare: beside serviceAccount.name it is mostly a contradiction.
+  serviceAccountName: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: dnsName }),
   automountServiceAccountToken: opt(fc.boolean()),
   readOnlyRootFilesystem: opt(fc.boolean()),
+  ...podFields,
 };
 // replicas only beside autoscaling: false, mostly: the HPA owns the count otherwise (a refusal of its own).
 const scaling = mostly(
@@ -56,7 +71,7 @@ describe('fuzz: StatelessService', () => {
       const result = synthOrRefuse((chart) => {
         if (pr) Presets.apply(chart, pr as never);
         // An account the pod names must exist (kube-linter's non-existent-service-account), as in a real chart.
-        if (typeof p.serviceAccountName === 'string') new k8s.KubeServiceAccount(chart, 'sa', { metadata: { name: p.serviceAccountName }, automountServiceAccountToken: false });
+        referencedAccounts(chart, p);
         new StatelessService(chart, 'api', p as unknown as StatelessServiceProps);
       });
       if (result.length > 0 && 'kind' in result[0]) {
@@ -93,6 +108,14 @@ const validProps = fc.record({
   mounts: fc.uniqueArray(fc.constantFrom('/etc/a', '/etc/b', '/config', '/data/x'), { maxLength: 3 }),
   interval: fc.constantFrom('30s', '1m', '1m30s', '15s', '500ms'),
   runAsUser: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  // Issue 17's pod-level props, valid by the documented rules.
+  pullSecrets: fc.uniqueArray(dnsName, { maxLength: 2 }),
+  podLabels: fc.dictionary(fc.constantFrom('team', 'example.com/tier', 'cost'), fc.stringMatching(/^([a-z0-9]([a-z0-9._-]{0,8}[a-z0-9])?)?$/), { maxKeys: 3 }),
+  fieldPaths: fc.uniqueArray(fc.constantFrom('metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'status.podIP', 'status.hostIP'), { maxLength: 3 }),
+  account: fc.option(fc.tuple(fc.option(dnsName, { nil: undefined }), fc.boolean()), { nil: undefined }),
+  readiness: fc.record({ periodSeconds: fc.integer({ min: 1, max: 300 }), failureThreshold: fc.integer({ min: 1, max: 30 }), successThreshold: fc.integer({ min: 1, max: 5 }) }),
+  hosts: fc.uniqueArray(fc.constantFrom('api.example.com', 'www.example.com', '*.example.org', 'a-b.c.example.net'), { minLength: 1, maxLength: 3 }),
+  tlsHosts: fc.integer({ min: 0, max: 3 }),
 });
 
 describe('fuzz: StatelessService, valid input', () => {
@@ -105,6 +128,14 @@ describe('fuzz: StatelessService, valid input', () => {
         ...(v.hpa ? { autoscaling: { minReplicas: v.hpa[0], maxReplicas: v.hpa[0] + v.hpa[1], cpuUtilization: v.hpa[2] } } : { autoscaling: false, replicas: 2 }),
         stickySessions: v.sticky, env: v.env, configMounts: v.mounts.map((mountPath, i) => ({ configMap: `cm-${i}`, mountPath })),
         serviceMonitor: { interval: v.interval }, runAsUser: v.runAsUser,
+        imagePullSecrets: v.pullSecrets, podLabels: v.podLabels,
+        extraEnv: v.fieldPaths.map((fieldPath, i) => ({ name: `FIELD_${i}`, fieldRef: { fieldPath } })),
+        ...(v.account ? { serviceAccount: { create: true, ...(v.account[0] ? { name: v.account[0] } : {}), automountToken: v.account[1] } } : {}),
+        probes: { readiness: v.readiness },
+        ingress: {
+          hosts: v.hosts.map((host) => ({ host, paths: [{ path: '/', pathType: 'Prefix' as const }] })),
+          ...(v.tlsHosts > 0 ? { tls: [{ hosts: v.hosts.slice(0, v.tlsHosts), secretName: 'tls' }] } : {}),
+        },
       };
       const result = synthOrRefuse((chart) => { new StatelessService(chart, 'api', props); });
       expect('kind' in result[0], `refused valid props: ${(result as Array<{ message?: string }>).map((e) => e.message).join('; ')}`).toBe(true);
@@ -114,6 +145,16 @@ describe('fuzz: StatelessService, valid input', () => {
       expect(app.resources.limits.cpu).toBe(props.resources!.limits!.cpu);
       expect(find(objects, 'Service', 'api').spec.ports.map((p: K8sObject) => p.port)).toEqual(v.withMetrics ? [servicePort, metricsPort] : [servicePort]);
       for (const [name, value] of Object.entries(v.env)) expect(app.env).toContainEqual({ name, value });
+      const pod = find(objects, 'Deployment', 'api').spec.template;
+      expect(pod.spec.imagePullSecrets ?? []).toEqual(v.pullSecrets.map((name) => ({ name })));
+      for (const [k, value] of Object.entries(v.podLabels)) expect(pod.metadata.labels[k]).toBe(value);
+      v.fieldPaths.forEach((fieldPath, i) => expect(app.env).toContainEqual({ name: `FIELD_${i}`, valueFrom: { fieldRef: { fieldPath } } }));
+      expect(app.readinessProbe).toMatchObject({ httpGet: { path: '/ready', port: 'http' }, ...v.readiness });
+      expect(pod.spec.serviceAccountName).toBe(v.account ? (v.account[0] ?? 'api') : undefined);
+      expect(pod.spec.automountServiceAccountToken).toBe(v.account ? v.account[1] : false);
+      const ing = find(objects, 'Ingress', 'api');
+      expect(ing.spec.rules.map((r: K8sObject) => r.host)).toEqual(v.hosts);
+      expect(ing.spec.tls?.[0].hosts ?? []).toEqual(v.hosts.slice(0, v.tlsHosts));
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ValidationError, ValidationErrors } from '../../lib';
@@ -105,6 +106,82 @@ export const toleration = mostly(
     effect: opt(fc.constantFrom('NoSchedule', 'NoExecute')), tolerationSeconds: opt(fc.integer({ min: 0, max: 3600 })),
   }),
 );
+// ---------------------------------------------------------------- pod-level props (issue 17)
+
+const annotationMap = fc.dictionary(
+  mostly(fc.constantFrom('example.com/owner', 'prometheus.io/scrape', 'Team'), fc.constantFrom('a/b/c', 'bad key')),
+  sometimes(fc.constantFrom('x', '', 'a b: c')), { maxKeys: 2 },
+);
+const probePort = mostly(fc.constantFrom('http', 'metrics', 8080, 9090), fc.constantFrom('admin', 0, 70000, 1234));
+const timing = {
+  initialDelaySeconds: opt(mostly(fc.integer({ min: 0, max: 60 }), fc.constantFrom(-1, NaN))),
+  periodSeconds: opt(mostly(fc.integer({ min: 1, max: 60 }), fc.constant(0))),
+  timeoutSeconds: opt(fc.integer({ min: 1, max: 10 })),
+  failureThreshold: opt(mostly(fc.integer({ min: 1, max: 30 }), fc.constant(0))),
+  successThreshold: opt(mostly(fc.constant(1), fc.integer({ min: 2, max: 3 }))),
+};
+const probeCheck = fc.oneof(
+  props({ path: mostly(fc.constantFrom('/ready', '/live'), fc.constant('ready')), port: probePort, scheme: opt(mostly(fc.constantFrom('HTTP', 'HTTPS'), fc.constant('FTP'))) }).map((http) => ({ http })),
+  props({ port: probePort, service: opt(fc.constantFrom('', 'health')) }).map((grpc) => ({ grpc })),
+  props({ command: mostly<readonly string[]>(fc.constant(['/bin/check']), fc.constantFrom([], [''])) }).map((exec) => ({ exec })),
+  props({ port: probePort }).map((tcp) => ({ tcp })),
+);
+// Mostly tuning the construct's own probe (renders most often), sometimes a check of its own or off.
+const probe = fc.oneof(
+  { arbitrary: props(timing), weight: 3 },
+  { arbitrary: fc.tuple(probeCheck, props(timing)).map(([c, t]) => ({ ...c, ...t })), weight: 2 },
+  { arbitrary: fc.constant(false), weight: 1 },
+);
+/** `probes` of every kind; `extra` adds construct-specific fields (StatelessService's shorthand paths). */
+export const probes = props({ liveness: opt(probe), readiness: opt(probe), startup: opt(probe) });
+const envRef = (kind: 'secretKeyRef' | 'configMapKeyRef') => props({ name: sometimes(dnsName), key: mostly(fc.constantFrom('password', 'url'), fc.constantFrom('', 'a/b')), optional: opt(fc.boolean()) }).map((r) => ({ [kind]: r }));
+export const extraEnv = fc.array(fc.tuple(envName, fc.oneof(
+  sometimes(fc.string({ maxLength: 6 })).map((value) => ({ value })),
+  mostly(fc.constantFrom('metadata.name', 'metadata.namespace', 'status.podIP', 'spec.nodeName', "metadata.labels['app.kubernetes.io/name']"), fc.constantFrom('status.phase', 'metadata.labels')).map((fieldPath) => ({ fieldRef: { fieldPath } })),
+  props({ resource: mostly(fc.constantFrom('limits.memory', 'requests.cpu', 'limits.ephemeral-storage'), fc.constant('limits.gpu')), divisor: opt(mostly(fc.constantFrom('1', '1m', '1Mi'), fc.constantFrom('2', '0'))) }).map((r) => ({ resourceFieldRef: r })),
+  envRef('secretKeyRef'),
+  envRef('configMapKeyRef'),
+)).map(([name, source]) => ({ name, ...source })), { maxLength: 3 });
+export const extraEnvFrom = fc.array(fc.oneof(
+  props({ secretRef: props({ name: sometimes(dnsName), optional: opt(fc.boolean()) }), prefix: opt(mostly(fc.constantFrom('APP_', 'X'), fc.constant('1_'))) }),
+  props({ configMapRef: props({ name: sometimes(dnsName) }), prefix: opt(fc.constant('CFG_')) }),
+), { maxLength: 2 });
+/** imagePullSecrets, serviceAccount, podAnnotations, podLabels, extraEnv, extraEnvFrom. */
+export const podFields = {
+  imagePullSecrets: opt(fc.array(sometimes(dnsName), { maxLength: 2 })),
+  // Mostly the two valid shapes (create one, or name one); the contradictions are the rare third.
+  serviceAccount: opt(mostly(
+    fc.oneof(
+      props({ create: fc.constant(true), name: opt(sometimes(dnsName)), annotations: opt(annotationMap), automountToken: opt(fc.boolean()) }),
+      props({ name: sometimes(dnsName), automountToken: opt(fc.boolean()) }),
+    ),
+    props({ create: opt(fc.boolean()), name: opt(sometimes(dnsName)), annotations: opt(annotationMap), automountToken: opt(fc.boolean()) }),
+  )),
+  podAnnotations: opt(annotationMap),
+  podLabels: opt(fc.dictionary(mostly(fc.constantFrom('team', 'example.com/tier'), fc.constantFrom('app.kubernetes.io/name', 'pod-template-hash', 'bad key')), mostly(fc.constantFrom('a', ''), fc.constant('a b')), { maxKeys: 2 })),
+  extraEnv: opt(extraEnv),
+  extraEnvFrom: opt(extraEnvFrom),
+};
+
+/** The pod-level props the datastores take (lib/datastore-pod.ts). */
+export const datastorePodFields = {
+  imagePullSecrets: podFields.imagePullSecrets,
+  podAnnotations: opt(mostly(annotationMap, fc.constant({ 'scalecharts.io/config-hash': 'x' }))),
+  podLabels: opt(fc.dictionary(mostly(fc.constantFrom('team', 'example.com/tier'), fc.constantFrom('scalecharts.io/role', 'app.kubernetes.io/name', 'bad key')), mostly(fc.constantFrom('a', ''), fc.constant('a b')), { maxKeys: 2 })),
+};
+
+/**
+ * Objects a fuzzed workload refers to but does not create: a ServiceAccount it names without creating it (kube-linter's
+ * non-existent-service-account, and a real cluster, want it to exist).
+ */
+export function referencedAccounts(chart: Chart, p: Record<string, unknown>): void {
+  const names = new Set<string>();
+  if (typeof p.serviceAccountName === 'string') names.add(p.serviceAccountName);
+  const sa = p.serviceAccount as Record<string, unknown> | undefined;
+  if (sa && typeof sa === 'object' && sa.create !== true && typeof sa.name === 'string') names.add(sa.name);
+  for (const name of names) new k8s.KubeServiceAccount(chart, `sa-${name}`, { metadata: { name }, automountServiceAccountToken: false });
+}
+
 export const preset = props({
   autoscaling: opt(fc.oneof(fc.constant(false), props({
     minReplicas: opt(fc.integer({ min: 1, max: 6 })), maxReplicas: opt(fc.integer({ min: 1, max: 30 })),
@@ -183,6 +260,10 @@ export function checkInvariants(objects: K8sObject[]): void {
       }
     }
     expectUnique(podPorts, `${o.kind}/${o.metadata.name} container ports`);
+    // The selector picks the workload's own pods: every selector label is on the pod template (podLabels never change it).
+    const selector = o.spec?.selector?.matchLabels;
+    const template = o.spec?.template?.metadata?.labels;
+    if (selector && template) for (const [k, v] of Object.entries(selector)) expect(template[k], `${o.kind}/${o.metadata.name} selector ${k}`).toBe(v);
     walkNumbers(o, (n, at) => {
       expect(Number.isFinite(n), at).toBe(true);
       expect(Math.abs(n) <= INT32_MAX || at.includes('tolerationSeconds'), `${at} = ${n} fits int32`).toBe(true);

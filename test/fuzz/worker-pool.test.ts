@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Presets, WorkerPool, WorkerPoolProps } from '../../lib';
 import { find, findAll, K8sObject } from '../harness/synth';
-import { check, configMounts, corrupt, mostly, dnsName, env, image, opt, port, preset, props, resources, secretEnv, sometimes, synthOrRefuse } from './support';
+import {
+  check, configMounts, corrupt, mostly, dnsName, env, image, opt, podFields, port, preset, probes, props, referencedAccounts, resources, secretEnv, sometimes, synthOrRefuse,
+} from './support';
 
 const queueName = fc.constantFrom('jobs', 'jobs-dlq', 'media:transcode', 'bad queue', 'other');
 const positive = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(5e-7, 0.5, 2.5, 0, -1));
@@ -43,6 +45,8 @@ const fields = {
   configMounts: opt(configMounts),
   runAsUser: opt(mostly(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(-5, 0, 2 ** 31, 2 ** 32))),
   readOnlyRootFilesystem: opt(fc.boolean()),
+  probes: opt(probes),
+  ...podFields,
 };
 const workerProps = corrupt(props(fields), Object.keys(fields));
 
@@ -53,6 +57,7 @@ describe('fuzz: WorkerPool', () => {
     check(fc.tuple(workerProps, fc.option(preset, { nil: undefined })), ([p, pr]) => {
       const result = synthOrRefuse((chart) => {
         if (pr) Presets.apply(chart, pr as never);
+        referencedAccounts(chart, p);
         new WorkerPool(chart, 'media', p as unknown as WorkerPoolProps);
       });
       if (result.length > 0 && 'kind' in result[0]) {

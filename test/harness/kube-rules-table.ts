@@ -19,7 +19,11 @@ export type KubeRule =
   | 'envVarName'
   | 'int32'
   | 'image'
-  | 'prometheusDuration';
+  | 'prometheusDuration'
+  | 'envFieldPath'
+  | 'resourceDivisor'
+  | 'ingressHost'
+  | 'ingressPrefixPath';
 
 export interface KubeRuleCase {
   readonly rule: KubeRule;
@@ -46,6 +50,10 @@ export const RULE_PROBES: Record<KubeRule, string> = {
   int32: 'Deployment spec.replicas',
   image: 'container image',
   prometheusDuration: 'ServiceMonitor endpoints[].interval (the CRD schema\'s pattern)',
+  envFieldPath: 'container env valueFrom.fieldRef.fieldPath (the downward API)',
+  resourceDivisor: 'container env valueFrom.resourceFieldRef, value "<resource> <divisor>"',
+  ingressHost: 'Ingress spec.rules[].host',
+  ingressPrefixPath: 'Ingress spec.rules[].http.paths[].path with pathType Prefix',
 };
 
 const ok = (rule: KubeRule, ...values: Array<string | number>): KubeRuleCase[] => values.map((value) => ({ rule, value, accepted: true }));
@@ -103,4 +111,19 @@ export const KUBE_RULE_CASES: readonly KubeRuleCase[] = [
 
   ...ok('prometheusDuration', '30s', '1m30s', '1h', '500ms', '0', '1y2w3d4h5m6s7ms'),
   ...bad('prometheusDuration', '30', 'abc', '1.5s', '30S', '-30s', '1s1m'),
+
+  // Issue 17's extraEnv, Ingress: the downward API's env fields; status.hostIPs came with PodHostIPs (off in 1.28).
+  ...ok('envFieldPath', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
+    'status.hostIP', 'status.podIP', 'status.podIPs', "metadata.labels['app.kubernetes.io/name']", "metadata.annotations['example.com/a']"),
+  { rule: 'envFieldPath', value: 'status.hostIPs', accepted: true, accepted128: false },
+  ...bad('envFieldPath', 'metadata.labels', 'metadata.annotations', 'status.phase', 'spec.containers', 'metadata.generateName', ''),
+  ...ok('resourceDivisor', 'limits.cpu 1m', 'requests.cpu 1', 'limits.memory 1Mi', 'limits.memory 1', 'requests.memory 1G', 'limits.ephemeral-storage 1Ki'),
+  ...bad('resourceDivisor', 'limits.cpu 1Mi', 'limits.cpu 2m', 'limits.memory 2Mi', 'limits.memory 1m', 'limits.gpu 1'),
+  { rule: 'resourceDivisor', value: 'limits.cpu 0', accepted: true, note: 'a zero divisor is defaulted to 1 (a silently changed value): our validators refuse it' },
+  ...ok('ingressHost', 'api.example.com', '*.example.com', 'a-b.c.example.net', `${a(63)}.example.com`),
+  // A single label is a DNS-1123 subdomain too: accepted, but nothing routes to it from outside.
+  { rule: 'ingressHost', value: 'localhost', accepted: true, note: 'a single-label host reaches no public name: our validators ask for a dotted one' },
+  ...bad('ingressHost', '10.0.0.1', 'Api.Example.com', 'a.*.example.com', '*', 'api_example.com', '-a.example.com', 'api.example.com.'),
+  ...ok('ingressPrefixPath', '/', '/v1', '/v1/', '/a.b/c', '/a-b_c~d'),
+  ...bad('ingressPrefixPath', 'v1', '/a//b', '/a/./b', '/a/../b', '/a%2fb', '/a%2Fb', '/a/..', '/a/.'),
 ];
