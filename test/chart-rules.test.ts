@@ -5,6 +5,7 @@ import { App, Chart } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresCluster, Presets, RedisHA, StatelessService, WorkerPool } from '../lib';
 import { HelmChart, writeHelmChart } from '../lib/helm';
+import { connectionHeadroom } from '../lib/postgres/sizing';
 import { KUBE_VERSION, renderChart, runHelm, templateArgs } from './harness/helm';
 import { container, find, K8sObject } from './harness/synth';
 
@@ -106,14 +107,16 @@ describe('issue 13 chart defects (real helm)', () => {
   it('the PgBouncer budget was not enforced across pooler values', async () => {
     const { dir, chart } = chartOf((c) => { new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0, pooler: { replicas: 1, defaultPoolSize: 10, reservePoolSize: 1 } }); });
     const info = (p: string) => chart.model.values.find((v) => v.path === p)!;
-    const replicasMax = info('db.pooler.replicas').schema.maximum!;
-    const poolMax = info('db.pooler.defaultPoolSize').schema.maximum!;
-    expect(replicasMax).toBeGreaterThan(1);
+    // The pool bounds follow maxConnections (lib/postgres/sizing.ts), so the schema leaves them to this rule.
+    const maxConnections = info('db.maxConnections').default as number;
+    const edge = Math.floor((maxConnections - connectionHeadroom(maxConnections).total) / (10 + 1));
+    expect(edge).toBeGreaterThan(1);
+    expect(info('db.pooler.replicas').schema.maximum!).toBeGreaterThan(edge);
     // Each value alone passes its schema; together they exceed max_connections − headroom.
-    const stderr = await fails(dir, ['--set', `db.pooler.replicas=${replicasMax}`, '--set', `db.pooler.defaultPoolSize=${poolMax}`]);
-    expect(stderr).toMatch(new RegExp(`db: pooler\\.replicas × \\(pooler\\.defaultPoolSize \\+ pooler\\.reservePoolSize\\) server connections must stay ≤ maxConnections − headroom .*db\\.pooler\\.replicas = ${replicasMax}, db\\.pooler\\.defaultPoolSize = ${poolMax}`));
-    // At the edge of the budget with the synthesized pool sizes (the replicas maximum is derived from them) it renders.
-    await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.pooler.replicas': replicasMax } });
+    const stderr = await fails(dir, ['--set', `db.pooler.replicas=${edge + 1}`]);
+    expect(stderr).toMatch(new RegExp(`db: pooler\\.replicas × \\(pooler\\.defaultPoolSize \\+ pooler\\.reservePoolSize\\) server connections must stay ≤ maxConnections − headroom .*db\\.pooler\\.replicas = ${edge + 1}, db\\.pooler\\.defaultPoolSize = 10`));
+    // At the edge of the budget it renders.
+    await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.pooler.replicas': edge } });
   });
 
   it('min ≤ max is a template fail naming both values', async () => {
