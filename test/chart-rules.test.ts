@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresCluster, Presets, RedisHA, RpcPool, StatelessService, WorkerPool } from '../lib';
 import { PATRONI } from '../lib/defaults';
 import { HelmChart, writeHelmChart } from '../lib/helm';
+import { connectionHeadroom } from '../lib/postgres/sizing';
 import { KUBE_VERSION, renderChart, runHelm, templateArgs } from './harness/helm';
 import { container, find, K8sObject } from './harness/synth';
 
@@ -107,17 +108,18 @@ describe('issue 13 chart defects (real helm)', () => {
   });
 
   it('the PgBouncer budget was not enforced across pooler values', async () => {
-    let db!: PostgresCluster;
-    const { dir } = chartOf((c) => { db = new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0, pooler: { replicas: 1, defaultPoolSize: 10, reservePoolSize: 1 } }); });
-    // The schema bounds each value alone (they follow the others since issue 17); the rule judges them together.
-    const edge = Math.floor(db.settings.pooler.serverConnectionBudget / 11);
+    const { dir, chart } = chartOf((c) => { new PostgresCluster(c, 'db', { credentials: CREDENTIALS, replicas: 0, pooler: { replicas: 1, defaultPoolSize: 10, reservePoolSize: 1 } }); });
+    const info = (p: string) => chart.model.values.find((v) => v.path === p)!;
+    // The pool bounds follow maxConnections (lib/postgres/sizing.ts), so the schema leaves them to this rule.
+    const maxConnections = info('db.maxConnections').default as number;
+    const edge = Math.floor((maxConnections - connectionHeadroom(maxConnections).total) / (10 + 1));
     expect(edge).toBeGreaterThan(1);
-    const over = edge + 1;
-    const stderr = await fails(dir, ['--set', `db.pooler.replicas=${over}`]);
-    expect(stderr).toMatch(new RegExp(`db: pooler\\.replicas × \\(pooler\\.defaultPoolSize \\+ pooler\\.reservePoolSize\\) server connections must stay ≤ maxConnections − headroom .*db\\.pooler\\.replicas = ${over}, db\\.pooler\\.defaultPoolSize = 10`));
-    // At the edge of the budget it renders; lowering maxConnections in the same install moves the edge down.
+    expect(info('db.pooler.replicas').schema.maximum!).toBeGreaterThan(edge);
+    // Each value alone passes its schema; together they exceed max_connections − headroom.
+    const stderr = await fails(dir, ['--set', `db.pooler.replicas=${edge + 1}`]);
+    expect(stderr).toMatch(new RegExp(`db: pooler\\.replicas × \\(pooler\\.defaultPoolSize \\+ pooler\\.reservePoolSize\\) server connections must stay ≤ maxConnections − headroom .*db\\.pooler\\.replicas = ${edge + 1}, db\\.pooler\\.defaultPoolSize = 10`));
+    // At the edge of the budget it renders.
     await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.pooler.replicas': edge } });
-    expect(await fails(dir, ['--set', `db.pooler.replicas=${edge}`, '--set', 'db.maxConnections=20'])).toMatch(/db\.maxConnections = 20/);
   });
 
   it('min ≤ max is a template fail naming both values', async () => {

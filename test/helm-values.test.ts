@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../examples';
 import { HelmChart, writeHelmChart } from '../lib/helm';
 import { podTemplatePath } from '../lib/helm/conventional';
-import { KUBE_VERSION, keyOf, renderChart, runHelm, setFlag, startFakeKubeApi } from './harness/helm';
+import { KUBE_VERSION, describeHelmChart, keyOf, renderChart, runHelm, setFlag, startFakeKubeApi } from './harness/helm';
+import { workloadPropsApp } from './apps/workload-props';
 import type { K8sObject } from './harness/synth';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-values-'));
@@ -188,3 +189,7 @@ describe('checks across values that helm lint --strict catches (values.schema.js
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 });
+
+// Defaults come from the constructs' own pod props (pull secrets, labels, annotations, extra env, ServiceAccounts):
+// the full chart battery on the app that sets every one of them.
+describeHelmChart('every pod prop (test/apps/workload-props.ts)', (app) => workloadPropsApp(app));

@@ -181,7 +181,7 @@ describe('chart writer output', () => {
     new StatelessService(new Chart(app, 'back', { namespace: 'shop' }), 'web-api', { image: 'ghcr.io/example/api:1.0.0' });
     const dir = path.join(tmp, 'multi');
     const chart = writeHelmChart(app, dir, { name: 'shop' });
-    expect(Object.keys(chart.values)).toEqual(['frontWeb', 'backWebApi', 'global']); // global: the chart-wide imageRegistry and imagePullSecrets (issue 17)
+    expect(Object.keys(chart.values)).toEqual(['frontWeb', 'backWebApi', 'global']);
     expect([...chart.files.keys()].filter((f) => f.startsWith('templates/front') || f.startsWith('templates/back'))).toEqual(['templates/front-web.yaml', 'templates/back-web-api.yaml']);
     const objects = await renderChart(dir, 'r1', { namespace: 'shop', values: { 'backWebApi.autoscaling.maxReplicas': 7 } });
     expect(objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'r1-web-api')!.spec.maxReplicas).toBe(7);

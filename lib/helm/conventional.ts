@@ -228,10 +228,10 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     });
     add(root, 'podLabels', `Labels added to these pods (not ${existingLabels.join(', ')}: the construct sets those)`,
       mapSchema({ type: 'string', maxLength: 63, pattern: LABEL_VALUE }, existingLabels), {},
-      workloads.map((w) => field(w.o, [...w.template, 'metadata', 'labels'], false)), { team: 'payments' });
+      workloads.map((w) => field(w.o, [...w.template, 'metadata', 'labels'], false)), { [unused('chart-extra', existingLabels)]: 'yes' });
     add(root, 'podAnnotations', `Annotations added to these pods${existingAnnotations.length ? ` (not ${existingAnnotations.join(', ')}: the construct sets those)` : ''}`,
       mapSchema({ type: 'string' }, existingAnnotations), {},
-      workloads.map((w) => field(w.o, [...w.template, 'metadata', 'annotations'], existingAnnotations.length === 0)), { 'example.com/owner': 'payments' });
+      workloads.map((w) => field(w.o, [...w.template, 'metadata', 'annotations'], existingAnnotations.length === 0)), { [unused('example.com/chart-extra', existingAnnotations)]: 'yes' });
     for (const w of workloads) {
       decorate(w.o, (node) => {
         const m = mapAt(node, [...w.template, 'metadata']);
@@ -304,6 +304,13 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     replicasWhenNotAutoscaled: (o) => replicas.get(o),
     helpers: (name) => helpersText(name),
   };
+}
+
+/** `base`, or `base-2`, `base-3`… whichever `taken` doesn't hold: an example key the construct doesn't set. */
+function unused(base: string, taken: readonly string[]): string {
+  let key = base;
+  for (let i = 2; taken.includes(key); i++) key = `${base}-${i}`;
+  return key;
 }
 
 function saDefaultName(o: CollectedObject, c: Collected): string {

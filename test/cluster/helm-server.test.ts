@@ -3,7 +3,8 @@
  * namespace with Pod Security "restricted": `helm install --dry-run=server`; a real `helm install` (no controllers
  * run: the objects are only stored, and hooks are left out since no hook Job would ever complete); `helm upgrade
  * --dry-run=server` with every value changed; a real upgrade that keeps the generated Secrets; a second release in the
- * same namespace with credentials of its own. Server warnings fail the test.
+ * same namespace with credentials of its own; an upgrade with every switch flipped; the migration hooks' order. Server
+ * warnings fail the test.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -95,6 +96,15 @@ describe('every example chart with the real helm against the real API server', (
       // completes and helm would wait for it (the simulated-cluster tier runs them). The bare-Pod dry run of
       // test/cluster/apiserver.test.ts judges their pods.
       expect(JSON.parse(dry.stdout).hooks?.length ?? 0).toBe(chart.model.hooks.length);
+      // Hook order: a migration whose database is in the chart runs after install (all objects created) and before
+      // an upgrade's new pods, behind an init container waiting for the database Service.
+      for (const h of JSON.parse(dry.stdout).hooks ?? []) {
+        const info = chart.model.hooks.find((x) => `${x.kind}/r1-${x.name}` === `${h.kind}/${h.name}`)!;
+        expect(h.events.join(','), h.name).toBe(info.hook);
+        const waits = info.dependsOn.filter((d) => d.startsWith('Service/'));
+        for (const w of waits) expect(h.manifest, h.name).toContain(`name: wait-for-${w.slice('Service/'.length)}`);
+        if (waits.length > 0) expect(h.events).toEqual(['post-install', 'pre-upgrade']);
+      }
       expectOk(await helm(['install', 'r1', dir, '--no-hooks', '--timeout', '60s']), 'install');
       const manifest = parseManifests((await helm(['get', 'manifest', 'r1'])).stdout);
       expect(manifest.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(planned.map((o) => `${o.kind}/${o.metadata.name}`).sort());
@@ -115,6 +125,19 @@ describe('every example chart with the real helm against the real API server', (
       const upgraded = JSON.parse(upgradeDry.stdout);
       expect(upgraded.version).toBe(2);
       expect(upgraded.manifest).not.toBe(JSON.parse(dry.stdout).manifest);
+
+      // Every switch flipped (autoscaling, PDB, NetworkPolicy, Ingress, metrics off; ServiceAccounts created) and the
+      // global image values set: the server accepts that release too, and the switched objects are gone or there.
+      const flipped = [
+        ...chart.model.switches.flatMap((sw) => setFlag(sw.path, !sw.default)),
+        ...setFlag('global.imageRegistry', 'mirror.example.internal:5000'), ...setFlag('global.imagePullSecrets', ['mirror-pull']),
+      ];
+      const switchedDry = await helm(['upgrade', 'r1', dir, '--dry-run=server', '-o', 'json', ...flipped]);
+      expectOk(switchedDry, 'upgrade --dry-run=server with every switch flipped');
+      const switched = new Set(parseManifests(JSON.parse(switchedDry.stdout).manifest).map((o) => `${o.kind}/${o.metadata.name}`));
+      for (const sw of chart.model.switches) {
+        for (const o of sw.objects) expect(switched.has(`${o.split('/')[0]}/r1-${o.split('/').slice(1).join('/')}`), `${o} with ${sw.path}=${!sw.default}`).toBe(!sw.default);
+      }
 
       // A real upgrade (same values): generated credentials are looked up and kept, not regenerated.
       expectOk(await helm(['upgrade', 'r1', dir, '--no-hooks', '--timeout', '60s']), 'upgrade');

@@ -166,6 +166,8 @@ export function withoutHelmDifferences(o: K8sObject, release?: string): K8sObjec
       out[k] = strip(v, [...p, k]);
     }
     if (key === 'annotations' && Object.keys(out).length === 0) return undefined;
+    // An object without labels of its own gets Helm's: nothing is left once they are stripped.
+    if (key === 'labels' && p.length === 2 && Object.keys(out).length === 0) return undefined;
     return out;
   };
   return JSON.parse(JSON.stringify(strip(o, [])));
