@@ -122,6 +122,14 @@ describe('issue 13 chart defects (real helm)', () => {
     await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.pooler.replicas': edge } });
   });
 
+  it('maxConnections set at install reaches Patroni (its bootstrap config), not only postgresql.conf', async () => {
+    const { dir } = chartOf((c) => { new PostgresCluster(c, 'db', { credentials: CREDENTIALS }); });
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop', values: { 'db.maxConnections': 123 } });
+    const config = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['patroni.yml'])!;
+    expect(config.data['patroni.yml']).toMatch(/^\s+max_connections: 123$/m);
+    expect(config.data['postgresql.conf']).toMatch(/^max_connections = 123$/m);
+  });
+
   it('min ≤ max is a template fail naming both values', async () => {
     const { dir } = chartOf((c) => { new StatelessService(c, 'api', { image: IMAGE }); });
     expect(await fails(dir, ['--set', 'api.autoscaling.minReplicas=30'])).toMatch(/api\.autoscaling\.minReplicas \(30\) must be less than or equal to api\.autoscaling\.maxReplicas \(20\)/);

@@ -8,7 +8,7 @@ import { POSTGRES } from '../defaults';
 import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { ASSETS, renderTemplate } from './files';
 import { CONFIG_HASH_ANNOTATION } from './layout';
-import { postgresqlConfValues } from './members';
+import { patroniFilesOf, postgresqlConfValues } from './members';
 import type { ResolvedPostgresCluster } from './resolve';
 import {
   ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, workMemTooSmallTemplate,
@@ -89,6 +89,8 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     default: spec.settings.maxConnections,
     targets: [
       { object: o.configMap, path: ['data', 'postgresql.conf'], template: confTemplate },
+      // Patroni starts Postgres with the max_connections of its DCS config, which patroni.yml seeds at bootstrap.
+      ...(spec.patroni ? [{ object: o.configMap, path: ['data', 'patroni.yml'], template: patroniFilesOf(spec, '{{ $values.maxConnections }}')['patroni.yml'] }] : []),
       ...statefulSets.map((s) => ({ object: s, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v" "${postgresHash}" $values.maxConnections | sha256sum | trunc 16 }}` })),
     ],
   });
@@ -132,6 +134,17 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     message: 'maxConnections is too high for resources.requests.memory: work_mem = (memory − shared_buffers) / (3 × maxConnections) would fall below 1MB (about 4Mi of memory per connection)',
     shows: ['maxConnections', 'resources.requests.memory'],
   });
+  if (spec.patroni) {
+    // After bootstrap Patroni takes max_connections from its DCS config only (the `<scope>-config` ConfigMap), so a
+    // changed value would render pools sized for a max_connections Postgres never gets: refuse it on upgrade.
+    const live = '(lookup "v1" "ConfigMap" .Release.Namespace (printf "%s-%s-config" .Release.Name $values.patroni.scope))';
+    const liveMax = `(toString (dig "postgresql" "parameters" "max_connections" (toString $values.maxConnections) (fromJson (dig "metadata" "annotations" "config" "{}" ${live}))))`;
+    Knobs.rule(scope, {
+      failWhen: `ne ${liveMax} (toString $values.maxConnections)`,
+      message: 'maxConnections differs from the running Patroni cluster\'s max_connections, which Patroni keeps in its DCS: change it there first (patronictl edit-config -s postgresql.parameters.max_connections=N, then restart the members; docs/postgres.md "Changing max_connections"), then upgrade with the same value',
+      shows: ['maxConnections'],
+    });
+  }
   Knobs.rule(scope, {
     failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',
     message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize',

@@ -40,6 +40,17 @@ export function postgresqlConfValues(spec: ResolvedPostgresCluster, maxConnectio
   };
 }
 
+/** Patroni's files for this cluster; `maxConnections` is a number, or template text for the chart's value. */
+export function patroniFilesOf(spec: ResolvedPostgresCluster, maxConnections: number | string): Record<string, string> {
+  const { settings } = spec;
+  if (!spec.patroni) return {};
+  return patroniFiles({
+    patroni: spec.patroni, replicationUser: spec.replicationUser, maxConnections,
+    maxWalSenders: settings.replication.maxWalSenders, maxReplicationSlots: settings.replication.maxReplicationSlots,
+    configDir: CONFIG_DIR, runDir: SOCKET_DIR,
+  });
+}
+
 /** The files every Postgres pod reads: postgresql.conf, pg_hba.conf, the scripts, and Patroni's when it runs. */
 export function postgresConfigMap(scope: Construct, spec: ResolvedPostgresCluster): k8s.KubeConfigMap {
   const { settings } = spec;
@@ -52,11 +63,7 @@ export function postgresConfigMap(scope: Construct, spec: ResolvedPostgresCluste
       'bootstrap-replica.sh': readAsset(ASSETS.bootstrapReplica),
       'run-postgres.sh': readAsset(ASSETS.runPostgres),
       'probe.sh': readAsset(ASSETS.probe),
-      ...(spec.patroni ? patroniFiles({
-        patroni: spec.patroni, replicationUser: spec.replicationUser, maxConnections: settings.maxConnections,
-        maxWalSenders: settings.replication.maxWalSenders, maxReplicationSlots: settings.replication.maxReplicationSlots,
-        configDir: CONFIG_DIR, runDir: SOCKET_DIR,
-      }) : {}),
+      ...(spec.patroni ? patroniFilesOf(spec, settings.maxConnections) : {}),
       ...memberExtensions(spec).files,
     },
   });

@@ -64,7 +64,8 @@ export function resolvePatroni(p: Problems, props: PatroniProps | undefined): Re
 export interface PatroniFilesOptions {
   readonly patroni: ResolvedPatroni;
   readonly replicationUser: string;
-  readonly maxConnections: number;
+  /** A number, or Go template text when a chart value re-renders the file. */
+  readonly maxConnections: number | string;
   readonly maxWalSenders: number;
   readonly maxReplicationSlots: number;
   readonly configDir: string;

@@ -158,3 +158,36 @@ describe('every example chart with the real helm against the real API server', (
     }
   });
 });
+
+describe('Patroni keeps max_connections in its DCS', () => {
+  it('an upgrade changing maxConnections of a running Patroni cluster fails naming the value; the same value passes', async () => {
+    const app = Testing.app();
+    EXAMPLES.orders(app);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-helm-server-'));
+    try {
+      const chart = writeHelmChart(app, dir);
+      const maxConnections = chart.model.values.find((v) => v.path.endsWith('.maxConnections'))!;
+      const root = maxConnections.path.slice(0, -'.maxConnections'.length);
+      const scope = chart.model.values.find((v) => v.path === `${root}.patroni.scope`)!;
+      expect(scope, 'the orders database runs Patroni (the default)').toBeDefined();
+      const namespace = 'h-patroni-guard';
+      await cp.createNamespace(namespace, { podSecurity: 'restricted' });
+      const helm = (args: string[]) => runHelmWithKubeconfig(kubeconfig, [...args, '--namespace', namespace]);
+      expectOk(await helm(['install', 'r1', dir, '--no-hooks', '--timeout', '60s']), 'install');
+      // What Patroni writes once it has bootstrapped: its dynamic config in the `<scope>-config` ConfigMap.
+      const live = maxConnections.default as number;
+      const created = await cp.request('POST', `/api/v1/namespaces/${namespace}/configmaps`, {
+        apiVersion: 'v1', kind: 'ConfigMap',
+        metadata: { name: `r1-${scope.default}-config`, annotations: { config: JSON.stringify({ ttl: 30, postgresql: { parameters: { max_connections: live } } }) } },
+      });
+      expect(created.status).toBe(201);
+      const changed = await helm(['upgrade', 'r1', dir, '--dry-run=server', ...setFlag(maxConnections.path, live + 10)]);
+      expect(changed.code).not.toBe(0);
+      expect(changed.stderr).toContain(`maxConnections differs from the running Patroni cluster's max_connections`);
+      expect(changed.stderr).toContain(`${maxConnections.path} = ${live + 10}`);
+      expectOk(await helm(['upgrade', 'r1', dir, '--dry-run=server', ...setFlag(maxConnections.path, live)]), 'upgrade with the live value');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

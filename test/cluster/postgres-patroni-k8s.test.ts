@@ -83,6 +83,9 @@ describe('Patroni on the Kubernetes DCS of a real API server (RBAC, our ServiceA
     await waitFor('the -rw Service selector to match the leader', () => { void rwPods().then((p) => { pods = p; }); return pods.length === 1 && pods[0] === leader.name; }, 30_000, 200);
     const lock = await ok('GET', `/api/v1/namespaces/${NS}/configmaps/db-patroni-leader`);
     expect(lock.metadata.annotations.leader).toBe(leader.name);
+    // Where the chart's upgrade guard (lib/postgres/knobs.ts) reads max_connections: Patroni's DCS config.
+    const config = await ok('GET', `/api/v1/namespaces/${NS}/configmaps/db-patroni-config`);
+    expect(JSON.parse(config.metadata.annotations.config).postgresql.parameters.max_connections).toBe(30);
     const roles = await ok('GET', `/api/v1/namespaces/${NS}/pods`);
     const byName = Object.fromEntries((roles.items as K8sObject[]).map((p) => [p.metadata.name, p.metadata.labels['scalecharts.io/role']]));
     console.log(`[patroni-k8s] leader ${leader.name}; pod roles ${JSON.stringify(byName)}`);
