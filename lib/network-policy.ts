@@ -64,6 +64,8 @@ export interface IngressPolicyOptions {
   readonly exposedByIngress?: boolean;
   /** Whether the workload's own pods may call each other. @default true */
   readonly members?: boolean;
+  /** Ports only the workload's own pods reach (a peer API such as Patroni's REST API). @default none */
+  readonly memberPorts?: ReadonlyArray<string | number>;
   readonly props?: NetworkPolicyProps;
   /** Property path of `props`, for errors. */
   readonly property: string;
@@ -90,6 +92,7 @@ export function createIngressPolicy(scope: Construct, id: string, opts: IngressP
   ];
   const ingress: k8s.NetworkPolicyIngressRule[] = [];
   if (opts.ports.length > 0) ingress.push({ from: clients, ports: opts.ports.map(tcp) });
+  if (opts.memberPorts?.length) ingress.push({ from: [{ podSelector: { matchLabels: { ...opts.selector } } }], ports: opts.memberPorts.map(tcp) });
   const metricsPorts = opts.metricsPorts ?? [];
   if (metricsPorts.length > 0) {
     ingress.push({

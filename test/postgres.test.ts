@@ -277,11 +277,12 @@ describe('PostgresCluster options', () => {
     const [dbRule, metricsRule] = policy.spec.ingress;
     expect(dbRule.ports).toEqual([{ protocol: 'TCP', port: 5432 }]);
     expect(dbRule.from.map((p: K8sObject) => p.podSelector.matchLabels)).toEqual([
-      find(objects, 'Deployment', 'orders-db-pooler').spec.selector.matchLabels,
       { 'app.kubernetes.io/name': 'orders-db', 'app.kubernetes.io/instance': 'orders-db' },
       { 'orders-db-client': 'true' },
+      find(objects, 'Deployment', 'orders-db-pooler').spec.selector.matchLabels,
     ]);
-    expect(metricsRule).toEqual({ ports: [{ protocol: 'TCP', port: 9187 }] });
+    // The shared builder (lib/network-policy.ts): scrapers from the monitoring namespace, as for every construct.
+    expect(metricsRule).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9187 }] });
     const poolerPolicy = find(objects, 'NetworkPolicy', 'orders-db-pooler');
     expect(poolerPolicy.spec.ingress[0]).toEqual({ from: [{ podSelector: { matchLabels: { 'orders-db-client': 'true' } } }], ports: [{ protocol: 'TCP', port: 6432 }] });
     expect(db.clientLabels).toEqual({ 'orders-db-client': 'true' });

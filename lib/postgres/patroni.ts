@@ -9,8 +9,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PATRONI, POSTGRES } from '../defaults';
 import { createPdb } from '../disruption';
-import { ValidationError } from '../errors';
-import { checkInteger } from '../validate';
+import { Problems } from '../core/problems';
+import { booleanRule, integerRule, isRecord } from '../core/rules';
 import { ASSETS, readAsset, renderTemplate } from './files';
 
 /** Automatic failover settings (`failover: 'patroni'`). Defaults and trade-offs: docs/postgres.md, "Patroni". */
@@ -43,20 +43,22 @@ export interface ResolvedPatroni {
 export const ROLE_LABEL = 'scalecharts.io/role';
 export const RESTAPI_PORT = 8008;
 
-export function resolvePatroni(scope: Construct, props: PatroniProps | undefined): ResolvedPatroni {
-  const p = props ?? {};
-  const ttl = checkInteger(scope, 'patroni.ttl', p.ttl ?? PATRONI.ttl, { min: 10, max: 3600 });
-  const loopWait = checkInteger(scope, 'patroni.loopWait', p.loopWait ?? PATRONI.loopWait, { min: 1, max: 600 });
-  const retryTimeout = checkInteger(scope, 'patroni.retryTimeout', p.retryTimeout ?? PATRONI.retryTimeout, { min: 1, max: 600 });
+/** Part of the PostgresCluster resolve step (lib/postgres/resolve.ts): every problem is recorded in `p`. */
+export function resolvePatroni(p: Problems, props: PatroniProps | undefined): ResolvedPatroni {
+  if (props !== undefined && !isRecord(props)) p.add('patroni', props, 'must be an object of Patroni props', true);
+  const given: PatroniProps = isRecord(props) ? props : {};
+  const int = (property: keyof PatroniProps, fallback: number, min: number, max: number): number =>
+    p.value(`patroni.${property}`, given[property] ?? fallback, integerRule({ min, max }), fallback);
+  const ttl = int('ttl', PATRONI.ttl, 10, 3600);
+  const loopWait = int('loopWait', PATRONI.loopWait, 1, 600);
+  const retryTimeout = int('retryTimeout', PATRONI.retryTimeout, 1, 600);
   // Patroni's own rule: a leader must be able to retry and run one more loop before its lock expires.
   if (loopWait + 2 * retryTimeout > ttl) {
-    throw new ValidationError(scope, 'patroni.ttl', ttl, `must be at least loopWait + 2 × retryTimeout = ${loopWait + 2 * retryTimeout}, or the leader lock expires while the leader still retries`);
+    p.add('patroni.ttl', ttl, `must be at least loopWait + 2 × retryTimeout = ${loopWait + 2 * retryTimeout}, or the leader lock expires while the leader still retries`);
   }
-  const maximumLagOnFailover = checkInteger(scope, 'patroni.maximumLagOnFailover', p.maximumLagOnFailover ?? PATRONI.maximumLagOnFailover, { min: 0, max: 2 ** 40 });
-  if (p.synchronous !== undefined && typeof p.synchronous !== 'boolean') {
-    throw new ValidationError(scope, 'patroni.synchronous', p.synchronous, 'must be true or false');
-  }
-  return { ttl, loopWait, retryTimeout, maximumLagOnFailover, synchronous: p.synchronous ?? false };
+  const maximumLagOnFailover = int('maximumLagOnFailover', PATRONI.maximumLagOnFailover, 0, 2 ** 40);
+  const synchronous = given.synchronous === undefined ? false : p.value('patroni.synchronous', given.synchronous, booleanRule(), false);
+  return { ttl, loopWait, retryTimeout, maximumLagOnFailover, synchronous };
 }
 
 export interface PatroniFilesOptions {

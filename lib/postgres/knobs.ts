@@ -1,0 +1,122 @@
+/**
+ * The Helm chart values of a PostgresCluster (lib/knobs.ts): each knob names the objects and paths its value lands
+ * in, so the chart's default render equals the plain synth. Rendered from the resolved spec and the objects built.
+ */
+import type { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { POSTGRES } from '../defaults';
+import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
+import { ASSETS, renderTemplate } from './files';
+import { CONFIG_HASH_ANNOTATION } from './layout';
+import { postgresqlConfValues } from './members';
+import type { ResolvedPostgresCluster } from './resolve';
+import { ADMIN_HEADROOM_RATIO, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, maximumMaxConnections, minimumMaxConnections } from './sizing';
+
+export interface KnobObjects {
+  readonly configMap: k8s.KubeConfigMap;
+  readonly poolerConfigMap: k8s.KubeConfigMap;
+  /** The primary StatefulSet, or the Patroni members. */
+  readonly primary: k8s.KubeStatefulSet;
+  readonly replicaSet?: k8s.KubeStatefulSet;
+  readonly pooler: k8s.KubeDeployment;
+  /** Hashes of the two ConfigMaps' data (the base of the pod config-hash annotations). */
+  readonly postgresHash: string;
+  readonly poolerHash: string;
+}
+
+export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresCluster, o: KnobObjects): void {
+  const storageSize = spec.storage.size;
+  const { postgresHash, poolerHash } = o;
+  const statefulSets = [o.primary, ...(o.replicaSet ? [o.replicaSet] : [])];
+  const podSpec = ['spec', 'template', 'spec'];
+  const postgresContainers = statefulSets.flatMap((s) => [
+    { object: s, path: [...podSpec, 'containers', 0] }, { object: s, path: [...podSpec, 'initContainers', 0] },
+  ]);
+  const at = spec.image.lastIndexOf(':');
+  if (!spec.image.includes('@')) {
+    const template = '{{ $values.image.repository }}:{{ $values.image.tag }}';
+    const imageTargets = [...postgresContainers.map((c) => ({ ...c, path: [...c.path, 'image'], template })),
+      { object: o.pooler, path: [...podSpec, 'initContainers', 0, 'image'], template }];
+    Knobs.declare(scope, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: KNOB_SCHEMAS.imageRepository, default: spec.image.slice(0, at), targets: imageTargets });
+    Knobs.declare(scope, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 17.x; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: spec.image.slice(at + 1), targets: [] });
+  }
+  if (o.replicaSet) {
+    const max = Math.min(spec.settings.replication.maxWalSenders, spec.settings.replication.maxReplicationSlots) - 1;
+    Knobs.declare(scope, { key: 'replicas', description: `Read replicas (at most max_wal_senders − 1 = ${max}; scaling down leaves a slot on the primary to drop)`, schema: { type: 'integer', minimum: 1, maximum: max }, default: spec.replicas, targets: [{ object: o.replicaSet, path: ['spec', 'replicas'] }] });
+  }
+  const quantity = KNOB_SCHEMAS.byteQuantity;
+  const res = spec.resources;
+  for (const [kind, field, value] of [
+    ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
+    ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
+  ] as const) {
+    const note = field === 'memory' ? ' (shared_buffers, work_mem etc. keep the synthesized values: re-synth to retune)' : '';
+    Knobs.declare(scope, {
+      key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
+      targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })), ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+    });
+  }
+  Knobs.declare(scope, {
+    key: 'storage.size', description: 'Volume size of each Postgres pod (only for new volumes: StatefulSet claims are immutable; expand existing PVCs directly)',
+    schema: quantity, default: storageSize,
+    targets: statefulSets.map((s) => ({ object: s, path: ['spec', 'volumeClaimTemplates', 0, 'spec', 'resources', 'requests', 'storage'] })),
+  });
+
+  // max_connections lives in postgresql.conf: the knob re-renders the whole file, with work_mem re-derived
+  // from it, and re-hashes the pod annotation so Postgres restarts with the new value.
+  const { pooler, memory } = spec.settings;
+  const availableMiB = (spec.resources.requestBytes - memory.sharedBuffersBytes) / 2 ** 20;
+  const confTemplate = renderTemplate(ASSETS.postgresqlConf, postgresqlConfValues(spec, 
+    '{{ $values.maxConnections }}', `{{ div ${Math.floor(availableMiB)} (mul 3 $values.maxConnections) }}MB`));
+  const minConnections = minimumMaxConnections(pooler.totalServerConnections);
+  const maxConnections = Math.max(minConnections, maximumMaxConnections(spec.resources.requestBytes));
+  Knobs.declare(scope, {
+    key: 'maxConnections',
+    description: `Postgres max_connections (at least the pooler's ${pooler.totalServerConnections} server connections plus headroom; at most about memory / 4Mi, so work_mem stays ≥ 1MB)`,
+    schema: { type: 'integer', minimum: minConnections, maximum: maxConnections },
+    default: spec.settings.maxConnections,
+    targets: [
+      { object: o.configMap, path: ['data', 'postgresql.conf'], template: confTemplate },
+      ...statefulSets.map((s) => ({ object: s, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v" "${postgresHash}" $values.maxConnections | sha256sum | trunc 16 }}` })),
+    ],
+  });
+
+  // Pool sizes live in pgbouncer.ini: one knob re-renders the file from all four pool values.
+  const iniTemplate = renderTemplate(ASSETS.pgbouncerIni, {
+    database: spec.database, user: spec.user, poolMode: POSTGRES.poolMode,
+    maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
+    defaultPoolSize: '{{ $values.pooler.defaultPoolSize }}', reservePoolSize: '{{ $values.pooler.reservePoolSize }}',
+    maxDbConnections: '{{ add $values.pooler.defaultPoolSize $values.pooler.reservePoolSize }}',
+    maxClientConn: '{{ $values.pooler.maxClientConnections }}',
+  });
+  const budget = pooler.serverConnectionBudget;
+  Knobs.declare(scope, {
+    key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ ${budget})`,
+    schema: { type: 'integer', minimum: 1, maximum: Math.max(1, Math.floor(budget / pooler.maxDbConnections)) },
+    default: pooler.replicas, targets: [{ object: o.pooler, path: ['spec', 'replicas'] }],
+  });
+  Knobs.declare(scope, {
+    key: 'pooler.defaultPoolSize', description: `PgBouncer default_pool_size per replica (with reservePoolSize at most ${pooler.perReplicaBudget})`,
+    schema: { type: 'integer', minimum: 1, maximum: pooler.perReplicaBudget - pooler.reservePoolSize }, default: pooler.defaultPoolSize,
+    targets: [
+      { object: o.poolerConfigMap, path: ['data', 'pgbouncer.ini'], template: iniTemplate },
+      { object: o.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" $values.pooler.defaultPoolSize $values.pooler.reservePoolSize $values.pooler.maxClientConnections | sha256sum | trunc 16 }}` },
+    ],
+  });
+  Knobs.declare(scope, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: pooler.perReplicaBudget - pooler.defaultPoolSize }, default: pooler.reservePoolSize, targets: [] });
+  Knobs.declare(scope, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: pooler.defaultPoolSize, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
+  // The budget across the pooler values (each alone passes its schema): lib/postgres/sizing.ts' connectionHeadroom in Go template.
+  const mc = '(int $values.maxConnections)';
+  const pct = Math.round(ADMIN_HEADROOM_RATIO * 100);
+  const serverBudget = `(sub (sub ${mc} ${SUPERUSER_RESERVED_CONNECTIONS}) (max ${MIN_ADMIN_HEADROOM} (div (add (mul ${mc} ${pct}) 99) 100)))`;
+  Knobs.rule(scope, {
+    failWhen: `gt (mul (int $values.pooler.replicas) (add (int $values.pooler.defaultPoolSize) (int $values.pooler.reservePoolSize))) ${serverBudget}`,
+    message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections))',
+    shows: ['pooler.replicas', 'pooler.defaultPoolSize', 'pooler.reservePoolSize', 'maxConnections'],
+  });
+  Knobs.rule(scope, {
+    failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',
+    message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize',
+    shows: ['pooler.maxClientConnections', 'pooler.defaultPoolSize'],
+  });
+}
