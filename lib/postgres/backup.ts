@@ -180,6 +180,30 @@ export function replicaRestoreCommand(): string {
   return `pgbackrest --stanza=${STANZA} archive-get %f "%p"`;
 }
 
+/** The patroni.yml placeholders for backups: archive parameters, the replicas' restore_command, the restore bootstrap. */
+export function backupPatroniYaml(b: ResolvedBackup | undefined, r: ResolvedRestore | undefined, configDir: string): Record<string, string> {
+  if (!b) {
+    return {
+      archiveParameters: '    # no WAL archiving (backup is not set)',
+      recoveryConf: '',
+      restoreBootstrap: '  # bootstrap: initdb (restore is not set)',
+    };
+  }
+  const q = (s: string | number): string => typeof s === 'number' ? String(s) : `'${s.replace(/'/g, "''")}'`;
+  return {
+    archiveParameters: [
+      '    # WAL archiving to the backup store (pgBackRest, lib/postgres/backup.ts); a failed push is retried by Postgres.',
+      ...Object.entries(archiveParameters(b)).map(([k, v]) => `    ${k}: ${q(v)}`),
+    ].join('\n'),
+    recoveryConf: [
+      '  # A replica that fell behind its leader\'s WAL fetches the missing segments from the store.',
+      '  recovery_conf:',
+      `    restore_command: ${q(replicaRestoreCommand())}`,
+    ].join('\n'),
+    restoreBootstrap: r ? restoreBootstrapYaml(r, configDir) : '  # bootstrap: initdb (restore is not set)',
+  };
+}
+
 /** Patroni's custom bootstrap section for `restore` (YAML, indented for `bootstrap:`). */
 export function restoreBootstrapYaml(r: ResolvedRestore, configDir: string): string {
   const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -221,7 +245,7 @@ export function backupFiles(o: BackupFilesOptions): Record<string, string> {
     'pgbackrest.conf': renderTemplate('pgbackrest.conf', {
       bucket: b.bucket, endpointHost: b.endpointHost, endpointPort: b.endpointPort, region: b.region, uriStyle: b.uriStyle,
       repoPath: b.repoPath, retentionFull: b.retentionFull, compression: b.compression, processMax: o.processMax,
-      caFileLine: b.caConfigMap ? `repo1-storage-ca-file=${BACKUP_CA_DIR}/ca.crt` : '# system CA certificates verify the endpoint',
+      caFileLine: b.caConfigMap ? `repo1-storage-ca-file=${o.runDir}/pgbackrest/ca.crt` : '# the system CA certificates verify the endpoint',
       archivePushTimeout: BACKUP.archivePushTimeoutSeconds, stanza: STANZA, socketDir: o.runDir, lockDir: `${o.runDir}/pgbackrest-lock`,
     }),
     'backup-init.sh': readAsset('backup-init.sh'),
@@ -255,12 +279,13 @@ export function backupMounts(b: ResolvedBackup): k8s.VolumeMount[] {
   ];
 }
 
-/** Env of the init step that renders the credentials include file (appended to Patroni's render-config init). */
-export function backupInitEnv(runDir: string): k8s.EnvVar[] {
+/** Env of the init step that renders the credentials include file (and copies the CA beside it). */
+export function backupInitEnv(b: ResolvedBackup, runDir: string): k8s.EnvVar[] {
   return [
     { name: 'PGBACKREST_CONFIG_INCLUDE_PATH', value: `${runDir}/pgbackrest` },
-    { name: 'S3_ACCESS_KEY_FILE', value: `${BACKUP_SECRET_DIR}/accessKeyId` },
-    { name: 'S3_SECRET_KEY_FILE', value: `${BACKUP_SECRET_DIR}/secretAccessKey` },
+    { name: 'S3_KEY_ID_FILE', value: `${BACKUP_SECRET_DIR}/accessKeyId` },
+    { name: 'S3_KEY_FILE', value: `${BACKUP_SECRET_DIR}/secretAccessKey` },
+    ...(b.caConfigMap ? [{ name: 'BACKUP_CA_FILE', value: `${BACKUP_CA_DIR}/ca.crt` }] : []),
   ];
 }
 

@@ -55,7 +55,7 @@ export function postgresConfigMap(scope: Construct, spec: ResolvedPostgresCluste
       ...(spec.patroni ? patroniFiles({
         patroni: spec.patroni, replicationUser: spec.replicationUser, maxConnections: settings.maxConnections,
         maxWalSenders: settings.replication.maxWalSenders, maxReplicationSlots: settings.replication.maxReplicationSlots,
-        configDir: CONFIG_DIR, runDir: SOCKET_DIR,
+        configDir: CONFIG_DIR, runDir: SOCKET_DIR, backup: spec.backup, restore: spec.restore,
       }) : {}),
       ...memberExtensions(spec).files,
     },
@@ -176,6 +176,7 @@ export function patroniMembers(scope: Construct, spec: ResolvedPostgresCluster, 
     configDir: CONFIG_DIR,
     runDir: SOCKET_DIR,
     storage: dataClaim(spec),
+    initContainers: memberExtensions(spec).initContainers,
   });
 }
 
