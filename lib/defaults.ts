@@ -165,8 +165,11 @@ export const BACKUP = {
   region: 'us-east-1',
   /** AWS's virtual-host addressing; S3-compatible servers usually want `path`. */
   uriStyle: 'host',
-  /** archive-push gives up on an unreachable store after 60 s; Postgres retries the segment (ours). */
-  archivePushTimeoutSeconds: 60,
+  /**
+   * One archive-push attempt ends after 30 s (ours): time for a 16 MiB segment at 0.5 MiB/s; against an unreachable
+   * store pgBackRest alone would retry for ~18 min, hiding the outage from pg_stat_archiver. Postgres retries.
+   */
+  archivePushTimeoutSeconds: 30,
   /** A backup may take up to 6 h beyond its schedule before PostgresBackupTooOld fires (ours). */
   backupDurationAllowanceSeconds: 6 * 3600,
   /** The backup sidecar: idle between backups; pgBackRest compresses with one process per core of the limit. */

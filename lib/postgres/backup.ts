@@ -170,7 +170,9 @@ export function archiveParameters(b: ResolvedBackup): Record<string, string | nu
   return {
     archive_mode: 'on',
     // pgBackRest reads its config from PGBACKREST_* variables of the container (Postgres inherits them from Patroni).
-    archive_command: `pgbackrest --stanza=${STANZA} archive-push "%p"`,
+    // `timeout`: against an unreachable store pgBackRest retries for ~18 min (io-timeout 60 s × its retries) before it
+    // fails; bounded, each attempt fails within the timeout, so pg_stat_archiver.failed_count rises and alerts.
+    archive_command: `timeout ${BACKUP.archivePushTimeoutSeconds} pgbackrest --stanza=${STANZA} archive-push "%p"`,
     archive_timeout: b.archiveTimeout,
   };
 }
@@ -251,6 +253,7 @@ export function backupFiles(o: BackupFilesOptions): Record<string, string> {
     'backup-init.sh': readAsset('backup-init.sh'),
     'backup-loop.sh': readAsset('backup-loop.sh'),
     'backup-restore.sh': readAsset('backup-restore.sh'),
+    [BACKUP_QUERIES_FILE]: BACKUP_EXPORTER_QUERIES,
   };
 }
 
@@ -319,6 +322,7 @@ export function backupSidecar(o: {
  * postgres_exporter query (its --extend.query-path file): age of the newest backup, from the table backup-loop.sh
  * writes after each backup (replicated, so any member's exporter answers).
  */
+export const BACKUP_QUERIES_FILE = 'exporter-backup-queries.yaml';
 export const BACKUP_EXPORTER_QUERIES = `pg_backup:
   query: "SELECT EXTRACT(EPOCH FROM now() - max(finished_at))::float8 AS newest_age_seconds, count(*)::float8 AS recorded FROM scalecharts_backup.runs"
   master: true
@@ -335,9 +339,8 @@ export const BACKUP_EXPORTER_QUERIES = `pg_backup:
  * Alerts: archiving failing (pg_stat_archiver.failed_count rising while nothing is archived), and the newest
  * backup older than the schedule allows (one period plus the time a backup may take).
  */
-export function backupAlerts(name: string, b: ResolvedBackup): AlertRule[] {
+export function backupAlerts(name: string, b: ResolvedBackup, sel: string): AlertRule[] {
   const maxAge = scheduleMaxGapSeconds(b.schedule) + BACKUP.backupDurationAllowanceSeconds;
-  const sel = `job=~".*${name}.*"`;
   return [
     {
       alert: 'PostgresWalArchivingFailing',
