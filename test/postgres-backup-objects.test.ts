@@ -79,7 +79,7 @@ describe('PostgresCluster backup objects', () => {
       'ConfigMap', 'orders-db-config').data as Record<string, string>)['patroni.yml'];
     expect(yml).toContain('method: pgbackrest');
     expect(yml).toContain('command: bash /etc/postgresql-cluster/backup-restore.sh');
-    expect(yml).toContain("recovery_target_time: '2026-11-27T10:15:00Z'");
+    expect(yml).toContain("recovery_target_time: '2026-11-27 10:15:00+00'");
     expect(yml).toContain('recovery_target_action: promote');
     expect(yml).toContain('--repo1-path=/prod/orders-db archive-get');
   });

@@ -201,6 +201,9 @@ export function backupPatroniYaml(b: ResolvedBackup | undefined, r: ResolvedRest
       '  # A replica that fell behind its leader\'s WAL fetches the missing segments from the store.',
       '  recovery_conf:',
       `    restore_command: ${q(replicaRestoreCommand())}`,
+      // During a custom bootstrap Patroni trusts only the socket and the member's own address; its TCP connections
+      // may come from another local address (a node's loopback), so it talks to its Postgres over the socket.
+      ...(r ? ['  use_unix_socket: true'] : []),
     ].join('\n'),
     restoreBootstrap: r ? restoreBootstrapYaml(r, configDir) : '  # bootstrap: initdb (restore is not set)',
   };
@@ -214,7 +217,8 @@ export function restoreBootstrapYaml(r: ResolvedRestore, configDir: string): str
     '      recovery_target_action: promote',
     '      recovery_target_timeline: latest',
   ];
-  if (r.targetTime) recovery.push(`      recovery_target_time: ${q(r.targetTime)}`, '      recovery_target_inclusive: false');
+  // Postgres refuses ISO 8601's `T` and `Z` here ("invalid value for parameter"): a space and +00 instead.
+  if (r.targetTime) recovery.push(`      recovery_target_time: ${q(r.targetTime.replace('T', ' ').replace(/Z$/, '+00'))}`, '      recovery_target_inclusive: false');
   else if (r.targetLsn) recovery.push(`      recovery_target_lsn: ${q(r.targetLsn)}`, '      recovery_target_inclusive: false');
   else if (r.set) recovery.push('      recovery_target: immediate');
   const args = [`    source_path: ${q(r.sourcePath)}`];
