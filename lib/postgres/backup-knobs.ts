@@ -27,7 +27,7 @@ export function declareBackupKnobs(scope: Construct, b: ResolvedBackup, configMa
   const e = containers[c].env.findIndex((x) => x.name === 'BACKUP_SCHEDULE');
   Knobs.declare(scope, {
     key: 'backup.schedule', description: 'Full backup schedule: 5-field cron in UTC (numbers, *, lists, ranges, steps)',
-    schema: { type: 'string', pattern: CRON_PATTERN }, default: b.schedule,
+    schema: { type: 'string', pattern: CRON_PATTERN }, default: b.schedule, example: '15 3 * * 0',
     targets: [{ object: members, path: ['spec', 'template', 'spec', 'containers', c, 'env', e, 'value'] }],
   });
 }
