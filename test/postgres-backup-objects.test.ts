@@ -104,6 +104,23 @@ describe('PostgresCluster backup objects', () => {
     ];
     for (const [props, property, value] of checks) expect(errorsOf(props), property).toContainEqual([property, value]);
   });
+
+  it('turns any JavaScript value in a backup or restore field into a ValidationError naming it, never a TypeError', () => {
+    const odd: unknown[] = [null, 0, -1, NaN, Infinity, '', ' ', 'x', {}, [], true, '0/0', '30 2 * * * *', 'https://', '1/2/3'];
+    const fields = ['bucket', 'endpoint', 'region', 'credentialsSecret', 'pathPrefix', 'schedule', 'retentionFull', 'compression', 'archiveTimeout', 'uriStyle', 'caConfigMap'];
+    for (const field of fields) {
+      for (const v of odd) {
+        const errors = errorsOf({ failover: 'patroni', backup: { ...BACKUP_PROPS, [field]: v } as never });
+        for (const [property] of errors) expect(property).toBe(`backup.${field}`);
+      }
+    }
+    for (const field of ['fromBackup', 'targetTime', 'targetLsn', 'sourcePathPrefix']) {
+      for (const v of odd) {
+        const errors = errorsOf({ failover: 'patroni', backup: BACKUP_PROPS, restore: { [field]: v } as never });
+        for (const [property] of errors) expect(String(property)).toMatch(/^restore\./);
+      }
+    }
+  });
 });
 
 describe('backup-loop.sh schedule matching', () => {
