@@ -2,8 +2,8 @@ import { App, Chart } from 'cdk8s';
 import { PostgresCluster, StatelessService, connectPostgres } from '../lib';
 
 /**
- * Orders: an API in front of the Postgres tier of seeds 000/003/004 — a primary, two streaming read replicas
- * and a PgBouncer pooler in transaction mode. The API writes through the pooler and sends reporting reads to
+ * Orders: an API in front of the Postgres tier of seeds 000/003/004 — a Patroni leader with automatic failover, two
+ * streaming read replicas and a PgBouncer pooler in transaction mode. The API writes through the pooler and sends reporting reads to
  * the replicas; its per-pod pool is min(50, pooler clients / API pods) (seed 000), so the whole API tier can
  * never queue more clients than the pooler accepts, and its direct replica reads stay within each replica's
  * max_connections minus the headroom (seed 004).

@@ -76,6 +76,12 @@ export const POSTGRES = {
   memory: '16Gi',
   /** "deploy 1–2 read replicas" (000); streaming replication bootstrapped by pg_basebackup (003). */
   readReplicas: 2,
+  /**
+   * Patroni, automatic failover (issue 15): losing the primary must not need a human; every system people would
+   * pick instead (CloudNativePG, Zalando/Spilo, Bitnami postgresql-ha) fails over by itself. The notes give the
+   * topology (primary + replicas, 000 and 003), not the failover mechanism. `none` stays an option.
+   */
+  failover: 'patroni',
   /** `wal_level=replica`, `max_wal_senders=3`, `max_replication_slots=3` (003); raised to replicas + 1 when needed. */
   walLevel: 'replica',
   maxWalSenders: 3,

@@ -24,6 +24,8 @@ export interface Preset {
     readonly readReplicas?: number;
     /** PgBouncer replicas. */
     readonly poolerReplicas?: number;
+    /** PostgresCluster `failover`: `patroni` (the default) or `none`. */
+    readonly failover?: 'none' | 'patroni';
   };
   /** RedisHA defaults: `mode: 'standalone'` runs one Redis without Sentinels (the development tier). */
   readonly redis?: {

@@ -17,27 +17,27 @@ function smallApp(chart: Chart): void {
 describe('capacity report', () => {
   // Hand-computed from the documented defaults:
   //   api: HPA 3–20, 500m/256Mi requests, 2000m/1Gi limits, DB pool 50 (pooler) + 4 (replicas) per pod;
-  //   db primary 1 × and replicas 2 × 4 CPU / 16Gi with 50Gi volumes; pooler 2 × 100m/64Mi, limits 1 CPU/256Mi.
+  //   db: 3 Patroni members (leader + 2 replicas) × 4 CPU / 16Gi with 50Gi volumes; pooler 2 × 100m/64Mi, limits 1 CPU/256Mi.
   const report = capacityReport(synth(smallApp));
 
   it('lists every workload with its replica range and per-pod resources', () => {
     const byName = Object.fromEntries(report.workloads.map((w) => [w.workload, w]));
-    expect(Object.keys(byName).sort()).toEqual(['Deployment/api', 'Deployment/db-pooler', 'StatefulSet/db-primary', 'StatefulSet/db-replica']);
+    expect(Object.keys(byName).sort()).toEqual(['Deployment/api', 'Deployment/db-pooler', 'StatefulSet/db']);
     expect(byName['Deployment/api']).toEqual({
       workload: 'Deployment/api', minReplicas: 3, maxReplicas: 20,
       perPod: { cpuRequest: 500, memoryRequest: 256 * MI, cpuLimit: 2000, memoryLimit: GI },
       storagePerPod: 0, dbConnectionsPerPod: 54,
     });
-    expect(byName['StatefulSet/db-replica']).toMatchObject({ minReplicas: 2, maxReplicas: 2, storagePerPod: 50 * GI, perPod: { cpuRequest: 4000, memoryRequest: 16 * GI } });
+    expect(byName['StatefulSet/db']).toMatchObject({ minReplicas: 3, maxReplicas: 3, storagePerPod: 50 * GI, perPod: { cpuRequest: 4000, memoryRequest: 16 * GI } });
     expect(byName['Deployment/db-pooler']).toMatchObject({ minReplicas: 2, maxReplicas: 2, perPod: { cpuRequest: 100, memoryRequest: 64 * MI, cpuLimit: 1000, memoryLimit: 256 * MI } });
   });
 
   it('adds up exact totals at min and at max', () => {
     expect(report.totals).toEqual({
-      minReplicas: 3 + 1 + 2 + 2,
-      maxReplicas: 20 + 1 + 2 + 2,
-      cpuRequestAtMin: 1500 + 4000 + 8000 + 200,
-      cpuRequestAtMax: 10000 + 4000 + 8000 + 200,
+      minReplicas: 3 + 3 + 2,
+      maxReplicas: 20 + 3 + 2,
+      cpuRequestAtMin: 1500 + 12000 + 200,
+      cpuRequestAtMax: 10000 + 12000 + 200,
       memoryRequestAtMin: 768 * MI + 48 * GI + 128 * MI,
       memoryRequestAtMax: 5 * GI + 48 * GI + 128 * MI,
       cpuLimitAtMax: 40000 + 12000 + 2000,
@@ -52,7 +52,7 @@ describe('capacity report', () => {
     expect(md).toContain('| Deployment/api | 3–20 | 1.5 / 10 | 768Mi / 5Gi | 40 | 20Gi | – | 1080 |');
     expect(md).toContain('| **total** | 8–25 | 13.7 / 22.2 | 48.9Gi / 53.1Gi | 54 | 68.5Gi | 150Gi | 1080 |');
     expect(renderCapacitySummary('small', report)).toBe(
-      'small: 4 workloads, 8–25 pods, CPU requests 13.7–22.2, memory requests 48.9Gi–53.1Gi, storage 150Gi, DB connections at max 1080');
+      'small: 3 workloads, 8–25 pods, CPU requests 13.7–22.2, memory requests 48.9Gi–53.1Gi, storage 150Gi, DB connections at max 1080');
   });
 
   it('reads fixed replica counts when there is no autoscaler', () => {

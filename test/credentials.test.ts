@@ -58,7 +58,7 @@ describe('secretsToCreate (plain manifests)', () => {
     expect(urls.command).toBeUndefined();
     const app2 = list.find((s) => s.name === 'ida-db-app')!;
     expect(app2.generated).toBe(true);
-    expect(app2.usedBy).toEqual(expect.arrayContaining(['StatefulSet/ida-db-primary', 'Deployment/ida-db-pooler', 'Deployment/ida-api']));
+    expect(app2.usedBy).toEqual(expect.arrayContaining(['StatefulSet/ida-db', 'Deployment/ida-db-pooler', 'Deployment/ida-api']));
     expect(app2.command).toMatch(/^kubectl create secret generic ida-db-app -n ida --from-literal=password="\$\(head -c 512 \/dev\/urandom .* head -c 32\)"$/);
   });
 

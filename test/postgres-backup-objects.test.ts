@@ -93,7 +93,7 @@ describe('PostgresCluster backup objects', () => {
       [{ failover: 'patroni', backup: { ...BACKUP_PROPS, archiveTimeout: NaN } }, 'backup.archiveTimeout', NaN],
       [{ failover: 'patroni', backup: { ...BACKUP_PROPS, compression: 'xz' as never } }, 'backup.compression', 'xz'],
       [{ failover: 'patroni', backup: { ...BACKUP_PROPS, credentialsSecret: 'Bad_Name' } }, 'backup.credentialsSecret', 'Bad_Name'],
-      [{ backup: BACKUP_PROPS }, 'backup', BACKUP_PROPS],
+      [{ failover: 'none', backup: BACKUP_PROPS }, 'backup', BACKUP_PROPS],
       [{ failover: 'patroni', restore: {} }, 'restore', {}],
       [{ failover: 'patroni', backup: BACKUP_PROPS, restore: { targetTime: '2026-11-27 10:15' } }, 'restore.targetTime', '2026-11-27 10:15'],
       [{ failover: 'patroni', backup: BACKUP_PROPS, restore: { targetLsn: 'zz' } }, 'restore.targetLsn', 'zz'],

@@ -116,7 +116,7 @@ describe('four client libraries through PgBouncer 1.24.1 in transaction mode (ma
     objects = synth((chart) => {
       cluster = new PostgresCluster(chart, 'orders-db', {
         credentials: { superuser: { secretName: 's' }, replication: { secretName: 'r' }, app: { secretName: 'a' } },
-        replicas: 0, maxConnections: 40,
+        failover: 'none', replicas: 0, maxConnections: 40,
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         storage: { size: '1Gi' },
       });

@@ -1,6 +1,6 @@
 /** The objects of `failover: 'patroni'` (lib/postgres/patroni.ts): topology, least-privilege RBAC, routing, budgets. */
 import { describe, expect, it } from 'vitest';
-import { PostgresCluster, PostgresClusterProps } from '../lib';
+import { PostgresCluster, PostgresClusterProps, Presets, TIERS } from '../lib';
 import { PATRONI } from '../lib/defaults';
 import { PATRONI_RULES } from '../lib/postgres/patroni';
 import { expectValidationError } from './harness/errors';
@@ -51,9 +51,13 @@ describe("PostgresCluster failover: 'patroni'", () => {
 
   it('gives the leader and the replicas their own disruption budgets (issue 20)', () => {
     const pdbs = findAll(objects, 'PodDisruptionBudget').filter((p) => p.metadata.name !== 'db-pooler');
-    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.maxUnavailable])).toEqual([
-      ['db-primary', 'primary', 1], ['db-replica', 'replica', 1],
+    // minAvailable over the role's own pods: a maxUnavailable budget over a role would count the StatefulSet's whole
+    // scale and refuse every eviction (test/cluster/charts.test.ts saw every drain blocked).
+    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.minAvailable, p.spec.maxUnavailable])).toEqual([
+      ['db-primary', 'primary', 0, undefined], ['db-replica', 'replica', 1, undefined],
     ]);
+    const single = findAll(cluster({ replicas: 1 }), 'PodDisruptionBudget').find((p) => p.metadata.name === 'db-replica');
+    expect(single?.spec.minAvailable).toBe(0);
   });
 
   it('keeps passwords out of env and ConfigMaps; probes on the REST API; switchover in preStop', () => {
@@ -81,5 +85,53 @@ describe("PostgresCluster failover: 'patroni'", () => {
     expectValidationError(make({ patroni: { ttl: 20 } }), { path: 'test/db', property: 'patroni.ttl', value: 20, allowed: /loopWait \+ 2 × retryTimeout = 30/ });
     expectValidationError(make({ failover: 'auto' as never }), { path: 'test/db', property: 'failover', value: 'auto' });
     expectValidationError(make({ patroni: { synchronous: 'yes' as never } }), { path: 'test/db', property: 'patroni.synchronous', value: 'yes' });
+  });
+});
+
+describe('Patroni is the default (issue 15)', () => {
+  const names = (objects: K8sObject[]) => findAll(objects, 'StatefulSet').map((s) => s.metadata.name);
+  const plain = (props: Partial<PostgresClusterProps> = {}) => synth((chart) => new PostgresCluster(chart, 'db', { credentials: CREDENTIALS, ...props }));
+
+  it('builds the Patroni members, RBAC and per-role budgets without any failover prop', () => {
+    const objects = plain();
+    expect(names(objects)).toEqual(['db']);
+    expect(find(objects, 'StatefulSet', 'db').spec.replicas).toBe(3);
+    expect(find(objects, 'Role', 'db-patroni').rules).toEqual(JSON.parse(JSON.stringify(PATRONI_RULES)));
+    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db-pooler', 'db-primary', 'db-replica']);
+  });
+
+  it("keeps 'none' as a named option: primary and replica StatefulSets, one budget", () => {
+    const objects = plain({ failover: 'none' });
+    expect(names(objects)).toEqual(['db-primary', 'db-replica']);
+    expect(findAll(objects, 'Role')).toEqual([]);
+    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db', 'db-pooler']);
+  });
+
+  it("a preset may choose 'none' for every cluster under it; the prop still wins", () => {
+    const objects = synth((chart) => {
+      Presets.apply(chart, { postgres: { failover: 'none' } });
+      new PostgresCluster(chart, 'a', { credentials: CREDENTIALS });
+      new PostgresCluster(chart, 'b', { credentials: CREDENTIALS, failover: 'patroni' });
+    });
+    expect(names(objects)).toEqual(['a-primary', 'a-replica', 'b']);
+    expectValidationError(() => build((chart) => {
+      Presets.apply(chart, { postgres: { failover: 'auto' as never } });
+    }), { path: 'test', property: 'preset.postgres.failover', value: 'auto' });
+  });
+
+  it('the development tier runs a single Patroni member with the same objects as production', () => {
+    const objects = synth((chart) => {
+      Presets.apply(chart, TIERS.development);
+      new PostgresCluster(chart, 'db', { credentials: CREDENTIALS });
+    });
+    const sts = find(objects, 'StatefulSet', 'db');
+    expect(sts.spec.replicas).toBe(1);
+    expect(sts.spec.template.spec.serviceAccountName).toBe('db-patroni');
+    // No replicas: no -ro Service and no replica alerts, but the leader keeps its budget and the rw Service.
+    expect(findAll(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['db-headless', 'db-pooler', 'db-rw']);
+  });
+
+  it('starts and recreates members in parallel: Patroni orders them itself (issue 20)', () => {
+    expect(find(plain(), 'StatefulSet', 'db').spec.podManagementPolicy).toBe('Parallel');
   });
 });

@@ -60,7 +60,8 @@ describe('postgres probes on real PostgreSQL 17', () => {
   beforeAll(async () => {
     objects = synth((chart) => new PostgresCluster(chart, 'db', {
       credentials: { superuser: { secretName: 's' }, replication: { secretName: 'r' }, app: { secretName: 'a' } },
-      replicas: 1, maxConnections: 30,
+      // probe.sh belongs to the topology without automatic failover; Patroni members probe its REST API.
+      failover: 'none', replicas: 1, maxConnections: 30,
       resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       storage: { size: '4Gi' },
     }));

@@ -86,6 +86,8 @@ describe('PostgresCluster on real PostgreSQL 17 and PgBouncer 1.24.1', () => {
     objects = synth((chart) => {
       cluster = new PostgresCluster(chart, 'orders-db', {
         credentials: { superuser: { secretName: 'orders-db-superuser' }, replication: { secretName: 'orders-db-replication' }, app: { secretName: 'orders-db-app' } },
+        // The topology without automatic failover (its scripts); Patroni's real-process proofs: postgres-patroni.test.ts.
+        failover: 'none',
         maxConnections: MAX_CONNECTIONS,
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         storage: { size: '1Gi' },

@@ -16,9 +16,13 @@ const CREDENTIALS: PostgresClusterProps['credentials'] = {
   app: { secretName: 'orders-db-app', key: 'pw' },
 };
 
+/**
+ * This file covers the topology without automatic failover (`failover: 'none'`: primary and replica StatefulSets),
+ * and what both topologies share (config files, pooler, validation). The Patroni default: postgres-patroni-objects.test.ts.
+ */
 function cluster(props: Partial<PostgresClusterProps> = {}): { objects: K8sObject[]; db: PostgresCluster } {
   let db!: PostgresCluster;
-  const objects = synth((chart) => { db = new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS, ...props }); }, { namespace: 'shop' });
+  const objects = synth((chart) => { db = new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS, failover: 'none', ...props }); }, { namespace: 'shop' });
   return { objects, db };
 }
 
@@ -35,7 +39,7 @@ function settings(text: string): Record<string, string> {
 const allContainers = (w: K8sObject): K8sObject[] => [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers];
 const workloads = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
 
-describe('PostgresCluster defaults', () => {
+describe("PostgresCluster failover: 'none' defaults", () => {
   const { objects, db } = cluster();
   const primary = find(objects, 'StatefulSet', 'orders-db-primary');
   const replica = find(objects, 'StatefulSet', 'orders-db-replica');
@@ -292,7 +296,7 @@ describe('PostgresCluster options', () => {
   it('honours presets for registry, labels and placement, but not workload resources', () => {
     const objects = synth((chart) => {
       Presets.apply(chart, { imageRegistry: 'registry.example.com/mirror', labels: { team: 'data' }, resources: { requests: { memory: '256Mi' } }, tolerations: [{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }] });
-      new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS });
+      new PostgresCluster(chart, 'orders-db', { credentials: CREDENTIALS, failover: 'none' });
     });
     const primary = find(objects, 'StatefulSet', 'orders-db-primary');
     expect(container(primary, 'postgres').image).toBe('registry.example.com/mirror/postgres:17.12');

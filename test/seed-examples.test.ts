@@ -44,7 +44,8 @@ describe('StrataRouter (seed 002)', () => {
   });
 
   it('has a shared Redis and two Postgres read replicas', () => {
-    expect(find(objects, 'StatefulSet', 'stratarouter-db-replica').spec.replicas).toBe(2);
+    // Patroni members: the leader and 2 streaming replicas.
+    expect(find(objects, 'StatefulSet', 'stratarouter-db').spec.replicas).toBe(3);
     expect(find(objects, 'StatefulSet', 'redis').spec.replicas).toBe(3);
   });
 });
@@ -61,9 +62,10 @@ describe('Sorcha (seed 003)', () => {
   });
 
   it('runs Postgres single / primary + replica / primary + 2 replicas with the note\'s replication settings', () => {
-    expect(findAll(tiers.development, 'StatefulSet').map((s) => s.metadata.name)).not.toContain('sorcha-db-replica');
-    expect(find(tiers['small-production'], 'StatefulSet', 'sorcha-db-replica').spec.replicas).toBe(1);
-    expect(find(tiers['large-production'], 'StatefulSet', 'sorcha-db-replica').spec.replicas).toBe(2);
+    // Patroni members (leader + replicas) in every tier; development runs a single member.
+    expect(find(tiers.development, 'StatefulSet', 'sorcha-db').spec.replicas).toBe(1);
+    expect(find(tiers['small-production'], 'StatefulSet', 'sorcha-db').spec.replicas).toBe(2);
+    expect(find(tiers['large-production'], 'StatefulSet', 'sorcha-db').spec.replicas).toBe(3);
     const conf = find(tiers['small-production'], 'ConfigMap', 'sorcha-db-config').data['postgresql.conf'];
     expect(conf).toMatch(/^wal_level = replica$/m);
     expect(conf).toMatch(/^max_wal_senders = 3$/m);
@@ -119,9 +121,10 @@ describe('IDA (seed 000)', () => {
   });
 
   it('sizes Postgres vertically first with 2 read replicas, PgBouncer in transaction mode and autovacuum 0.05', () => {
-    const primary = container(find(objects, 'StatefulSet', 'ida-db-primary'));
-    expect(primary.resources.requests).toEqual({ cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' });
-    expect(find(objects, 'StatefulSet', 'ida-db-replica').spec.replicas).toBe(2);
+    const members = find(objects, 'StatefulSet', 'ida-db');
+    expect(container(members, 'postgres').resources.requests).toEqual({ cpu: '4', memory: '16Gi', 'ephemeral-storage': '64Mi' });
+    // Patroni: the leader and 2 streaming replicas.
+    expect(members.spec.replicas).toBe(3);
     const conf = find(objects, 'ConfigMap', 'ida-db-config').data['postgresql.conf'];
     expect(conf).toMatch(/^autovacuum_vacuum_scale_factor = 0\.05$/m);
     expect(find(objects, 'ConfigMap', 'ida-db-pooler-config').data['pgbouncer.ini']).toMatch(/^pool_mode = transaction$/m);

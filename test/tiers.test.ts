@@ -12,10 +12,11 @@ function tierApp(tier: Tier, apiProps: Record<string, unknown> = {}): K8sObject[
   });
 }
 
-const readReplicas = (objects: K8sObject[]) => findAll(objects, 'StatefulSet').find((s) => s.metadata.name === 'db-replica')?.spec.replicas ?? 0;
+/** Patroni (the default in every tier): one StatefulSet of members, the leader and `replicas` streaming replicas. */
+const readReplicas = (objects: K8sObject[]) => find(objects, 'StatefulSet', 'db').spec.replicas - 1;
 
 describe('tiers (seed 003)', () => {
-  it('development: one instance, no HPA or PDB, single Postgres and one pooler', () => {
+  it('development: one instance, no HPA or PDB, a single Patroni member and one pooler', () => {
     const objects = tierApp('development');
     expect(find(objects, 'Deployment', 'gateway').spec.replicas).toBe(1);
     expect(findAll(objects, 'HorizontalPodAutoscaler')).toHaveLength(0);

@@ -42,10 +42,13 @@ export function presetProblems(p: Problems, preset: unknown, at = 'preset'): voi
   if (pr.replicas !== undefined) p.check(`${at}.replicas`, pr.replicas, integerRule({ min: 1 }));
   if (pr.disruptionBudget !== undefined) p.check(`${at}.disruptionBudget`, pr.disruptionBudget, booleanRule());
   if (pr.postgres !== undefined) {
-    if (!isRecord(pr.postgres)) p.add(`${at}.postgres`, pr.postgres, 'must be { readReplicas, poolerReplicas }', true);
+    if (!isRecord(pr.postgres)) p.add(`${at}.postgres`, pr.postgres, 'must be { readReplicas, poolerReplicas, failover }', true);
     else {
       if (pr.postgres.readReplicas !== undefined) p.check(`${at}.postgres.readReplicas`, pr.postgres.readReplicas, integerRule({ min: 0, max: 15 }));
       if (pr.postgres.poolerReplicas !== undefined) p.check(`${at}.postgres.poolerReplicas`, pr.postgres.poolerReplicas, integerRule({ min: 1 }));
+      if (pr.postgres.failover !== undefined && pr.postgres.failover !== 'none' && pr.postgres.failover !== 'patroni') {
+        p.add(`${at}.postgres.failover`, pr.postgres.failover, 'must be "none" or "patroni"', typeof pr.postgres.failover !== 'string');
+      }
     }
   }
   if (pr.redis !== undefined) {

@@ -42,9 +42,17 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     Knobs.declare(scope, { key: 'image.repository', description: 'Postgres image repository (official postgres image)', schema: KNOB_SCHEMAS.imageRepository, default: spec.image.slice(0, at), targets: imageTargets });
     Knobs.declare(scope, { key: 'image.tag', description: 'Postgres image tag, pinned (tested with 17.x; "latest" is refused)', schema: KNOB_SCHEMAS.imageTag, refused: IMAGE_TAG_REFUSED, default: spec.image.slice(at + 1), targets: [] });
   }
+  const maxReplicas = Math.min(spec.settings.replication.maxWalSenders, spec.settings.replication.maxReplicationSlots) - 1;
   if (o.replicaSet) {
-    const max = Math.min(spec.settings.replication.maxWalSenders, spec.settings.replication.maxReplicationSlots) - 1;
-    Knobs.declare(scope, { key: 'replicas', description: `Read replicas (at most max_wal_senders − 1 = ${max}; scaling down leaves a slot on the primary to drop)`, schema: { type: 'integer', minimum: 1, maximum: max }, default: spec.replicas, targets: [{ object: o.replicaSet, path: ['spec', 'replicas'] }] });
+    Knobs.declare(scope, { key: 'replicas', description: `Read replicas (at most max_wal_senders − 1 = ${maxReplicas}; scaling down leaves a slot on the primary to drop)`, schema: { type: 'integer', minimum: 1, maximum: maxReplicas }, default: spec.replicas, targets: [{ object: o.replicaSet, path: ['spec', 'replicas'] }] });
+  } else if (spec.patroni && spec.replicas > 0) {
+    // Patroni: the members StatefulSet runs replicas + 1 pods. The replicas' budget keeps its synthesized
+    // maxUnavailable (max(1, replicas − 1) at synth): re-synth to retune it.
+    Knobs.declare(scope, {
+      key: 'replicas', description: `Patroni replicas: members − 1 (at most max_wal_senders − 1 = ${maxReplicas}; Patroni drops a removed member's slot itself)`,
+      schema: { type: 'integer', minimum: 1, maximum: maxReplicas }, default: spec.replicas,
+      targets: [{ object: o.primary, path: ['spec', 'replicas'], template: '{{ add1 (int $values.replicas) }}' }],
+    });
   }
   const quantity = KNOB_SCHEMAS.byteQuantity;
   const res = spec.resources;

@@ -8,7 +8,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PATRONI, POSTGRES } from '../defaults';
-import { createPdb } from '../disruption';
+import { withEphemeralStorage } from '../ephemeral-storage';
 import { Problems } from '../core/problems';
 import { booleanRule, integerRule, isRecord } from '../core/rules';
 import { ResolvedBackup, ResolvedRestore, backupPatroniYaml } from './backup';
@@ -158,15 +158,26 @@ export function patroniEnv(o: {
 }
 
 /**
- * Per-role budgets (issue 20): the leader and the replicas have their own PodDisruptionBudgets over the role
- * label Patroni moves with the leader, so a drain evicts at most the leader and never the last replica with it
- * (the replica budget keeps `replicas − 1` down at most, at least one when there is a single replica).
+ * Per-role budgets (issue 20): the leader and the replicas have their own PodDisruptionBudgets over the role label
+ * Patroni moves with the leader. The leader may always be evicted (its preStop hands over first: a switchover, not a
+ * failover); at least one replica stays up when there are two or more, so a drain never takes the last one.
+ *
+ * `minAvailable` (an integer), not `maxUnavailable`: for maxUnavailable the disruption controller counts the owning
+ * StatefulSet's whole scale as expected pods (3), so a budget over one role's subset (1 leader) always reads as
+ * below its desired count and refuses every eviction. The simulated cluster showed it: drains blocked for good.
+ * With an integer minAvailable the expected count is the pods the selector matches.
  */
 export function rolePdbs(scope: Construct, name: string, labels: Record<string, string>, clusterSelector: Record<string, string>, replicas: number): k8s.KubePodDisruptionBudget[] {
-  return [
-    createPdb(scope, 'pdb-primary', { name: `${name}-primary`, labels, selector: { ...clusterSelector, [ROLE_LABEL]: 'primary' }, maxUnavailable: 1 }),
-    createPdb(scope, 'pdb-replica', { name: `${name}-replica`, labels, selector: { ...clusterSelector, [ROLE_LABEL]: 'replica' }, maxUnavailable: Math.max(1, replicas - 1) }),
-  ];
+  const budget = (id: string, role: 'primary' | 'replica', minAvailable: number) => new k8s.KubePodDisruptionBudget(scope, id, {
+    metadata: { name: `${name}-${role}`, labels },
+    spec: {
+      minAvailable: k8s.IntOrString.fromNumber(minAvailable),
+      selector: { matchLabels: { ...clusterSelector, [ROLE_LABEL]: role } },
+      // A crash-looping member never pins a node (as createPdb, lib/disruption.ts).
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  });
+  return [budget('pdb-primary', 'primary', 0), budget('pdb-replica', 'replica', replicas >= 2 ? 1 : 0)];
 }
 
 /** Patroni's REST API probes: liveness while Patroni's HA loop runs (also through crash recovery it supervises). */
@@ -243,7 +254,8 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
       updateStrategy: { type: 'RollingUpdate' },
       template: {
         metadata: { labels: { ...o.labels, [SCOPE_LABEL]: o.scopeName }, annotations: o.podAnnotations },
-        spec: {
+        // Ephemeral-storage requests and limits on every container, as on every other pod (issue 18).
+        spec: withEphemeralStorage({
           serviceAccountName: o.scopeName,
           // Patroni talks to the Kubernetes API (its DCS) with this pod's token.
           automountServiceAccountToken: true,
@@ -254,7 +266,7 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
           containers: [postgres, ...o.sidecars],
           volumes: o.volumes,
           ...o.placement,
-        },
+        }),
       },
       volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: o.storage }],
     },

@@ -112,11 +112,12 @@ export interface PostgresClusterProps {
   /** Restrict ingress to Postgres and the pooler (false turns the NetworkPolicies off). @default true */
   readonly networkPolicy?: boolean | PostgresNetworkPolicyProps;
   /**
-   * `patroni`: one StatefulSet of Patroni members with automatic failover through the Kubernetes API (leader lock
-   * in a ConfigMap; ServiceAccount, Role, RoleBinding), `-rw` following the leader, pg_rewind, planned switchover
-   * before the leader stops (lib/postgres/patroni.ts). `none`: the primary and replica StatefulSets, where promoting
-   * a replica is manual.
-   * @default `none` (kept for this release: existing clusters' objects stay the same; see docs/postgres.md)
+   * `patroni`: one StatefulSet of `replicas + 1` Patroni members with automatic failover through the Kubernetes API
+   * (leader lock in a ConfigMap; ServiceAccount, Role, RoleBinding), `-rw` following the leader, pg_rewind, planned
+   * switchover before the leader stops, a PodDisruptionBudget per role (lib/postgres/patroni.ts). `none`: the
+   * primary and replica StatefulSets without automatic failover, where promoting a replica is a manual step
+   * (docs/postgres.md, "Without failover").
+   * @default `patroni` in every tier (the development tier: a single member); a preset may set `postgres.failover`
    */
   readonly failover?: 'none' | 'patroni';
   /** Patroni's timing and synchronous mode (with `failover: 'patroni'`). @default ttl 30, loopWait 10, retryTimeout 10, maximumLagOnFailover 1 MiB, async */

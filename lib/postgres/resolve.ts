@@ -71,8 +71,8 @@ export function resolvePostgresCluster(
   const given: PostgresClusterProps = isRecord(props) ? props : {};
 
   const name = p.run(() => checkResourceName(scope, 'name', given.name ?? id, NAME_MAX_LENGTH), 'invalid');
-  const failover = given.failover ?? 'none';
-  if (failover !== 'none' && failover !== 'patroni') p.add('failover', failover, 'must be "none" or "patroni"');
+  const failover = given.failover ?? preset.postgres?.failover ?? POSTGRES.failover;
+  if (failover !== 'none' && failover !== 'patroni') p.add('failover', failover, 'must be "none" or "patroni"', typeof failover !== 'string');
   const patroni = failover === 'patroni' ? resolvePatroni(p, given.patroni) : undefined;
   const backup = p.run(() => resolveBackup(scope, given.backup, typeof given.name === 'string' ? given.name : id), undefined);
   if (backup && !patroni) p.add('backup', given.backup, 'needs failover: "patroni" (the sidecar backs up whichever member Patroni made leader)');

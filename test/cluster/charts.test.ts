@@ -7,6 +7,12 @@
  * and refused per PDB with no PDB ever below its budget, and Ready replicas per workload after the outage (members
  * pinned to the lost zone's volumes reported).
  *
+ * Postgres clusters run Patroni by default: kwok runs no container, so test/cluster/patroni-standin.ts plays
+ * Patroni's part on the pod role labels (no real election, no data); after the zone outage the test asserts what a
+ * simulated cluster can show: every member ordinal recreated (podManagementPolicy Parallel), one Ready member holding
+ * the primary role the -rw Service selects, and the per-role PDBs selecting pods. The real failover timing and
+ * "writes back within the bound" are test/postgres-patroni.test.ts and test/cluster/postgres-patroni-k8s.test.ts.
+ *
  * SIM_CHARTS=orders,ida limits the run to some examples (default: all). docs/cluster-tests.md has the timings.
  */
 import * as fs from 'fs';
@@ -16,9 +22,11 @@ import { App, Chart } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../examples';
 import { HelmChart, writeHelmChart } from '../../lib/helm';
-import { SimCluster, startSimCluster } from './sim-cluster';
+import { ROLE_LABEL, SCOPE_LABEL } from '../../lib/postgres/patroni';
+import { PatroniStandIn, startPatroniStandIn } from './patroni-standin';
+import { Obj, SimCluster, startSimCluster } from './sim-cluster';
 import {
-  WorkloadInfo, claimZone, drain, pdbs, secretsReadBy, skew, sleep, spreadOf, waitSettled, workloads, zoneOutage,
+  WorkloadInfo, claimZone, drain, isReady, pdbs, secretsReadBy, skew, sleep, spreadOf, waitSettled, workloads, zoneOutage,
 } from './sim-report';
 
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
@@ -48,6 +56,7 @@ const row = (w: WorkloadInfo) => `${w.kind}/${w.name}`.padEnd(44);
 
 describe('every example chart on the simulated cluster', () => {
   let sim: SimCluster;
+  let patroni: PatroniStandIn | undefined;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-sim-'));
   const targets: Target[] = [];
   const namespaces = () => [...new Set(targets.map((t) => t.namespace))];
@@ -66,6 +75,7 @@ describe('every example chart on the simulated cluster', () => {
     }
     sim = await startSimCluster({ nodeLabels });
     console.log(`[sim] cluster ready in ${sim.startupMs} ms; node pool labels ${JSON.stringify(nodeLabels)}`);
+    patroni = startPatroniStandIn(sim, namespaces);
     for (const { example, cdk8s } of charts) {
       const dir = path.join(root, example);
       const chart = writeHelmChart(cdk8s, dir, { version: '1.0.0' });
@@ -87,6 +97,7 @@ describe('every example chart on the simulated cluster', () => {
     for (const t of targets) console.log(`[sim] ${t.example}: ${Object.entries(t.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
     console.log(`[sim] tier total ${((Date.now() - started) / 1000).toFixed(0)} s for ${targets.length} charts`);
     if (process.env.SIM_KEEP_LOGS) console.log(sim?.log('kube-scheduler', 80));
+    await patroni?.stop();
     await sim?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   });
@@ -165,6 +176,8 @@ describe('every example chart on the simulated cluster', () => {
     const zoneOf = new Map(sim.nodes.map((n) => [n.name, n.zone]));
     const busiest = [...count].sort((a, b) => b[1] - a[1]).map(([n]) => n);
     const nodes = [busiest[0], busiest.find((n) => zoneOf.get(n) !== zoneOf.get(busiest[0]))!];
+    // The Patroni role labels are on (the per-role PDBs select by them).
+    await patroni!.tick();
     // Every PDB selects pods, except those of a worker pool scaled to zero.
     const idle = (await sim.list('/apis/apps/v1/deployments')).filter((d) => d.spec.replicas === 0).map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
     for (const s of await pdbs(sim, namespaces())) {
@@ -182,6 +195,11 @@ describe('every example chart on the simulated cluster', () => {
   }, STEP_TIMEOUT);
 
   it('survives a zone outage: every workload back to full Ready, except members pinned to the lost zone\'s volumes', async () => {
+    // Patroni members (pod template with the scope label): Parallel pod management, roles played by the stand-in.
+    const patroniSets = new Set((await sim.list('/apis/apps/v1/statefulsets'))
+      .filter((s) => namespaces().includes(s.metadata.namespace) && s.spec.template.metadata.labels?.[SCOPE_LABEL])
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    const leadersBefore = await leaders(sim, namespaces());
     const deleted = await zoneOutage(sim, 'zone-a', namespaces());
     const outageAt = Date.now();
     // Until every workload is back (ready + pinned = desired) or 120 s: controllers recreate, the scheduler places
@@ -201,6 +219,10 @@ describe('every example chart on the simulated cluster', () => {
             }
             // OrderedReady: the StatefulSet controller recreates no higher ordinal while a lower one is Pending.
             const blocked = w.kind === 'StatefulSet' && pinned.length > 0 ? w.desired - w.pods.length : 0;
+            // Patroni members are Parallel: every ordinal is recreated, whatever a lower one waits for (issue 20).
+            if (patroniSets.has(`${t.namespace}/${w.name}`) && w.pods.length !== w.desired) {
+              missing.push(`${t.example} ${w.name}: Patroni members not all recreated (${w.pods.length} of ${w.desired} pods)`);
+            }
             const { zones } = spreadOf(w, ZONES);
             report.push(`${t.example.padEnd(12)} ${row(w)} ready ${w.ready}/${w.desired} zones ${Object.values(zones).join('/')}`
               + `${pinned.length ? ` pinned to zone-a: ${pinned.join(', ')}` : ''}${blocked ? `; ${blocked} more not recreated behind it (OrderedReady)` : ''}`);
@@ -215,6 +237,42 @@ describe('every example chart on the simulated cluster', () => {
     expect(missing, 'workloads not back to full Ready (pinned members aside)').toEqual([]);
     const writesDown = report.filter((l) => /StatefulSet\/\S+-primary .* pinned to zone-a/.test(l)).map((l) => l.split(/\s+/)[1]);
     console.log(`[sim] zone-a outage (${deleted} pods deleted, zone cordoned)\n${report.join('\n')}\n` +
-      `Postgres primaries pinned to zone-a (writes down until a replica is promoted): ${writesDown.join(', ') || 'none'}`);
+      `Postgres primaries without failover pinned to zone-a (writes down): ${writesDown.join(', ') || 'none'}`);
+
+    // Every Patroni cluster: one Ready member holds the primary role, so its -rw Service selects a Ready pod, and each
+    // per-role PDB selects pods. The stand-in relabels at once; real Patroni takes up to ttl + loop_wait (40 s).
+    await patroni!.tick();
+    const after = await leaders(sim, namespaces());
+    const lines: string[] = [];
+    for (const [key, before] of leadersBefore) {
+      const now = after.get(key);
+      const moved = before.pod !== now?.pod;
+      lines.push(`${key.padEnd(36)} leader ${before.pod} (${before.zone}) → ${now ? `${now.pod} (${now.zone})` : 'NONE'}${moved ? ' [failover]' : ''}`);
+      expect(now, `${key}: no Ready member holds the primary role after the outage`).toBeDefined();
+      expect(now!.zone, key).not.toBe('zone-a');
+      const [ns, sts] = key.split('/');
+      const rw = await sim.api('GET', `/api/v1/namespaces/${ns}/services/${sts}-rw`);
+      const selected = (await sim.list(`/api/v1/namespaces/${ns}/pods`, { labelSelector: Object.entries(rw.spec.selector).map(([k, v]) => `${k}=${v}`).join(',') })).filter(isReady);
+      expect(selected.map((p) => p.metadata.name), `${key}: -rw selects the leader`).toEqual([now!.pod]);
+    }
+    for (const ns of namespaces()) {
+      for (const p of (await sim.list(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).filter((x) => x.spec.selector?.matchLabels?.[ROLE_LABEL])) {
+        expect(p.status?.expectedPods ?? 0, `PDB ${ns}/${p.metadata.name} selects no pod after the outage`).toBeGreaterThan(0);
+      }
+    }
+    console.log(`[sim] Patroni clusters after the zone-a outage (roles played by the stand-in; ${patroni!.promotions.filter((x) => x.at >= outageAt).length} promotions)\n${lines.join('\n')}`);
+    expect(leadersBefore.size, 'Patroni clusters in the selected charts').toBe(patroniSets.size);
   }, STEP_TIMEOUT);
 });
+
+/** Per Patroni StatefulSet (`namespace/name`): the Ready pod holding the primary role, with its zone. */
+async function leaders(sim: SimCluster, namespaces: readonly string[]): Promise<Map<string, { pod: string; zone?: string }>> {
+  const zoneOf = new Map(sim.nodes.map((n) => [n.name, n.zone]));
+  const out = new Map<string, { pod: string; zone?: string }>();
+  for (const s of (await sim.list('/apis/apps/v1/statefulsets')).filter((x) => namespaces.includes(x.metadata.namespace) && x.spec.template.metadata.labels?.[SCOPE_LABEL])) {
+    const pods = await sim.list(`/api/v1/namespaces/${s.metadata.namespace}/pods`, { labelSelector: `${SCOPE_LABEL}=${s.spec.template.metadata.labels[SCOPE_LABEL]},${ROLE_LABEL}=primary` });
+    const leader = pods.filter((p: Obj) => isReady(p) && p.metadata.deletionTimestamp === undefined)[0];
+    if (leader) out.set(`${s.metadata.namespace}/${s.metadata.name}`, { pod: leader.metadata.name, zone: zoneOf.get(leader.spec.nodeName) });
+  }
+  return out;
+}
