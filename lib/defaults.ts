@@ -148,6 +148,41 @@ export const PATRONI = {
   maximumLagOnFailover: 1_048_576,
 } as const;
 
+/**
+ * Continuous backups of a PostgresCluster (issue 16). Seed 001 names "backup windows" as a Postgres concern but gives
+ * no numbers; the values below are ours (marked), chosen as CloudNativePG, Crunchy PGO and Spilo do by default.
+ */
+export const BACKUP = {
+  /**
+   * pgBackRest 2.55.1, the Debian 13 package the tests run. Spilo 17 4.0-p3 (the Patroni image) ships WAL-G 3.0.5
+   * and no pgBackRest: a member with `backup` runs this image, Spilo 17 4.0-p3 plus pgBackRest 2.55.1 from the
+   * PostgreSQL apt repository (images/spilo-pgbackrest/Dockerfile). docs/postgres.md, "Backups and recovery".
+   */
+  image: 'ghcr.io/scalecharts/spilo-17-pgbackrest:4.0-p3-2.55.1',
+  /** Seed 001 "backup windows": one full backup a day inside a night window, 02:30 UTC (ours: the hour). */
+  schedule: '30 2 * * *',
+  /** Full backups kept: 7, a week of daily backups (issue 16; ours). */
+  retentionFull: 7,
+  /** zstd: pgBackRest's best ratio for the CPU (ours; lz4 is faster, gz the most compatible). */
+  compression: 'zst',
+  /** archive_timeout 60 s: at most a minute of committed work is only local when writes are rare (ours; CloudNativePG uses 5 min). */
+  archiveTimeout: 60,
+  /** AWS's default region, which most S3-compatible servers accept. */
+  region: 'us-east-1',
+  /** AWS's virtual-host addressing; S3-compatible servers usually want `path`. */
+  uriStyle: 'host',
+  /**
+   * One archive-push attempt ends after 30 s (ours): time for a 16 MiB segment at 0.5 MiB/s; against an unreachable
+   * store pgBackRest alone would retry for ~18 min, hiding the outage from pg_stat_archiver. Postgres retries.
+   */
+  archivePushTimeoutSeconds: 30,
+  /** A backup may take up to 6 h beyond its schedule before PostgresBackupTooOld fires (ours). */
+  backupDurationAllowanceSeconds: 6 * 3600,
+  /** The backup sidecar: idle between backups; pgBackRest compresses with one process per core of the limit. */
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '512Mi' },
+} as const;
+
 /** Redis tier (000, 003). Values marked "ours" are scalecharts choices, explained where they are used (lib/redis/). */
 export const REDIS = {
   /** "Replicated (1 primary + 2 replicas) for HA — failover via Sentinel" (000); the development tier is "single" (003). */

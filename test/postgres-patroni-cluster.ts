@@ -18,7 +18,6 @@ import {
 } from './postgres-processes';
 
 export const PASSWORDS = { superuser: `su:per"us'er1`, replication: `re\\pl"ic:a2`, app: 'app-secret-3' };
-const NET = '127.0.15';
 /** Paths the pod mounts; inside the test root they are the same paths. */
 const CONFIG_DIR = '/etc/postgresql-cluster';
 const RUN_DIR = '/var/run/postgresql';
@@ -113,7 +112,9 @@ export class PatroniCluster {
    * mode with the ServiceAccount token at the pod's path, /var/run/secrets/kubernetes.io/serviceaccount.
    */
   constructor(private readonly objects: K8sObject[], private readonly name: string, private readonly subnet: number,
-    private readonly kube?: { host: string; port: number; namespace: string }) {}
+    private readonly kube?: { host: string; port: number; namespace: string },
+    /** The "pod" /24 (each suite has its own, so suites running at once never collide). */
+    private readonly net = '127.0.15') {}
 
   private container(which: 'init' | 'main'): K8sObject {
     const spec = find(this.objects, 'StatefulSet', this.name).spec.template.spec;
@@ -131,10 +132,10 @@ export class PatroniCluster {
     }
     for (const [which, password] of Object.entries(PASSWORDS)) writeServerFile(join(this.dir, 'passwords', which), password, 0o400);
 
-    const etcdHost = `${NET}.${this.subnet + 10}`;
+    const etcdHost = `${this.net}.${this.subnet + 10}`;
     if (this.kube) {
       for (let i = 0; i < count; i++) {
-        const host = `${NET}.${this.subnet + i + 1}`;
+        const host = `${this.net}.${this.subnet + i + 1}`;
         this.members.push({ name: `${this.name}-${i}`, host, pgPort: await freePort(), apiPort: await freePort(), dcs: undefined as never });
       }
       await this.startRw();
@@ -151,7 +152,7 @@ export class PatroniCluster {
       .catch((e) => { throw new Error(`${e.message}\n${this.etcd?.output}`); });
 
     for (let i = 0; i < count; i++) {
-      const host = `${NET}.${this.subnet + i + 1}`;
+      const host = `${this.net}.${this.subnet + i + 1}`;
       const dcs = await this.hub.relay(`dcs-${i}`, host);
       dcs.target(etcdHost, this.etcdPort);
       this.members.push({ name: `${this.name}-${i}`, host, pgPort: await freePort(), apiPort: await freePort(), dcs });
@@ -163,7 +164,7 @@ export class PatroniCluster {
   private async startRw(): Promise<void> {
     // The -rw Service: new connections go to the member whose REST API says it holds the leader lock (Patroni's
     // role label and the Service selector do this in a cluster), polled every 100 ms like an endpoints update.
-    this.rw = await this.hub.relay('rw', `${NET}.${this.subnet + 20}`);
+    this.rw = await this.hub.relay('rw', `${this.net}.${this.subnet + 20}`);
     let current: Member | undefined;
     let busy = false;
     this.poller = setInterval(() => {

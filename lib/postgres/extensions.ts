@@ -5,6 +5,7 @@
  * the render modules (members.ts, patroni.ts) stay unaware of it.
  */
 import type { k8s } from 'cdk8s-plus-28';
+import { backupExtensions } from './backup-members';
 import type { ResolvedPostgresCluster } from './resolve';
 
 export interface MemberExtensions {
@@ -15,9 +16,11 @@ export interface MemberExtensions {
   readonly volumes: k8s.Volume[];
   /** Extra environment of the postgres/Patroni container. */
   readonly env: k8s.EnvVar[];
+  /** Extra init containers of every (Patroni) member pod, after Patroni's render-config. */
+  readonly initContainers: k8s.Container[];
 }
 
-/** Nothing yet: the default cluster adds nothing to its members. */
-export function memberExtensions(_spec: ResolvedPostgresCluster): MemberExtensions {
-  return { files: {}, containers: [], volumes: [], env: [] };
+/** The default cluster adds nothing; `backup` adds pgBackRest's files, its init step, the backup sidecar and env. */
+export function memberExtensions(spec: ResolvedPostgresCluster): MemberExtensions {
+  return spec.backup ? backupExtensions(spec, spec.backup) : { files: {}, containers: [], volumes: [], env: [], initContainers: [] };
 }

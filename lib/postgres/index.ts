@@ -1,2 +1,3 @@
 export * from './postgres-cluster';
 export * as postgresSizing from './sizing';
+export type { BackupCompression, PostgresBackupProps, PostgresRestoreProps, PostgresRestoreTarget } from './backup';

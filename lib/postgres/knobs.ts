@@ -9,6 +9,7 @@ import { IMAGE_TAG_REFUSED, KNOB_SCHEMAS, Knobs } from '../knobs';
 import { ASSETS, renderTemplate } from './files';
 import { CONFIG_HASH_ANNOTATION } from './layout';
 import { patroniFilesOf, postgresqlConfValues } from './members';
+import { declareBackupKnobs } from './backup-knobs';
 import type { ResolvedPostgresCluster } from './resolve';
 import {
   ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, workMemTooSmallTemplate,
@@ -27,6 +28,7 @@ export interface KnobObjects {
 }
 
 export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresCluster, o: KnobObjects): void {
+  if (spec.backup) declareBackupKnobs(scope, spec.backup, o.configMap, o.primary);
   const storageSize = spec.storage.size;
   const { postgresHash, poolerHash } = o;
   const statefulSets = [o.primary, ...(o.replicaSet ? [o.replicaSet] : [])];

@@ -17,6 +17,7 @@ import {
   CONFIG_DIR, CONFIG_HASH_ANNOTATION, DATA_MOUNT, PGDATA, PGPASSFILE, PORT, POSTGRES_EXPORTER_PORT, POSTGRES_UID, SOCKET_DIR,
   passwordFile, passwordMount,
 } from './layout';
+import { BACKUP_QUERIES_FILE } from './backup';
 import { memberExtensions } from './extensions';
 import { patroniEnv, patroniFiles, patroniStatefulSet } from './patroni';
 import type { CredentialRole, ResolvedPostgresCluster } from './resolve';
@@ -47,7 +48,7 @@ export function patroniFilesOf(spec: ResolvedPostgresCluster, maxConnections: nu
   return patroniFiles({
     patroni: spec.patroni, replicationUser: spec.replicationUser, maxConnections,
     maxWalSenders: settings.replication.maxWalSenders, maxReplicationSlots: settings.replication.maxReplicationSlots,
-    configDir: CONFIG_DIR, runDir: SOCKET_DIR,
+    configDir: CONFIG_DIR, runDir: SOCKET_DIR, backup: spec.backup, restore: spec.restore,
   });
 }
 
@@ -75,7 +76,7 @@ export const EXPORTER_PROBES = {
   livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20 },
 };
 
-function postgresExporter(image: string): k8s.Container {
+function postgresExporter(image: string, backup: boolean): k8s.Container {
   return exporterSidecar({
     image,
     port: POSTGRES_EXPORTER_PORT,
@@ -83,11 +84,13 @@ function postgresExporter(image: string): k8s.Container {
       { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORT}/postgres?sslmode=disable` },
       { name: 'DATA_SOURCE_USER', value: 'postgres' },
       { name: 'DATA_SOURCE_PASS_FILE', value: passwordFile('superuser') },
+      // With backups: pg_backup_newest_age_seconds from the table the backup sidecar writes (lib/postgres/backup.ts).
+      ...(backup ? [{ name: 'PG_EXPORTER_EXTEND_QUERY_PATH', value: `${CONFIG_DIR}/${BACKUP_QUERIES_FILE}` }] : []),
     ],
     requests: POSTGRES.exporterRequests,
     limits: POSTGRES.exporterLimits,
     ...EXPORTER_PROBES,
-    volumeMounts: [passwordMount('superuser')],
+    volumeMounts: [passwordMount('superuser'), ...(backup ? [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }] : [])],
   });
 }
 
@@ -137,7 +140,7 @@ function placement(spec: ResolvedPostgresCluster): Partial<k8s.PodSpec> {
 }
 
 function sidecars(spec: ResolvedPostgresCluster): k8s.Container[] {
-  return [...(spec.metrics ? [postgresExporter(spec.metrics.postgresExporterImage)] : []), ...memberExtensions(spec).containers];
+  return [...(spec.metrics ? [postgresExporter(spec.metrics.postgresExporterImage, spec.backup !== undefined)] : []), ...memberExtensions(spec).containers];
 }
 
 const envOf = (pairs: Record<string, string>): k8s.EnvVar[] => Object.entries(pairs).map(([name, value]) => ({ name, value }));
@@ -183,6 +186,7 @@ export function patroniMembers(scope: Construct, spec: ResolvedPostgresCluster, 
     configDir: CONFIG_DIR,
     runDir: SOCKET_DIR,
     storage: dataClaim(spec),
+    initContainers: memberExtensions(spec).initContainers,
   });
 }
 

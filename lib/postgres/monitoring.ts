@@ -3,6 +3,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { DB_POOL } from '../defaults';
 import { AlertRule, createPrometheusRule, createServiceMonitor } from '../monitoring';
+import { backupAlerts } from './backup';
 import { poolerName, poolerSelector } from './pooler';
 import type { ResolvedPostgresCluster } from './resolve';
 
@@ -64,7 +65,7 @@ export function postgresMonitoring(scope: Construct, spec: ResolvedPostgresClust
   ];
   const prometheusRule = createPrometheusRule(scope, 'prometheus-rule', {
     name: spec.name, labels: spec.labels.database, groupName: `${spec.name}.postgres`,
-    rules: spec.replicas > 0 ? rules : rules.filter((r) => !r.alert.startsWith('PostgresReplica')),
+    rules: [...(spec.replicas > 0 ? rules : rules.filter((r) => !r.alert.startsWith('PostgresReplica'))), ...(spec.backup ? backupAlerts(spec.name, spec.backup, db) : [])],
   });
   return { serviceMonitors, prometheusRule };
 }

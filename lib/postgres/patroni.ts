@@ -11,6 +11,7 @@ import { PATRONI, POSTGRES } from '../defaults';
 import { withEphemeralStorage } from '../ephemeral-storage';
 import { Problems } from '../core/problems';
 import { booleanRule, integerRule, isRecord } from '../core/rules';
+import { ResolvedBackup, ResolvedRestore, backupPatroniYaml } from './backup';
 import { ASSETS, readAsset, renderTemplate } from './files';
 
 /** Automatic failover settings (`failover: 'patroni'`). Defaults and trade-offs: docs/postgres.md, "Patroni". */
@@ -70,6 +71,9 @@ export interface PatroniFilesOptions {
   readonly maxReplicationSlots: number;
   readonly configDir: string;
   readonly runDir: string;
+  /** WAL archiving and the restore bootstrap (lib/postgres/backup.ts). */
+  readonly backup?: ResolvedBackup;
+  readonly restore?: ResolvedRestore;
 }
 
 /** The ConfigMap entries Patroni members read (besides postgresql.conf). */
@@ -84,6 +88,7 @@ export function patroniFiles(o: PatroniFilesOptions): Record<string, string> {
       // Patroni refuses fewer than 4 slots (it keeps one per member on every member).
       maxReplicationSlots: Math.max(4, o.maxReplicationSlots),
       replicationUser: o.replicationUser, configDir: o.configDir, runDir: o.runDir, binDir: POSTGRES.binDir,
+      ...backupPatroniYaml(o.backup, o.restore, o.configDir),
     }),
     'patroni-init.sh': readAsset(ASSETS.patroniInit),
     'post-bootstrap.sh': readAsset(ASSETS.postBootstrap),
@@ -206,6 +211,8 @@ export interface MemberSetOptions {
   readonly configDir: string;
   readonly runDir: string;
   readonly storage: k8s.PersistentVolumeClaimSpec;
+  /** Init containers after render-config (member extensions: backups). */
+  readonly initContainers?: k8s.Container[];
 }
 
 /** One StatefulSet of Patroni members: an init container renders patroni.yml, the main container runs `patroni`. */
@@ -256,7 +263,7 @@ export function patroniStatefulSet(scope: Construct, o: MemberSetOptions): k8s.K
           securityContext: o.podSecurityContext,
           // The preStop switchover (up to 50 s) plus a fast shutdown.
           terminationGracePeriodSeconds: 120,
-          initContainers: [init],
+          initContainers: [init, ...(o.initContainers ?? [])],
           containers: [postgres, ...o.sidecars],
           volumes: o.volumes,
           ...o.placement,

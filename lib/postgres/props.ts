@@ -1,6 +1,7 @@
 /** The public props of PostgresCluster (lib/postgres/postgres-cluster.ts) and what it derives from them. */
 import type { DatastorePodProps } from '../datastore-pod';
 import type { ResourceProps } from '../pod';
+import type { PostgresBackupProps, PostgresRestoreProps } from './backup';
 import type { PatroniProps } from './patroni';
 import type { ConnectionHeadroom, MemorySettings, PoolerSizing, ReplicationSettings } from './sizing';
 
@@ -122,6 +123,18 @@ export interface PostgresClusterProps extends DatastorePodProps {
   readonly failover?: 'none' | 'patroni';
   /** Patroni's timing and synchronous mode (with `failover: 'patroni'`). @default ttl 30, loopWait 10, retryTimeout 10, maximumLagOnFailover 1 MiB, async */
   readonly patroni?: PatroniProps;
+  /**
+   * Continuous WAL archiving and scheduled full backups with pgBackRest to an S3-compatible store (needs
+   * `failover: 'patroni'`; the member image becomes Spilo + pgBackRest). docs/postgres.md, "Backups and recovery".
+   * @default none: no backups
+   */
+  readonly backup?: PostgresBackupProps;
+  /**
+   * Create this new cluster from the store instead of initdb: `{}` the newest state, `{ fromBackup }` one backup,
+   * `{ targetTime }` / `{ targetLsn }` a point in time (needs `backup`).
+   * @default none: a fresh initdb
+   */
+  readonly restore?: PostgresRestoreProps;
 }
 
 /** Everything the construct derived, for docs, tests and consumers. */

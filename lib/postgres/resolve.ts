@@ -7,11 +7,12 @@ import type { IConstruct } from 'constructs';
 import type { SecretKeyRef } from '../connections';
 import { Problems } from '../core/problems';
 import { integerRule, isRecord, labelValue, prometheusDuration, qualifiedName } from '../core/rules';
-import { PATRONI, POSTGRES } from '../defaults';
+import { BACKUP, PATRONI, POSTGRES } from '../defaults';
 import { imageVersion, standardLabels } from '../labels';
 import { ResolvedResources, resolveResources, withRegistry } from '../pod';
 import type { Preset } from '../presets';
 import { checkImage, checkObjectName, checkResourceName, parseMemory } from '../validate';
+import { ResolvedBackup, ResolvedRestore, resolveBackup, resolveRestore } from './backup';
 import { ResolvedPatroni, resolvePatroni } from './patroni';
 import type {
   PasswordSecretRef, PoolerProps, PostgresClusterProps, PostgresCredentials, PostgresMetricsProps, PostgresSettings,
@@ -30,6 +31,10 @@ export interface ResolvedPostgresCluster {
   readonly failover: 'none' | 'patroni';
   /** Set with `failover: 'patroni'`. */
   readonly patroni?: ResolvedPatroni;
+  /** Set with `backup` (lib/postgres/backup.ts). */
+  readonly backup?: ResolvedBackup;
+  /** Set with `restore`: the first member bootstraps from the store. */
+  readonly restore?: ResolvedRestore;
   readonly image: string;
   readonly credentials: Readonly<Record<CredentialRole, SecretKeyRef>>;
   /** Credentials the caller left out: the construct creates a GeneratedSecret for each (`<name>-<role>`). */
@@ -69,7 +74,11 @@ export function resolvePostgresCluster(
   const failover = given.failover ?? preset.postgres?.failover ?? POSTGRES.failover;
   if (failover !== 'none' && failover !== 'patroni') p.add('failover', failover, 'must be "none" or "patroni"', typeof failover !== 'string');
   const patroni = failover === 'patroni' ? resolvePatroni(p, given.patroni) : undefined;
-  const defaultImage = patroni ? PATRONI.image : POSTGRES.image;
+  const backup = p.run(() => resolveBackup(scope, given.backup, typeof given.name === 'string' ? given.name : id), undefined);
+  if (backup && !patroni) p.add('backup', given.backup, 'needs failover: "patroni" (the sidecar backs up whichever member Patroni made leader)');
+  const restore = p.run(() => resolveRestore(scope, given.restore, backup), undefined);
+  // Spilo ships WAL-G, not pgBackRest: with backups the members run Spilo plus pgBackRest (BACKUP.image).
+  const defaultImage = patroni ? (backup ? BACKUP.image : PATRONI.image) : POSTGRES.image;
   const image = p.run(() => checkImage(scope, 'image', withRegistry(given.image ?? defaultImage, preset.imageRegistry)), defaultImage);
 
   const credentials = {} as Record<CredentialRole, SecretKeyRef>;
@@ -150,7 +159,7 @@ export function resolvePostgresCluster(
   const headroom = connectionHeadroom(maxConnections);
   return {
     spec: {
-      name, failover, patroni, image, credentials, generatedCredentials, database, user, replicationUser, replicas,
+      name, failover, patroni, backup, restore, image, credentials, generatedCredentials, database, user, replicationUser, replicas,
       settings: { maxConnections, headroom, memory, replication, maxSlotWalKeepBytes: maxSlotWalKeepBytes(storageBytes), pooler },
       resources, storage: { size: storageSize, ...(storageClassName ? { storageClassName } : {}) },
       pooler: { image: poolerImage, resources: poolerResources }, metrics,
