@@ -210,14 +210,7 @@ export function renderRedisWorkload(scope: Construct, spec: ResolvedRedisHA): Re
 
   if (standalone) {
     // What clients connect to: the single Redis, by a stable Service name.
-    out.service = new k8s.KubeService(scope, 'service', {
-      metadata: { name: name, labels: redisLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: redisSelector,
-        ports: [{ name: 'redis', port: REDIS.port, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP' }],
-      },
-    });
+    out.service = clusterIpService(scope, 'service', name, redisLabels, redisSelector, 'redis', REDIS.port);
   } else {
     // Sentinel pods: their own StatefulSet, so a Redis rollout or crash never takes a Sentinel with it.
     const sentinelEnv: k8s.EnvVar[] = [
@@ -242,14 +235,7 @@ export function renderRedisWorkload(scope: Construct, spec: ResolvedRedisHA): Re
     if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort));
     out.sentinelHeadlessService = headlessService(scope, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
       [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
-    out.sentinelService = new k8s.KubeService(scope, 'sentinel-service', {
-      metadata: { name: sentinelName, labels: sentinelLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: sentinelSelector,
-        ports: [{ name: 'sentinel', port: REDIS.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel'), protocol: 'TCP' }],
-      },
-    });
+    out.sentinelService = clusterIpService(scope, 'sentinel-service', sentinelName, sentinelLabels, sentinelSelector, 'sentinel', REDIS.sentinelPort);
     out.sentinelStatefulSet = memberStatefulSet(scope, 'sentinel', {
       name: sentinelName, labels: sentinelLabels, selector: sentinelSelector, serviceName: sentinelHeadless, replicas: sentinels, podAnnotations,
       podSpec: podSpec(sentinelSelector, spec.preset, sentinelContainers, commonVolumes, 30, exporterInit(REDIS.sentinelPort, 'sentinel-password')),
@@ -299,6 +285,20 @@ function memberStatefulSet(scope: Construct, id: string, o: {
       selector: { matchLabels: o.selector },
       template: { metadata: { labels: o.labels, annotations: o.podAnnotations }, spec: o.podSpec },
       ...(o.volumeClaimTemplates ? { volumeClaimTemplates: o.volumeClaimTemplates } : {}),
+    },
+  });
+}
+
+/** The stable address clients use: one named port to the container port of the same name. */
+function clusterIpService(
+  scope: Construct, id: string, name: string, labels: Record<string, string>, selector: Record<string, string>, portName: string, port: number,
+): k8s.KubeService {
+  return new k8s.KubeService(scope, id, {
+    metadata: { name, labels },
+    spec: {
+      type: 'ClusterIP',
+      selector,
+      ports: [{ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }],
     },
   });
 }
