@@ -1,6 +1,6 @@
 import type { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { CPU_QUANTITY_PATTERN, IMAGE_REPOSITORY_PATTERN, IMAGE_TAG_PATTERN, POSITIVE_DECIMAL_PATTERN, POSITIVE_QUANTITY_PATTERN } from './core/rules';
+import { BYTE_QUANTITY_PATTERN, CPU_QUANTITY_PATTERN, IMAGE_REPOSITORY_PATTERN, IMAGE_TAG_PATTERN, POSITIVE_DECIMAL_PATTERN } from './core/rules';
 
 /**
  * Install-time knobs: each construct declares, once, which of its settings a Helm chart user may tune, with the
@@ -116,8 +116,8 @@ export const KNOB_SCHEMAS = {
    * a positive number from `--set` that is a multiple of 0.001. `0.0001` and `0.1m` are refused.
    */
   quantity: { type: 'string', pattern: CPU_QUANTITY_PATTERN, numbers: { exclusiveMinimum: 0, multipleOf: 0.001 } },
-  /** Memory and storage: a positive quantity (both suffix families, exponents), whole bytes when given as a number. */
-  byteQuantity: { type: 'string', pattern: POSITIVE_QUANTITY_PATTERN, numbers: { integer: true, minimum: 1 } },
+  /** Memory and storage: a positive quantity (both suffix families, exponents) in whole bytes, as a string or a number. */
+  byteQuantity: { type: 'string', pattern: BYTE_QUANTITY_PATTERN, numbers: { integer: true, minimum: 1 } },
   /** A positive decimal number as a string (KEDA targets), `5e-7` included, or a positive number from `--set`. */
   positiveDecimal: { type: 'string', pattern: POSITIVE_DECIMAL_PATTERN, numbers: { exclusiveMinimum: 0 } },
   /** A positive integer as a string (KEDA's integer targets), or one from `--set`. */

@@ -83,7 +83,8 @@ export function renderSecretsMarkdown(chartName: string, secrets: readonly Secre
   if (secrets.length === 0) return `${lines.join('\n')}None: the manifests reference no Secret they don't contain.\n`;
   lines.push(
     'Plain manifests carry no Secret. Create these in the namespace first (a pod whose Secret is missing stays in',
-    'ContainerCreating). The Helm chart of this app generates the random ones per release instead.', '',
+    'ContainerCreating). The Helm chart of this app generates the random ones per release instead, and reads yours as',
+    '`<release>-<name>` (or the name set in its `userSecrets.<key>.name` value), so two releases never share them.', '',
     '| Secret | keys | values | used by |', '|---|---|---|---|',
     ...secrets.map((s) => `| \`${s.name}\` | ${s.keys.map((k) => `\`${k}\``).join(', ') || '(whole Secret)'} | ${s.generated ? 'random (generated)' : 'yours'} | ${s.usedBy.join(', ')} |`),
   );

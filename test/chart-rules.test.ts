@@ -177,6 +177,14 @@ describe('issue 13 chart rules of RedisHA and RpcPool (real helm)', () => {
     expect(container(find(objects, 'Deployment', 'rel-rpc')).resources.requests.cpu).toBe('0.25');
   });
 
+  it('values.schema.json refuses fractional bytes for memory and storage ("maxmemory 0.5 became 0"), takes 1.5Gi', async () => {
+    const { dir } = chartOf((c) => { new RedisHA(c, 'cache', { passwordSecret: { secretName: 'c', key: 'p' } }); });
+    expect(await fails(dir, ['--set-string', 'cache.resources.requests.memory=0.5'])).toMatch(/cache\.resources\.requests\.memory/);
+    expect(await fails(dir, ['--set-string', 'cache.persistence.size=1.1Ki'])).toMatch(/cache\.persistence\.size/);
+    const objects = await renderChart(dir, 'rel', { namespace: 'shop', args: ['--set-string', 'cache.resources.limits.memory=1.5Gi', '--set-string', 'cache.resources.requests.memory=1.5Gi'] });
+    expect(container(find(objects, 'StatefulSet', 'rel-cache')).resources.limits.memory).toBe('1.5Gi');
+  });
+
   it('RpcPool resource values check requests ≤ limits', async () => {
     const { dir } = chartOf((c) => { new RpcPool(c, 'rpc', { upstreams: UPSTREAMS }); });
     expect(await fails(dir, ['--set-string', 'rpcProxy.resources.requests.cpu=4'])).toMatch(/rpcProxy\.resources\.requests\.cpu \(4\) must be less than or equal to rpcProxy\.resources\.limits\.cpu/);

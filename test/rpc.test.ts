@@ -399,12 +399,13 @@ describe('RpcPool NetworkPolicy (issue 18)', () => {
 });
 
 describe('RpcPool: every mistake at once', () => {
-  it('one resolve step reports each mistake (pool, upstream, proxy scaling) with path, property, value and what is allowed', () => {
+  it('one resolve step reports each mistake (pool, upstreams, monitoring, the proxy\'s scaling) with path, property, value and what is allowed', () => {
     const chart = new Chart(Testing.app(), 'test');
     new RpcPool(chart, 'rpc', {
       upstreams: [{ url: 'ftp://files.example/rpc' }, { ...UPSTREAMS[1], weight: 0 }],
       maxFails: 0,
       monitoring: { upstreamErrorRatio: 2 },
+      autoscaling: { minReplicas: 0 },
     });
     const errors = validateAll(chart);
     expect(errors.map((e) => [e.constructPath, e.property, e.value])).toEqual([
@@ -412,10 +413,11 @@ describe('RpcPool: every mistake at once', () => {
       ['test/rpc', 'upstreams[1].weight', 0],
       ['test/rpc', 'maxFails', 0],
       ['test/rpc', 'monitoring.upstreamErrorRatio', 2],
+      ['test/rpc', 'autoscaling.minReplicas', 0],
     ]);
     expect(errors.map((e) => e.allowed)).toEqual([
       expect.stringMatching(/http:\/\/ or https:\/\//), expect.stringMatching(/from 1 to 100/), expect.stringMatching(/from 1 to 100/),
-      expect.stringMatching(/between 0 and 1/),
+      expect.stringMatching(/between 0 and 1/), expect.stringMatching(/integer/),
     ]);
     expect(() => throwIfInvalid(chart)).toThrow(ValidationErrors);
     expect(chart.node.findAll().filter((c) => ['proxy', 'config', 'node'].includes(c.node.id))).toEqual([]);

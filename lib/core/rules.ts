@@ -344,6 +344,32 @@ function cpuQuantityPattern(): string {
   return `^(${forms.join('|')})$`;
 }
 
+/**
+ * A positive memory or storage quantity in whole bytes, as {@link quantityRule}('memory') requires, for JSON Schema:
+ * `0.5`, `1.1Ki` and `1500m` are refused, `1.5Gi`, `0.0625Gi`, `1e9` and `1.5e3` taken. Like
+ * {@link CPU_QUANTITY_PATTERN} it refuses a few exact but exotic forms (more than 3 decimals before a decimal suffix or
+ * exponent, binary fractions finer than 1/16) and leaves the int64 size bound to the construct.
+ */
+export const BYTE_QUANTITY_PATTERN = byteQuantityPattern();
+
+function byteQuantityPattern(): string {
+  const int = '[0-9]*[1-9][0-9]*';
+  const decimal = (n: number): string => `(${int}(\\.[0-9]{0,${n}}0*)?|0*\\.[0-9]{0,${n - 1}}[1-9]0*)`;
+  // x × 2^(10k) is whole when the d fraction digits are a multiple of 5^d (d ≤ 4 here: down to 1/16).
+  const binaryFraction = '(5|25|75|125|375|625|875|0625|1875|3125|4375|5625|6875|8125|9375)0*';
+  const forms = [
+    `${int}(\\.0*)?`,
+    `${int}000(\\.0*)?m`,
+    `${int}000000(\\.0*)?u`,
+    `${int}000000000(\\.0*)?n`,
+    `${decimal(3)}[kMGTPE]`,
+    `(${int}(\\.(0*|${binaryFraction}))?|0*\\.${binaryFraction})(Ki|Mi|Gi|Ti|Pi|Ei)`,
+    `${int}(\\.0*)?[eE]\\+?0*[0-9]{1,2}`,
+    `${decimal(3)}[eE]\\+?0*([3-9]|1[0-8])`,
+  ];
+  return `^(${forms.join('|')})$`;
+}
+
 export type QuantityKind = 'cpu' | 'memory' | 'storage' | 'any';
 
 const QUANTITY_EXAMPLES: Record<QuantityKind, string> = {

@@ -13,7 +13,7 @@ import type { ApiObject } from 'cdk8s';
 import { ChartSource, Collected, CollectedKnob, CollectedObject, CollectedSecret, collect } from './collect';
 import { ChartModel, CrdToggleInfo, ExternalSecretInfo, FieldRef, GeneratedSecretInfo, HookInfo, ValueInfo } from './model';
 import { secretReferences } from '../secrets-to-create';
-import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, releaseName } from './names';
+import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, USER_SECRETS_ROOT, releaseName, userSecretKey, userSecretNameExpr } from './names';
 import { autoscaledWorkloads, bindTargets, checkSelectorsStayDistinct, fieldRef, helmLabels, labelSetsOf, templateObject, templateReads } from './templates';
 import { JsonSchema, ValueEntry, defaultValues, typeLabel, valuesSchema, valuesYaml } from './values';
 import { Node, Templated, emitYaml } from './yaml';
@@ -80,6 +80,16 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
     secretNames.set(s, entry);
     named.push(entry);
   }
+  // Secrets only the user can create (provider URLs, TLS): `<release>-<name>` by default, so releases never share them.
+  const generatedNames = new Set(c.secrets.map((s) => s.secret.name));
+  const userSecrets = [...secretReferences(c.objects.map((o) => o.json))].filter(([name]) => !generatedNames.has(name));
+  const userKeys = new Map<string, string>();
+  for (const [name] of userSecrets) {
+    const key = userSecretKey(name);
+    if (userKeys.has(key)) throw new Error(`helm chart writer: Secrets ${userKeys.get(key)} and ${name} would share the value ${USER_SECRETS_ROOT}.${key}`);
+    userKeys.set(key, name);
+    named.push({ kind: 'Secret', name, parts: [{ expr: userSecretNameExpr(name), safe: true }] });
+  }
   const index = new NameIndex(named, c.namespace);
 
   const objectsByApi = new Map<ApiObject, CollectedObject>(c.objects.map((o) => [o.apiObject, o]));
@@ -121,7 +131,7 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   for (const [file, text] of conventional.extraTemplates) fileTexts.set(file, [...(fileTexts.get(file) ?? []), text]);
 
-  const entries = [...valueEntries(c.knobs, c.secrets, toggles, conventional.entries), ...conventional.globalEntries];
+  const entries = [...valueEntries(c.knobs, c.secrets, toggles, conventional.entries), ...conventional.globalEntries, ...userSecretEntries(userSecrets)];
   const values = defaultValues(entries);
   const valueInfos = [...knobInfos(c.knobs, objectsByApi), ...conventional.infos];
   // A migration hook's wait container runs in its database's image: that image's knobs change it too.
@@ -136,9 +146,8 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   const crdToggles: CrdToggleInfo[] = [...toggles].map(([name, t]) => ({ path: `crds.${name}`, group: t.group, objects: t.objects, apiVersions: t.apiVersions }));
   const generatedSecrets: GeneratedSecretInfo[] = c.secrets.map((s) => ({ name: s.secret.name, existingSecretPath: `${s.root}.existingSecret`, keys: s.secret.keys }));
-  const externalSecrets: ExternalSecretInfo[] = [...secretReferences(c.objects.map((o) => o.json))]
-    .filter(([name]) => !generatedSecrets.some((g) => g.name === name))
-    .map(([name, r]) => ({ name, keys: r.keys, usedBy: r.usedBy }));
+  const externalSecrets: ExternalSecretInfo[] = userSecrets
+    .map(([name, r]) => ({ name, valuePath: `${USER_SECRETS_ROOT}.${userSecretKey(name)}.name`, keys: r.keys, usedBy: r.usedBy }));
   const { max: maxReleaseNameLength, limitedBy } = releaseNameLimit(c.objects, c.secrets);
 
   const model: ChartModel = {
@@ -229,6 +238,17 @@ function valueEntries(
     first = false;
   }
   return entries;
+}
+
+/** `userSecrets.<key>.name` of each Secret only the user can create: empty means `<release>-<name>`. */
+function userSecretEntries(secrets: ReadonlyArray<[string, { keys: string[]; usedBy: string[] }]>): ValueEntry[] {
+  return secrets.map(([name, r], i) => ({
+    path: `${USER_SECRETS_ROOT}.${userSecretKey(name)}.name`,
+    description: `Name of your Secret for ${name}${r.keys.length ? ` (keys: ${r.keys.join(', ')})` : ''}, read by ${r.usedBy.join(', ')}; empty: <release>-${name}`,
+    schema: { type: 'string', maxLength: 253, pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$' },
+    default: '',
+    section: i === 0 ? 'Secrets only you can create (provider URLs, TLS): release-prefixed unless named here' : undefined,
+  }));
 }
 
 function knobInfos(knobs: readonly CollectedKnob[], objects: ReadonlyMap<ApiObject, CollectedObject>): ValueInfo[] {
@@ -401,7 +421,7 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
   }
   if (model.externalSecrets.length > 0) {
     lines.push('', 'Secrets this chart reads but cannot generate (create them in {{ .Release.Namespace }} if you have not):',
-      ...model.externalSecrets.map((s) => `  ${s.name}${s.keys.length ? ` (keys: ${s.keys.join(', ')})` : ''}`));
+      ...model.externalSecrets.map((s) => `  {{ ${userSecretNameExpr(s.name)} }}${s.keys.length ? ` (keys: ${s.keys.join(', ')})` : ''}: ${s.name} of the constructs; set ${s.valuePath} to use an existing Secret`));
   }
   for (const h of model.hooks) {
     lines.push('', `${h.kind} ${h.name} runs as a Helm hook (${h.hook}): when it fails, the install or upgrade fails before new pods start.`,
@@ -446,9 +466,10 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
   if (model.externalSecrets.length > 0) {
     out.push('## Secrets to create before installing', '',
       'The chart reads these Secrets and cannot generate them (values only you have). Create them in the release',
-      "namespace first: a pod whose Secret is missing stays in ContainerCreating. They are not release-prefixed, so every",
-      'release in the namespace reads the same ones.', '',
-      ...model.externalSecrets.map((s) => `- \`${s.name}\`${s.keys.length ? ` (keys ${s.keys.map((k) => `\`${k}\``).join(', ')})` : ''}: read by ${s.usedBy.join(', ')}`), '');
+      'namespace first: a pod whose Secret is missing stays in ContainerCreating. A release reads `<release>-<name>`, so',
+      'two releases in one namespace never share one by accident; set the value shown to use an existing Secret instead.',
+      'Plain manifests read `<name>` (dist/<chart>.secrets.md).', '',
+      ...model.externalSecrets.map((s) => `- \`<release>-${s.name}\`${s.keys.length ? ` (keys ${s.keys.map((k) => `\`${k}\``).join(', ')})` : ''}: read by ${s.usedBy.join(', ')}; \`${s.valuePath}\``), '');
   }
   if (model.hooks.length > 0) {
     out.push('## Migrations', '',

@@ -41,8 +41,10 @@ export interface GeneratedSecretInfo {
 
 /** A Secret the chart's objects read that the chart neither contains nor generates: the user creates it. */
 export interface ExternalSecretInfo {
-  /** Its name, used as is by every release (no release prefix: it is yours). */
+  /** Its name in plain manifests. A release reads `<release>-<name>` unless `valuePath` names an existing Secret. */
   readonly name: string;
+  /** The value that overrides the name, e.g. `userSecrets.rpcUrls.name`. */
+  readonly valuePath: string;
   readonly keys: readonly string[];
   /** `Kind/name` (plain names) of the objects reading it. */
   readonly usedBy: readonly string[];

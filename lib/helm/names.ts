@@ -24,6 +24,23 @@ export interface NamedObject {
   readonly parts: readonly Part[];
 }
 
+/** Values root of the Secrets only the user can create (provider URLs, TLS): `userSecrets.<key>.name`. */
+export const USER_SECRETS_ROOT = 'userSecrets';
+
+/** The values key of a user-created Secret: its name in camelCase (`rpc-urls` → `rpcUrls`). */
+export function userSecretKey(name: string): string {
+  const words = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return words.map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1))).join('') || 'secret';
+}
+
+/**
+ * Go expression for the name of a Secret only the user can create, in a chart: `userSecrets.<key>.name` when set (an
+ * existing Secret), else `<release>-<name>`, so two releases in one namespace never share it by accident.
+ */
+export function userSecretNameExpr(name: string): string {
+  return `($.Values.${USER_SECRETS_ROOT}.${userSecretKey(name)}.name | default (printf "%s-%s" $.Release.Name ${JSON.stringify(name)}))`;
+}
+
 /** The prefixed name of an object the chart creates: `<release>-<name>`. */
 export function releaseName(name: string): Part[] {
   return [{ expr: RELEASE_NAME, safe: true }, `-${name}`];

@@ -190,46 +190,27 @@ export function renderRedisWorkload(scope: Construct, spec: ResolvedRedisHA): Re
   if (!persistence) redisVolumes.push({ name: 'data', emptyDir: {} });
   out.headlessService = headlessService(scope, 'headless', headless, redisLabels, redisSelector,
     [{ name: 'redis', port: REDIS.port }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
-  out.statefulSet = new k8s.KubeStatefulSet(scope, 'redis', {
-    metadata: { name: name, labels: redisLabels },
-    spec: {
-      serviceName: headless,
-      replicas: replicas + 1,
-      // The scripts order the start-up; Parallel lets a lost pod 0 not block re-creating the others.
-      podManagementPolicy: 'Parallel',
-      updateStrategy: { type: 'RollingUpdate' },
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: redisSelector },
-      template: {
-        metadata: { labels: redisLabels, annotations: podAnnotations },
-        // The preStop switchover (two waits of switchoverTimeoutSeconds), Redis' shutdown-timeout (10 s waiting
-        // for replicas) and the final fsync.
-        spec: podSpec(redisSelector, spec.preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20, exporterInit(REDIS.port, 'redis-password')),
-      },
-      ...(persistence ? {
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: redisSelector },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            ...(persistence.storageClassName ? { storageClassName: persistence.storageClassName } : {}),
-            resources: { requests: { storage: k8s.Quantity.fromString(persistence.size) } },
-          },
-        }],
-      } : {}),
-    },
+  out.statefulSet = memberStatefulSet(scope, 'redis', {
+    name, labels: redisLabels, selector: redisSelector, serviceName: headless, replicas: replicas + 1, podAnnotations,
+    // The preStop switchover (two waits of switchoverTimeoutSeconds), Redis' shutdown-timeout (10 s waiting
+    // for replicas) and the final fsync.
+    podSpec: podSpec(redisSelector, spec.preset, redisContainers, redisVolumes, 2 * switchoverTimeout + 20, exporterInit(REDIS.port, 'redis-password')),
+    ...(persistence ? {
+      volumeClaimTemplates: [{
+        metadata: { name: 'data', labels: redisSelector },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(persistence.storageClassName ? { storageClassName: persistence.storageClassName } : {}),
+          resources: { requests: { storage: k8s.Quantity.fromString(persistence.size) } },
+        },
+      }],
+    } : {}),
   });
   out.pdb = createPdb(scope, 'pdb', { name: name, labels: redisLabels, selector: redisSelector });
 
   if (standalone) {
     // What clients connect to: the single Redis, by a stable Service name.
-    out.service = new k8s.KubeService(scope, 'service', {
-      metadata: { name: name, labels: redisLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: redisSelector,
-        ports: [{ name: 'redis', port: REDIS.port, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP' }],
-      },
-    });
+    out.service = clusterIpService(scope, 'service', name, redisLabels, redisSelector, 'redis', REDIS.port);
   } else {
     // Sentinel pods: their own StatefulSet, so a Redis rollout or crash never takes a Sentinel with it.
     const sentinelEnv: k8s.EnvVar[] = [
@@ -254,28 +235,10 @@ export function renderRedisWorkload(scope: Construct, spec: ResolvedRedisHA): Re
     if (exporterImage) sentinelContainers.push(exporterContainer(exporterImage, REDIS.sentinelPort));
     out.sentinelHeadlessService = headlessService(scope, 'sentinel-headless', sentinelHeadless, sentinelLabels, sentinelSelector,
       [{ name: 'sentinel', port: REDIS.sentinelPort }, ...(exporterImage ? [{ name: 'metrics', port: REDIS.exporterPort }] : [])]);
-    out.sentinelService = new k8s.KubeService(scope, 'sentinel-service', {
-      metadata: { name: sentinelName, labels: sentinelLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: sentinelSelector,
-        ports: [{ name: 'sentinel', port: REDIS.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel'), protocol: 'TCP' }],
-      },
-    });
-    out.sentinelStatefulSet = new k8s.KubeStatefulSet(scope, 'sentinel', {
-      metadata: { name: sentinelName, labels: sentinelLabels },
-      spec: {
-        serviceName: sentinelHeadless,
-        replicas: sentinels,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: sentinelSelector },
-        template: {
-          metadata: { labels: sentinelLabels, annotations: podAnnotations },
-          spec: podSpec(sentinelSelector, spec.preset, sentinelContainers, commonVolumes, 30, exporterInit(REDIS.sentinelPort, 'sentinel-password')),
-        },
-      },
+    out.sentinelService = clusterIpService(scope, 'sentinel-service', sentinelName, sentinelLabels, sentinelSelector, 'sentinel', REDIS.sentinelPort);
+    out.sentinelStatefulSet = memberStatefulSet(scope, 'sentinel', {
+      name: sentinelName, labels: sentinelLabels, selector: sentinelSelector, serviceName: sentinelHeadless, replicas: sentinels, podAnnotations,
+      podSpec: podSpec(sentinelSelector, spec.preset, sentinelContainers, commonVolumes, 30, exporterInit(REDIS.sentinelPort, 'sentinel-password')),
     });
     // One Sentinel at a time: the others keep a majority for any failover during a drain.
     out.sentinelPdb = createPdb(scope, 'sentinel-pdb', { name: sentinelName, labels: sentinelLabels, selector: sentinelSelector });
@@ -300,6 +263,43 @@ function exporterContainer(image: string, port: number): k8s.Container {
     readinessProbe: health,
     livenessProbe: health,
     volumeMounts: [{ name: 'run', mountPath: PATHS.config, readOnly: true }],
+  });
+}
+
+/**
+ * A StatefulSet of Redis or Sentinel pods. Parallel pod management: start order does not matter (every pod starts
+ * undecided and the pods agree on the newest, redis-agent.sh), and a lost pod 0 never blocks re-creating the others.
+ */
+function memberStatefulSet(scope: Construct, id: string, o: {
+  name: string; labels: Record<string, string>; selector: Record<string, string>; serviceName: string; replicas: number;
+  podAnnotations: Record<string, string>; podSpec: k8s.PodSpec; volumeClaimTemplates?: k8s.KubePersistentVolumeClaimProps[];
+}): k8s.KubeStatefulSet {
+  return new k8s.KubeStatefulSet(scope, id, {
+    metadata: { name: o.name, labels: o.labels },
+    spec: {
+      serviceName: o.serviceName,
+      replicas: o.replicas,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: o.selector },
+      template: { metadata: { labels: o.labels, annotations: o.podAnnotations }, spec: o.podSpec },
+      ...(o.volumeClaimTemplates ? { volumeClaimTemplates: o.volumeClaimTemplates } : {}),
+    },
+  });
+}
+
+/** The stable address clients use: one named port to the container port of the same name. */
+function clusterIpService(
+  scope: Construct, id: string, name: string, labels: Record<string, string>, selector: Record<string, string>, portName: string, port: number,
+): k8s.KubeService {
+  return new k8s.KubeService(scope, id, {
+    metadata: { name, labels },
+    spec: {
+      type: 'ClusterIP',
+      selector,
+      ports: [{ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }],
+    },
   });
 }
 

@@ -219,8 +219,9 @@ export function resolveRpcPool(
       serviceMonitor: { interval: monitoring.interval },
     } : {}),
   };
-  // The proxy's own rules (autoscaling, replicas, ...) judged now, on the pool's properties.
-  if (p.ok) p.errors.push(...resolveStatelessService(scope, name, proxy, preset).errors);
+  // The proxy's own rules (autoscaling, replicas, ...) judged now, on the pool's properties, with the others: every
+  // value passed is either valid or a valid stand-in for a refused one (recorded above), so nothing is reported twice.
+  p.errors.push(...resolveStatelessService(scope, name, proxy, preset).errors);
 
   return {
     spec: {

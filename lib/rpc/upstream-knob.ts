@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { userSecretNameExpr } from '../helm/names';
 import { KnobSchema, KnobTarget, Knobs } from '../knobs';
 
 /** One configured upstream as the chart value shows it (the self-hosted node is derived, not listed). */
@@ -59,7 +60,11 @@ export function declareUpstreamsKnob(scope: Construct, deployment: ApiObject, up
       } else if (u[secretField] !== undefined) {
         const at = sourcePath(`upstream-${i}-${file}`);
         if (at) {
-          add([...at, 'name'], `{{ required "upstreams[${index}].${secretField}.secretName: this entry takes a Secret key" ${entry}.${secretField}.secretName }}`);
+          // The synthesized name is the user's Secret of the plain manifests: in a chart it becomes `<release>-<name>`
+          // (or userSecrets.<key>.name), so two releases never share provider keys; any other name is used as given.
+          const synthesized = u[secretField]!.secretName;
+          const given = `(required "upstreams[${index}].${secretField}.secretName: this entry takes a Secret key" ${entry}.${secretField}.secretName)`;
+          add([...at, 'name'], `{{ ternary ${userSecretNameExpr(synthesized)} ${given} (eq ${given} ${JSON.stringify(synthesized)}) }}`);
           add([...at, 'items', 0, 'key'], `{{ required "upstreams[${index}].${secretField}.key: this entry takes a Secret key" ${entry}.${secretField}.key }}`);
         }
       }

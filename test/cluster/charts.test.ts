@@ -81,13 +81,16 @@ describe('every example chart on the simulated cluster', () => {
       const chart = writeHelmChart(cdk8s, dir, { version: '1.0.0' });
       const namespace = chart.model.namespace ?? example.toLowerCase();
       if (!targets.some((t) => t.namespace === namespace)) await sim.cp.createNamespace(namespace, { podSecurity: 'restricted' });
-      // What a chart user creates before installing (README, "Secrets to create"): values only they have.
+      // What a chart user creates before installing (README, "Secrets to create"): values only they have, read by a
+      // release as `<release>-<name>` (releases r1 and r2 below).
       for (const s of chart.model.externalSecrets) {
-        const r = await sim.cp.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
-          apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name },
-          stringData: Object.fromEntries((s.keys.length ? s.keys : ['value']).map((k) => [k, `user-provided-${k}`])),
-        });
-        if (r.status !== 201 && r.status !== 409) throw new Error(`secret ${s.name}: HTTP ${r.status}`);
+        for (const release of ['r1', 'r2']) {
+          const r = await sim.cp.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+            apiVersion: 'v1', kind: 'Secret', metadata: { name: `${release}-${s.name}` },
+            stringData: Object.fromEntries((s.keys.length ? s.keys : ['value']).map((k) => [k, `user-provided-${k}`])),
+          });
+          if (r.status !== 201 && r.status !== 409) throw new Error(`secret ${release}-${s.name}: HTTP ${r.status}`);
+        }
       }
       targets.push({ example, namespace, dir, chart, timings: {} });
     }
@@ -151,16 +154,16 @@ describe('every example chart on the simulated cluster', () => {
     console.log(`[sim] after upgrade + rollback\n${report.sort().join('\n')}`);
   }, STEP_TIMEOUT);
 
-  it('installs a second release beside the first: nothing shared but the Secrets the user brings', async () => {
+  it('installs a second release beside the first: no Secret shared, not even those the user brings', async () => {
     const report: string[] = [];
     await pool(targets, async (t) => {
       await helm(t, 'second release', ['install', 'r2', t.dir]);
       for (const w of await workloads(sim, t.namespace, 'r2')) expect(w.ready, `${t.example} r2 ${w.name}`).toBe(w.desired);
       const [a, b] = [await secretsReadBy(sim, t.namespace, 'r1'), await secretsReadBy(sim, t.namespace, 'r2')];
       const shared = [...a].filter((s) => b.has(s));
-      const external = t.chart.model.externalSecrets.map((s) => s.name);
       report.push(`${t.example.padEnd(12)} r1 reads ${a.size} Secrets, r2 ${b.size}; shared: ${shared.join(', ') || 'none'}`);
-      expect(shared.filter((s) => !external.includes(s)), t.example).toEqual([]);
+      // Not even the Secrets the user brings: a chart reads them as <release>-<name>.
+      expect(shared, t.example).toEqual([]);
       for (const g of t.chart.model.generatedSecrets) {
         const [s1, s2] = await Promise.all(['r1', 'r2'].map((r) => sim.api('GET', `/api/v1/namespaces/${t.namespace}/secrets/${r}-${g.name}`)));
         expect(s1.data, `${t.example} ${g.name}`).not.toEqual(s2.data);

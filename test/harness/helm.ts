@@ -450,8 +450,9 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       }
     });
 
-    it('keeps every reference between objects inside the release, and references to your own objects as they are', () => {
+    it('keeps every reference between objects inside the release, Secrets only you create as <release>-<name>, and references to your other objects as they are', () => {
       const inChart = new Set([...plain.map(keyOf), ...secretNames]);
+      const userSecrets = new Set(model.externalSecrets.map((s) => s.name));
       const renderedKeys = new Set(defaults.map(keyOf));
       let checked = 0;
       for (const p of plain) {
@@ -463,6 +464,9 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
             expect(getPath(r, ref.path), where).toBe(`${release}-${ref.name}`);
             expect(renderedKeys.has(renderedKey(ref.kind, ref.name)), `${where}: missing from the render`).toBe(true);
             checked++;
+          } else if (ref.kind === 'Secret' && userSecrets.has(ref.name)) {
+            // A Secret only the user can create: release-scoped too (`<release>-<name>`, issue 20).
+            expect(getPath(r, ref.path), where).toBe(`${release}-${ref.name}`);
           } else {
             expect(getPath(r, ref.path), where).toBe(ref.name);
           }
