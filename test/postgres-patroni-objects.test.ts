@@ -129,6 +129,7 @@ describe('Patroni is the default (issue 15)', () => {
     expect(sts.spec.template.spec.serviceAccountName).toBe('db-patroni');
     // No replicas: no -ro Service and no replica alerts, but the leader keeps its budget and the rw Service.
     expect(findAll(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['db-headless', 'db-pooler', 'db-rw']);
+    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db-pooler', 'db-primary']);
   });
 
   it('starts and recreates members in parallel: Patroni orders them itself (issue 20)', () => {

@@ -178,7 +178,8 @@ export function rolePdbs(scope: Construct, name: string, labels: Record<string, 
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     },
   });
-  return [budget('pdb-primary', 'primary', 0), budget('pdb-replica', 'replica', replicas >= 2 ? 1 : 0)];
+  // A single member (the development tier) has no replica to budget: a PDB selecting nothing would only confuse.
+  return [budget('pdb-primary', 'primary', 0), ...(replicas > 0 ? [budget('pdb-replica', 'replica', replicas >= 2 ? 1 : 0)] : [])];
 }
 
 /** Patroni's REST API probes: liveness while Patroni's HA loop runs (also through crash recovery it supervises). */
