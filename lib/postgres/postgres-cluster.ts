@@ -943,7 +943,10 @@ export class PostgresCluster extends Construct {
     const budget = pooler.serverConnectionBudget;
     Knobs.declare(this, {
       key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default)`,
-      schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, example: pooler.replicas > 1 ? pooler.replicas - 1 : undefined,
+      // The budget rule below bounds it (following maxConnections); only a pooler with no other valid count at the
+      // synthesized sizes keeps a static maximum, so the schema still offers no value that can never render.
+      schema: { type: 'integer', minimum: 1, maximum: poolerReplicasRoom(pooler) ? MAX_CONNECTIONS_RANGE.max : pooler.replicas },
+      example: poolerReplicasRoom(pooler) ? ((pooler.replicas + 1) * pooler.maxDbConnections <= budget ? pooler.replicas + 1 : pooler.replicas - 1) : undefined,
       default: pooler.replicas, targets: [{ object: this.pooler, path: ['spec', 'replicas'] }],
     });
     Knobs.declare(this, {
@@ -977,6 +980,11 @@ export class PostgresCluster extends Construct {
       shows: ['pooler.maxClientConnections', 'pooler.defaultPoolSize'],
     });
   }
+}
+
+/** Whether another pooler replica count than the synthesized one fits the budget at the synthesized pool sizes. */
+function poolerReplicasRoom(p: PoolerSizing): boolean {
+  return p.replicas > 1 || 2 * p.maxDbConnections <= p.serverConnectionBudget;
 }
 
 interface WorkloadOptions {
