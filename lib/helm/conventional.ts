@@ -147,6 +147,22 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
       }
     }
 
+    // The Ingress a construct made: its class and extra annotations (a cert-manager issuer, rewrite rules).
+    const ingresses = objects.filter((o) => o.kind === 'Ingress');
+    if (ingresses.length > 0 && !declared.has(`${root}.ingress.className`) && ingresses.every((o) => o.json.spec?.ingressClassName === ingresses[0].json.spec?.ingressClassName)) {
+      const current = ingresses[0].json.spec?.ingressClassName ?? '';
+      add(root, 'ingress.className', 'IngressClass of the Ingress; empty: the cluster\'s default class', { type: 'string', maxLength: 253, pattern: OBJECT_NAME }, current,
+        ingresses.map((o) => field(o, ['spec', 'ingressClassName'], true)), current === 'chart-class' ? 'chart-class-2' : 'chart-class');
+      for (const o of ingresses) {
+        decorate(o, (node) => replaceEntry(mapAt(node, ['spec']), 'ingressClassName', () => `{{- with ${v}.ingress.className }}\n{{INDENT}}ingressClassName: {{ . | quote }}\n{{INDENT}}{{- end }}`));
+      }
+      const taken = [...new Set(ingresses.flatMap((o) => Object.keys(o.json.metadata?.annotations ?? {})))].sort();
+      add(root, 'ingress.annotations', `Annotations added to the Ingress (e.g. cert-manager.io/cluster-issuer)${taken.length ? `; not ${taken.join(', ')}: the construct sets those` : ''}`,
+        { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: QUALIFIED_NAME, ...(taken.length ? { not: { enum: taken } } : {}) } }, {},
+        ingresses.map((o) => field(o, ['metadata', 'annotations'], taken.length === 0)), { [unused('example.com/chart-extra', taken)]: 'yes' });
+      for (const o of ingresses) decorate(o, (node) => appendToMap(mapAt(node, ['metadata']), 'annotations', `${v}.ingress.annotations`));
+    }
+
     const workloads: PodWorkload[] = objects.flatMap((o) => {
       const template = podTemplatePath(o.kind);
       const pod = template && at(o.json, [...template, 'spec']);

@@ -14,6 +14,7 @@ import type { ResolvedPostgresCluster } from './resolve';
 import {
   ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, workMemTooSmallTemplate,
 } from './sizing';
+import type { PoolerSizing } from './sizing';
 
 export interface KnobObjects {
   readonly configMap: k8s.KubeConfigMap;
@@ -108,7 +109,10 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   const budget = pooler.serverConnectionBudget;
   Knobs.declare(scope, {
     key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default)`,
-    schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, example: pooler.replicas > 1 ? pooler.replicas - 1 : undefined,
+    // The budget rule below bounds it (following maxConnections); only a pooler with no other valid count at the
+    // synthesized sizes keeps a static maximum, so the schema still offers no value that can never render.
+    schema: { type: 'integer', minimum: 1, maximum: poolerReplicasRoom(pooler) ? MAX_CONNECTIONS_RANGE.max : pooler.replicas },
+    example: poolerReplicasRoom(pooler) ? ((pooler.replicas + 1) * pooler.maxDbConnections <= budget ? pooler.replicas + 1 : pooler.replicas - 1) : undefined,
     default: pooler.replicas, targets: [{ object: o.pooler, path: ['spec', 'replicas'] }],
   });
   Knobs.declare(scope, {
@@ -152,4 +156,9 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize',
     shows: ['pooler.maxClientConnections', 'pooler.defaultPoolSize'],
   });
+}
+
+/** Whether another pooler replica count than the synthesized one fits the budget at the synthesized pool sizes. */
+function poolerReplicasRoom(p: PoolerSizing): boolean {
+  return p.replicas > 1 || 2 * p.maxDbConnections <= p.serverConnectionBudget;
 }

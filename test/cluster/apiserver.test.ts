@@ -46,6 +46,8 @@ function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
     } catch {
       // e.g. the development tier's single pooler: the pool budget allows exactly one
     }
+    // A ServiceAccount name of your own must exist: let the chart create it (serviceAccount.create).
+    if (v.path.endsWith('.serviceAccount.name')) out[v.path.replace(/name$/, 'create')] = true;
   }
   return out;
 }
@@ -57,6 +59,8 @@ beforeAll(async () => {
   // The CRDs we emit objects of, installed for real (their own schemas then judge our custom resources).
   const crds = await installCrds(cp);
   api = await ApiResources.discover(cp);
+  // The PriorityClass the charts' priorityClassName example names (cluster-scoped objects are yours to create).
+  await createObject(cp, api, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high-priority' }, value: 1000 }, 'default', { dryRun: false });
   console.log(`API server ready in ${cp.startupMs} ms; ${crds.length} CRDs installed`);
 });
 
