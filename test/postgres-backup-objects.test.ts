@@ -105,6 +105,11 @@ describe('PostgresCluster backup objects', () => {
     for (const [props, property, value] of checks) expect(errorsOf(props), property).toContainEqual([property, value]);
   });
 
+  it('reports every mistake in backup at once', () => {
+    const errors = errorsOf({ failover: 'patroni', backup: { ...BACKUP_PROPS, bucket: 'B', schedule: '@daily', retentionFull: 0, compression: 'xz' as never } });
+    expect(errors).toEqual(expect.arrayContaining([['backup.bucket', 'B'], ['backup.schedule', '@daily'], ['backup.retentionFull', 0], ['backup.compression', 'xz']]));
+  });
+
   it('turns any JavaScript value in a backup or restore field into a ValidationError naming it, never a TypeError', () => {
     const odd: unknown[] = [null, 0, -1, NaN, Infinity, '', ' ', 'x', {}, [], true, '0/0', '30 2 * * * *', 'https://', '1/2/3'];
     const fields = ['bucket', 'endpoint', 'region', 'credentialsSecret', 'pathPrefix', 'schedule', 'retentionFull', 'compression', 'archiveTimeout', 'uriStyle', 'caConfigMap'];

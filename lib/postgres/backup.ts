@@ -8,6 +8,7 @@
  */
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { Problems } from '../core/problems';
 import { BACKUP } from '../defaults';
 import { ValidationError } from '../errors';
 import type { AlertRule } from '../monitoring';
@@ -124,22 +125,30 @@ function checkString(scope: Construct, property: string, value: unknown, re: Reg
 export function resolveBackup(scope: Construct, props: PostgresBackupProps | undefined, clusterName: string): ResolvedBackup | undefined {
   if (props === undefined) return undefined;
   if (props === null || typeof props !== 'object') throw new ValidationError(scope, 'backup', props, 'must be an object with bucket, endpoint and credentialsSecret');
-  const bucket = checkString(scope, 'backup.bucket', props.bucket, BUCKET, 'an S3 bucket name: 3–63 lowercase letters, digits, "." and "-"');
-  if (typeof props.endpoint !== 'string') throw new ValidationError(scope, 'backup.endpoint', props.endpoint, 'must be host or host:port, optionally prefixed with https://');
-  const m = /^(?:https:\/\/)?([^/:]+)(?::(\d{1,5}))?\/?$/.exec(props.endpoint);
-  if (!m || !HOST.test(m[1])) throw new ValidationError(scope, 'backup.endpoint', props.endpoint, 'must be host or host:port, optionally prefixed with https:// (pgBackRest always uses TLS)');
-  const endpointPort = m[2] === undefined ? 443 : Number(m[2]);
-  if (endpointPort < 1 || endpointPort > 65535) throw new ValidationError(scope, 'backup.endpoint', props.endpoint, 'port must be 1–65535');
-  const region = checkString(scope, 'backup.region', props.region ?? BACKUP.region, REGION, 'an S3 region: lowercase letters, digits and "-"');
-  const credentialsSecret = checkObjectName(scope, 'backup.credentialsSecret', props.credentialsSecret);
-  const repoPath = checkString(scope, 'backup.pathPrefix', props.pathPrefix ?? `/scalecharts/${clusterName}`, PATH, 'an absolute path of segments of letters, digits, ".", "_" and "-", e.g. "/prod/orders-db"');
-  const schedule = checkCron(scope, 'backup.schedule', props.schedule ?? BACKUP.schedule);
-  const retentionFull = checkInteger(scope, 'backup.retentionFull', props.retentionFull ?? BACKUP.retentionFull, { min: 1, max: 9999999 });
-  const compression = checkOneOf(scope, 'backup.compression', props.compression ?? BACKUP.compression, BACKUP_COMPRESSIONS);
-  const archiveTimeout = checkInteger(scope, 'backup.archiveTimeout', props.archiveTimeout ?? BACKUP.archiveTimeout, { min: 1, max: 86400 });
-  const uriStyle = checkOneOf(scope, 'backup.uriStyle', props.uriStyle ?? BACKUP.uriStyle, ['path', 'host'] as const);
-  const caConfigMap = props.caConfigMap === undefined ? undefined : checkObjectName(scope, 'backup.caConfigMap', props.caConfigMap);
-  return { bucket, endpointHost: m[1], endpointPort, region, credentialsSecret, repoPath, schedule, retentionFull, compression, archiveTimeout, uriStyle, caConfigMap };
+  // Each field is judged on its own, so every mistake in `backup` is reported at once.
+  const p = new Problems(scope);
+  const bucket = p.run(() => checkString(scope, 'backup.bucket', props.bucket, BUCKET, 'an S3 bucket name: 3–63 lowercase letters, digits, "." and "-"'), '');
+  const endpoint = p.run(() => {
+    const allowed = 'must be host or host:port, optionally prefixed with https:// (pgBackRest always uses TLS)';
+    if (typeof props.endpoint !== 'string') throw new ValidationError(scope, 'backup.endpoint', props.endpoint, allowed);
+    const m = /^(?:https:\/\/)?([^/:]+)(?::(\d{1,5}))?\/?$/.exec(props.endpoint);
+    if (!m || !HOST.test(m[1])) throw new ValidationError(scope, 'backup.endpoint', props.endpoint, allowed);
+    const port = m[2] === undefined ? 443 : Number(m[2]);
+    if (port < 1 || port > 65535) throw new ValidationError(scope, 'backup.endpoint', props.endpoint, 'port must be 1–65535');
+    return { host: m[1], port };
+  }, { host: '', port: 443 });
+  const region = p.run(() => checkString(scope, 'backup.region', props.region ?? BACKUP.region, REGION, 'an S3 region: lowercase letters, digits and "-"'), '');
+  const credentialsSecret = p.run(() => checkObjectName(scope, 'backup.credentialsSecret', props.credentialsSecret), '');
+  const repoPath = p.run(() => checkString(scope, 'backup.pathPrefix', props.pathPrefix ?? `/scalecharts/${clusterName}`, PATH, 'an absolute path of segments of letters, digits, ".", "_" and "-", e.g. "/prod/orders-db"'), '');
+  const schedule = p.run(() => checkCron(scope, 'backup.schedule', props.schedule ?? BACKUP.schedule), '');
+  const retentionFull = p.run(() => checkInteger(scope, 'backup.retentionFull', props.retentionFull ?? BACKUP.retentionFull, { min: 1, max: 9999999 }), 1);
+  const compression = p.run(() => checkOneOf(scope, 'backup.compression', props.compression ?? BACKUP.compression, BACKUP_COMPRESSIONS), BACKUP.compression);
+  const archiveTimeout = p.run(() => checkInteger(scope, 'backup.archiveTimeout', props.archiveTimeout ?? BACKUP.archiveTimeout, { min: 1, max: 86400 }), 1);
+  const uriStyle = p.run(() => checkOneOf(scope, 'backup.uriStyle', props.uriStyle ?? BACKUP.uriStyle, ['path', 'host'] as const), 'path' as const);
+  const ca = props.caConfigMap;
+  const caConfigMap = ca === undefined ? undefined : p.run<string | undefined>(() => checkObjectName(scope, 'backup.caConfigMap', ca), undefined);
+  p.throwIfAny();
+  return { bucket, endpointHost: endpoint.host, endpointPort: endpoint.port, region, credentialsSecret, repoPath, schedule, retentionFull, compression, archiveTimeout, uriStyle, caConfigMap };
 }
 
 /** Validates `restore` against the resolved `backup` (a restore reads the same store). */
