@@ -396,9 +396,16 @@ export function quantityRule(kind: QuantityKind): Rule {
     if (num / den > INT64_MAX) return refuse(`${allowed}; at most 2^63-1`);
     if (kind === 'cpu' && !isWholeAt(q, 3)) return refuse(`${allowed}; CPU has 1m precision`);
     if ((kind === 'memory' || kind === 'storage') && !isWholeAt(q, 0)) return refuse(`${allowed}; whole bytes (no fraction of a byte)`);
+    // The chart's values.schema.json takes exactly the forms these patterns take; a rarer exact form (e.g. "10e-4")
+    // would give a chart whose own defaults fail its schema, so the construct asks for the plain spelling instead.
+    const chartForm = kind === 'cpu' ? CPU_QUANTITY_RE : kind === 'any' ? undefined : BYTE_QUANTITY_RE;
+    if (chartForm && !chartForm.test(v)) return refuse(`${allowed}; write it in a plain form (e.g. "1m" rather than "10e-4", "15" rather than "1.5e1"), the one a chart's values schema also takes`);
     return undefined;
   };
 }
+
+const CPU_QUANTITY_RE = new RegExp(CPU_QUANTITY_PATTERN);
+const BYTE_QUANTITY_RE = new RegExp(BYTE_QUANTITY_PATTERN);
 
 // ---------------------------------------------------------------- durations
 
