@@ -8,9 +8,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../examples';
+import { StatelessService } from '../lib';
 import { migrationOrderWarnings, writeHelmChart } from '../lib/helm';
 import { waitForScript } from '../lib/helm/migration-order';
 import { renderChart } from './harness/helm';
@@ -47,6 +48,27 @@ describe('migration hook of ciel (PostgresCluster and the migrating service in o
     expect(warnings[0]).toMatch(/Job ciel-api-migrate \(Argo CD PreSync\) connects to Service ciel-db-pooler, .* of the same chart/);
     const other = Testing.app();
     expect(migrationOrderWarnings(EXAMPLES.storefront(other))).toEqual([]); // its database is outside the chart
+  });
+});
+
+describe('a migration that needs nothing of its chart', () => {
+  const app = Testing.app();
+  new StatelessService(new Chart(app, 'shop', { namespace: 'shop' }), 'api', { image: 'ghcr.io/example/api:1.0.0', migration: { command: ['/app/api', 'migrate'] } });
+  const chart = writeHelmChart(app, path.join(dir, 'shop'));
+  const jobOf = (objs: Awaited<ReturnType<typeof renderChart>>) => objs.find((o) => o.kind === 'Job' && o.metadata.name === 'rel-api-migrate')!;
+
+  it('runs before install; with serviceAccount.create (its pod then runs as an account the install creates) right after it', async () => {
+    const info = chart.model.hooks.find((h) => h.name === 'api-migrate')!;
+    expect(info.hook).toBe('pre-install,pre-upgrade');
+    const plain = await renderChart(path.join(dir, 'shop'), 'rel', { namespace: 'shop' });
+    expect(jobOf(plain).metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    const created = await renderChart(path.join(dir, 'shop'), 'rel', { namespace: 'shop', values: { 'api.serviceAccount.create': true } });
+    expect(jobOf(created).metadata.annotations['helm.sh/hook']).toBe('post-install,pre-upgrade');
+    const account = created.find((o) => o.kind === 'ServiceAccount')!;
+    expect(jobOf(created).spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+    // An account you name exists before the install: the hook stays before it.
+    const named = await renderChart(path.join(dir, 'shop'), 'rel', { namespace: 'shop', values: { 'api.serviceAccount.name': 'migrator' } });
+    expect(jobOf(named).metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
   });
 });
 

@@ -50,6 +50,8 @@ export interface Conventional {
   decorate(o: CollectedObject, node: { [key: string]: Node }): void;
   /** Go template condition the object renders under, if any. */
   guard(o: CollectedObject): string | undefined;
+  /** Values of the `serviceAccount.*` switch that can give this object's pods a ServiceAccount the chart creates. */
+  createdAccountValues(o: CollectedObject): string | undefined;
   /** Values path of the fixed replica count used when `autoscaling.enabled` is false. */
   replicasWhenNotAutoscaled(o: CollectedObject): { replicas: string; enabled: string } | undefined;
   /** Extra template text per file (ServiceAccounts). */
@@ -110,6 +112,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
   const guards = new Map<CollectedObject, string[]>();
   const decorations = new Map<CollectedObject, Array<(node: { [key: string]: Node }) => void>>();
   const replicas = new Map<CollectedObject, { replicas: string; enabled: string }>();
+  const accountValues = new Map<CollectedObject, string>();
   const extraTemplates = new Map<string, string>();
   const schemaPatches: Array<{ path: string; patch: JsonSchema }> = [];
   const decorate = (o: CollectedObject, f: (node: { [key: string]: Node }) => void) => decorations.set(o, [...(decorations.get(o) ?? []), f]);
@@ -289,6 +292,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
       schemaPatches.push({ path, patch: { if: { properties: { create: { const: false } } }, then: { properties: { annotations: { maxProperties: 0 } } } } });
       const nameExpr = `include "${chartName}.serviceAccountName" (list $ ${v}.serviceAccount ${JSON.stringify(saName)})`;
       for (const w of workloads) {
+        accountValues.set(w.o, v);
         decorate(w.o, (node) => replaceEntry(mapAt(node, [...w.template, 'spec']), 'serviceAccountName', () =>
           `{{- with ${nameExpr} }}\n{{INDENT}}serviceAccountName: {{ . | quote }}\n{{INDENT}}{{- end }}`));
       }
@@ -318,6 +322,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     decorate: (o, node) => { for (const f of decorations.get(o) ?? []) f(node); },
     guard: (o) => { const g = guards.get(o); return g ? (g.length === 1 ? g[0] : `and ${g.join(' ')}`) : undefined; },
     replicasWhenNotAutoscaled: (o) => replicas.get(o),
+    createdAccountValues: (o) => accountValues.get(o),
     helpers: (name) => helpersText(name),
   };
 }

@@ -475,7 +475,8 @@ function readme(model: ChartModel, entries: readonly ValueEntry[], description: 
     out.push('## Migrations', '',
       'Migration Jobs run as Helm hooks: before an upgrade rolls out new pods, so every instance runs against one schema',
       'version; a failing migration fails the upgrade and the old pods keep serving. `helm upgrade --timeout` must exceed',
-      "the Job's deadline.", '',
+      "the Job's deadline. A `pre-install` hook whose pods would run as a ServiceAccount the chart creates",
+      '(`serviceAccount.create`) runs `post-install` instead: before install that account does not exist yet.', '',
       ...model.hooks.map((h) => `- \`${h.kind}/${h.name}\`: \`${h.hook}\`, weight ${h.weight}, delete policy \`${h.deletePolicy}\`${h.dependsOn.length ? ` (runs after install because it needs ${h.dependsOn.join(', ')})` : ''}`), '');
   }
   if (model.crdToggles.length > 0) {

@@ -142,7 +142,7 @@ export function templateObject(o: CollectedObject, ctx: TemplateContext): Object
   const annotations = (node.metadata as Record<string, Node> | undefined)?.annotations as Record<string, Node> | undefined;
   if (annotations && typeof annotations[ARGO_HOOK] === 'string') {
     const dependsOn = [...refs.keys(), ...waits.map((w) => `Service/${w.service.name}`)].filter((k, i, all) => !ctx.hookKeys.has(k) && all.indexOf(k) === i);
-    hook = helmHook(o, annotations, dependsOn);
+    hook = helmHook(o, annotations, dependsOn, ctx.conventional?.createdAccountValues(o));
   }
   const group = apiGroup(o.apiVersion);
   const toggle = crdToggleName(group);
@@ -384,7 +384,7 @@ function textContext(path: Path, parent: Record<string, Node> | Node[] | undefin
 }
 
 /** Argo CD hook annotations (how plain manifests order a migration) → the Helm hook that does the same. */
-function helmHook(o: CollectedObject, annotations: Record<string, Node>, dependsOn: string[]): HookInfo {
+function helmHook(o: CollectedObject, annotations: Record<string, Node>, dependsOn: string[], accountValues?: string): HookInfo {
   const phase = annotations[ARGO_HOOK];
   let hook: string;
   if (phase === 'PreSync') {
@@ -407,6 +407,11 @@ function helmHook(o: CollectedObject, annotations: Record<string, Node>, depends
   }).join(',');
   for (const k of [ARGO_HOOK, ARGO_SYNC_WAVE, ARGO_DELETE_POLICY]) delete annotations[k];
   annotations['helm.sh/hook'] = hook;
+  if (accountValues && hook === 'pre-install,pre-upgrade') {
+    // With `serviceAccount.create` the hook's pod runs as a ServiceAccount the install creates: before install it
+    // doesn't exist and the Job's pod could never be created, so the hook then runs right after install.
+    annotations['helm.sh/hook'] = Templated.text([{ expr: `ternary "post-install" "pre-install" ${accountValues}.serviceAccount.create`, safe: true }, ',pre-upgrade']);
+  }
   annotations['helm.sh/hook-weight'] = weight;
   annotations['helm.sh/hook-delete-policy'] = deletePolicy;
   return { kind: o.kind, name: o.name, hook, weight, deletePolicy, dependsOn };
