@@ -82,7 +82,10 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
   }
   // Secrets only the user can create (provider URLs, TLS): `<release>-<name>` by default, so releases never share them.
   const generatedNames = new Set(c.secrets.map((s) => s.secret.name));
-  const userSecrets = [...secretReferences(c.objects.map((o) => o.json))].filter(([name]) => !generatedNames.has(name));
+  // Image pull Secrets are registry credentials shared by a namespace (the `imagePullSecrets` values take them as
+  // named), so a Secret used as one keeps its name everywhere.
+  const pullSecrets = new Set(c.objects.flatMap((o) => pullSecretNames(o.json)));
+  const userSecrets = [...secretReferences(c.objects.map((o) => o.json))].filter(([name]) => !generatedNames.has(name) && !pullSecrets.has(name));
   const userKeys = new Map<string, string>();
   for (const [name] of userSecrets) {
     const key = userSecretKey(name);
@@ -512,4 +515,13 @@ function valueRuleChecks(knobs: readonly CollectedKnob[], rules: Collected['rule
     );
   }
   return out;
+}
+
+/** Names in every `imagePullSecrets` list of an object (pod templates at any depth). */
+function pullSecretNames(node: unknown): string[] {
+  if (node === null || typeof node !== 'object') return [];
+  if (Array.isArray(node)) return node.flatMap(pullSecretNames);
+  return Object.entries(node as Record<string, unknown>).flatMap(([k, v]) => (k === 'imagePullSecrets' && Array.isArray(v)
+    ? v.flatMap((r) => (r && typeof (r as { name?: unknown }).name === 'string' ? [(r as { name: string }).name] : []))
+    : pullSecretNames(v)));
 }
