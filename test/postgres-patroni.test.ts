@@ -85,6 +85,22 @@ function missingOn(cluster: PatroniCluster, m: Member, acked: number[]): number 
   return acked.filter((id) => !present.has(id)).length;
 }
 
+/**
+ * Three members streaming from a leader, the ledger table, PgBouncer in front and a writer through it with 200
+ * acknowledged writes: the starting point of every failover scenario. `onStreaming` runs once the replicas stream.
+ */
+async function bootstrapUnderLoad(cluster: PatroniCluster, onStreaming?: (leader: Member) => void): Promise<{ leader: Member; load: WriteLoad }> {
+  await cluster.start(3);
+  const leader = await cluster.waitLeader(90_000);
+  for (const m of cluster.members.filter((x) => x !== leader)) await waitReplica(cluster, m);
+  onStreaming?.(leader);
+  psql(cluster.app(leader), 'CREATE TABLE ledger (id bigint PRIMARY KEY, writer int NOT NULL)');
+  await cluster.startPooler();
+  const load = new WriteLoad(cluster.poolerPort).start();
+  await load.waitWrites(200);
+  return { leader, load };
+}
+
 async function waitReplica(_cluster: PatroniCluster, m: Member, timeoutMs = 90_000): Promise<number> {
   return waitFor(`${m.name} streaming as a replica`, () => restStatus(m, '/replica') === 200
     && (restJson(m, '/patroni') as { replication_state?: string } | undefined)?.replication_state === 'streaming', timeoutMs, 200)
@@ -98,15 +114,8 @@ describe('Patroni failover (async, the default), etcd DCS', () => {
 
   beforeAll(async () => {
     const t0 = performance.now();
-    await cluster.start(3);
-    const leader = await cluster.waitLeader(90_000);
-    for (const m of cluster.members.filter((x) => x !== leader)) await waitReplica(cluster, m);
-    console.log(`[patroni] 3 members bootstrapped (initdb on ${leader.name}, 2 clones) and streaming in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    psql(cluster.app(leader), 'CREATE TABLE ledger (id bigint PRIMARY KEY, writer int NOT NULL)');
-    await cluster.startPooler();
+    ({ load } = await bootstrapUnderLoad(cluster, (leader) => console.log(`[patroni] 3 members bootstrapped (initdb on ${leader.name}, 2 clones) and streaming in ${((performance.now() - t0) / 1000).toFixed(1)} s`)));
     pgbouncerPid = cluster.pooler!.process.pid!;
-    load = new WriteLoad(cluster.poolerPort).start();
-    await load.waitWrites(200);
   }, 180_000);
 
   afterAll(async () => {
@@ -195,13 +204,7 @@ describe('Patroni failover in synchronous mode', () => {
   let load: WriteLoad;
 
   beforeAll(async () => {
-    await cluster.start(3);
-    const leader = await cluster.waitLeader(90_000);
-    for (const m of cluster.members.filter((x) => x !== leader)) await waitReplica(cluster, m);
-    psql(cluster.app(leader), 'CREATE TABLE ledger (id bigint PRIMARY KEY, writer int NOT NULL)');
-    await cluster.startPooler();
-    load = new WriteLoad(cluster.poolerPort).start();
-    await load.waitWrites(200);
+    ({ load } = await bootstrapUnderLoad(cluster));
   }, 180_000);
 
   afterAll(async () => {
