@@ -23,6 +23,7 @@ import type { WorkloadProbesProps } from './workloads/probes';
 import { IngressProps, createIngress } from './workloads/ingress';
 import { ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
 import { INGRESS_HOST } from './workloads/ingress';
+import { orderMigration } from './workloads/argo-order';
 
 /**
  * Probes of the main container: the typed `liveness` / `readiness` / `startup` (any check, any thresholds), or the
@@ -128,8 +129,9 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly terminationGracePeriodSeconds?: number;
   /**
    * A migration Job (`<name>-migrate`) from the same image, env and config. Plain manifests carry it as an Argo CD
-   * PreSync hook; the Helm chart as a pre-install/pre-upgrade hook. A failed migration stops the rollout before any
-   * new pod starts.
+   * PreSync hook, or, when it connects to a database of the same chart, as a Sync hook in wave 1 with the Deployment,
+   * HPA and Ingress in wave 2 (docs/helm.md, "Migrations"); the Helm chart as a pre-install/pre-upgrade hook
+   * (post-install,pre-upgrade after an in-chart database). A failed migration stops the rollout before any new pod starts.
    * @default no migration
    */
   readonly migration?: MigrationProps;
@@ -285,7 +287,7 @@ export class StatelessService extends Construct {
       }));
     }
     if (spec.migration) {
-      this.set('migrationJob', this.createMigrationJob(spec.migration, spec.jobLabels, workloadPodMetadata(spec.jobLabels, spec.preset, inputs), {
+      const migrationPod: k8s.PodSpec = {
         automountServiceAccountToken: podSpec.automountServiceAccountToken,
         ...(podSpec.serviceAccountName ? { serviceAccountName: podSpec.serviceAccountName } : {}),
         ...(podSpec.imagePullSecrets ? { imagePullSecrets: podSpec.imagePullSecrets } : {}),
@@ -303,7 +305,12 @@ export class StatelessService extends Construct {
         }],
         volumes: inputs.volumes,
         ...presetPlacement(spec.preset),
-      }));
+      };
+      const job = this.createMigrationJob(spec.migration, spec.jobLabels, workloadPodMetadata(spec.jobLabels, spec.preset, inputs), migrationPod);
+      this.set('migrationJob', job);
+      // Argo CD: a PreSync hook, or after an in-chart database with the new pods in the next wave. Decided at synth:
+      // the env (this.env) is the live array wiring such as connectPostgres adds to after construction.
+      orderMigration(this, job, migrationPod, [this.deployment, this.hpa, this.ingress]);
     }
     if (policy) {
       this.ingressPolicy = createIngressPolicy(this, 'network-policy', {
@@ -336,8 +343,7 @@ export class StatelessService extends Construct {
         name: `${this.name}-migrate`,
         labels,
         annotations: {
-          // Argo CD runs PreSync hooks before applying the new Deployment and stops the sync when they fail.
-          'argocd.argoproj.io/hook': 'PreSync',
+          // The hook phase (PreSync, or Sync in a wave after an in-chart database) is set by orderMigration.
           'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation,HookSucceeded',
           ...writableRootAnnotation(pod.containers),
         },

@@ -42,10 +42,10 @@ describe('migration hook of ciel (PostgresCluster and the migrating service in o
     expect(chart.files.get('README.md')).toMatch(/ciel-api-migrate`: `post-install,pre-upgrade`.*needs .*Service\/ciel-db-pooler/);
   });
 
-  it('warns at synth that plain manifests cannot order the first sync', () => {
+  it('warns at synth that only Argo CD (sync waves) and the chart order the first install', () => {
     const warnings = migrationOrderWarnings(built);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/Job ciel-api-migrate \(Argo CD PreSync\) connects to Service ciel-db-pooler, .* of the same chart/);
+    expect(warnings[0]).toMatch(/Job ciel-api-migrate connects to Service ciel-db-pooler, .* of the same chart\. Argo CD orders it by sync waves .*kubectl apply, Flux\) does not/);
     const other = Testing.app();
     expect(migrationOrderWarnings(EXAMPLES.storefront(other))).toEqual([]); // its database is outside the chart
   });

@@ -5,7 +5,7 @@ import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GeneratedSecret, Knobs, STATELESS, StatelessService, StatelessServiceProps } from '../lib';
+import { GeneratedSecret, Knobs, PostgresCluster, STATELESS, StatelessService, StatelessServiceProps, connectPostgres } from '../lib';
 import { writeHelmChart } from '../lib/helm';
 import { expectValidationError } from './harness/errors';
 import { describeHelmChart, keyOf, renderChart, startFakeKubeApi } from './harness/helm';
@@ -259,6 +259,26 @@ describe('StatelessService migration in plain manifests', () => {
     for (const selector of [find(objects, 'Service').spec.selector, find(objects, 'PodDisruptionBudget').spec.selector.matchLabels]) {
       expect(Object.entries(selector).every(([k, v]) => podLabels[k] === v)).toBe(false);
     }
+  });
+
+  it('after a database of the same chart: a Sync hook in wave 1, the new pods and what scales or exposes them in wave 2 (Argo CD)', () => {
+    const WAVE = 'argocd.argoproj.io/sync-wave';
+    const app = (wire: boolean) => synth((chart) => {
+      const db = new PostgresCluster(chart, 'db', {});
+      const api = new StatelessService(chart, 'api', { image: IMAGE, ingress: { host: 'api.example.com' }, migration: { command: ['/app/migrate'] } });
+      // Wired after both exist, as apps do: the order is decided at synth, not at construction.
+      if (wire) connectPostgres(api, db);
+    });
+    const wired = app(true);
+    expect(find(wired, 'Job', 'api-migrate').metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'Sync', [WAVE]: '1' });
+    for (const kind of ['Deployment', 'HorizontalPodAutoscaler', 'Ingress']) expect(find(wired, kind, 'api').metadata.annotations?.[WAVE], kind).toBe('2');
+    // Everything else, the database first, stays in wave 0: Argo CD waits for it to be healthy before wave 1.
+    const waved = wired.filter((o) => o.metadata.annotations?.[WAVE] !== undefined).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(waved).toEqual(['Deployment/api', 'HorizontalPodAutoscaler/api', 'Ingress/api', 'Job/api-migrate']);
+    // Not connected to it: a PreSync hook (nothing of a failed upgrade applied), and no waves at all.
+    const alone = app(false);
+    expect(find(alone, 'Job', 'api-migrate').metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+    expect(alone.filter((o) => o.metadata.annotations?.[WAVE] !== undefined)).toEqual([]);
   });
 
   it('is absent when no migration is declared', () => {

@@ -49,15 +49,16 @@ describe("PostgresCluster failover: 'patroni'", () => {
     expect(sts.spec.template.metadata.labels['scalecharts.io/patroni-scope']).toBe('db-patroni');
   });
 
-  it('gives the leader and the replicas their own disruption budgets (issue 20)', () => {
+  it('one disruption budget over every member, whatever its role: one member down at a time (issue 20)', () => {
     const pdbs = findAll(objects, 'PodDisruptionBudget').filter((p) => p.metadata.name !== 'db-pooler');
-    // minAvailable over the role's own pods: a maxUnavailable budget over a role would count the StatefulSet's whole
-    // scale and refuse every eviction (test/cluster/charts.test.ts saw every drain blocked).
-    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels['scalecharts.io/role'], p.spec.minAvailable, p.spec.maxUnavailable])).toEqual([
-      ['db-primary', 'primary', 0, undefined], ['db-replica', 'replica', 1, undefined],
+    // Not per role: a role budget that lets the leader go lets a drain take the leader and a replica at once, and a
+    // promotion moves a pod between role budgets (test/cluster/charts.test.ts saw the replicas' budget at 0 of 1).
+    expect(pdbs.map((p) => [p.metadata.name, p.spec.selector.matchLabels, p.spec.maxUnavailable, p.spec.minAvailable])).toEqual([
+      ['db', sts.spec.selector.matchLabels, 1, undefined],
     ]);
-    const single = findAll(cluster({ replicas: 1 }), 'PodDisruptionBudget').find((p) => p.metadata.name === 'db-replica');
-    expect(single?.spec.minAvailable).toBe(0);
+    // The budget selects exactly the StatefulSet's pods, so Kubernetes counts its scale (the members) as expected pods.
+    expect(sts.spec.template.metadata.labels).toMatchObject(pdbs[0].spec.selector.matchLabels);
+    expect(pdbs[0].spec.selector.matchLabels).not.toHaveProperty(['scalecharts.io/role']);
   });
 
   it('keeps passwords out of env and ConfigMaps; probes on the REST API; switchover in preStop', () => {
@@ -92,12 +93,12 @@ describe('Patroni is the default (issue 15)', () => {
   const names = (objects: K8sObject[]) => findAll(objects, 'StatefulSet').map((s) => s.metadata.name);
   const plain = (props: Partial<PostgresClusterProps> = {}) => synth((chart) => new PostgresCluster(chart, 'db', { credentials: CREDENTIALS, ...props }));
 
-  it('builds the Patroni members, RBAC and per-role budgets without any failover prop', () => {
+  it('builds the Patroni members, RBAC and one members budget without any failover prop', () => {
     const objects = plain();
     expect(names(objects)).toEqual(['db']);
     expect(find(objects, 'StatefulSet', 'db').spec.replicas).toBe(3);
     expect(find(objects, 'Role', 'db-patroni').rules).toEqual(JSON.parse(JSON.stringify(PATRONI_RULES)));
-    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db-pooler', 'db-primary', 'db-replica']);
+    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db', 'db-pooler']);
   });
 
   it("keeps 'none' as a named option: primary and replica StatefulSets, one budget", () => {
@@ -127,9 +128,9 @@ describe('Patroni is the default (issue 15)', () => {
     const sts = find(objects, 'StatefulSet', 'db');
     expect(sts.spec.replicas).toBe(1);
     expect(sts.spec.template.spec.serviceAccountName).toBe('db-patroni');
-    // No replicas: no -ro Service and no replica alerts, but the leader keeps its budget and the rw Service.
+    // No replicas: no -ro Service and no replica alerts, but the member keeps its budget and the rw Service.
     expect(findAll(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['db-headless', 'db-pooler', 'db-rw']);
-    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db-pooler', 'db-primary']);
+    expect(findAll(objects, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['db', 'db-pooler']);
   });
 
   it('starts and recreates members in parallel: Patroni orders them itself (issue 20)', () => {

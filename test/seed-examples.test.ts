@@ -104,7 +104,9 @@ describe('Ciel (seed 004)', () => {
     expect(so.spec.triggers[0]).toMatchObject({ type: 'redis-sentinel-streams', metadata: { stream: 'media-jobs', consumerGroup: 'media-workers' } });
     const rules = find(objects, 'PrometheusRule', 'ciel-media-worker').spec.groups[0].rules.map((r: K8sObject) => r.alert);
     expect(rules).toContain('WorkerDeadLetterQueueNotEmpty');
-    expect(find(objects, 'Job', 'ciel-api-migrate').metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+    // Its database is in the chart: a Sync hook in wave 1, after the database (wave 0), before the new pods (wave 2).
+    expect(find(objects, 'Job', 'ciel-api-migrate').metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/sync-wave': '1' });
+    for (const kind of ['Deployment', 'HorizontalPodAutoscaler']) expect(find(objects, kind, 'ciel-api').metadata.annotations?.['argocd.argoproj.io/sync-wave'], kind).toBe('2');
     expect(find(objects, 'ConfigMap', 'ciel-redis-config').data['redis.conf']).toMatch(/^appendonly yes$/m);
   });
 });

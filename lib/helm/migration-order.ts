@@ -7,8 +7,9 @@
  * waits until the Service accepts connections (lib/helm/wait-for.sh, in the image of the pods behind the Service).
  * On upgrade the hook still runs before any new pod: `pre-upgrade`.
  *
- * Plain manifests can't wait: Argo CD runs a PreSync hook before the sync's first wave, so the first sync of an app
- * that holds both fails the migration. {@link migrationOrderWarnings} says so at synth.
+ * Plain manifests: the construct makes such a migration an Argo CD Sync hook in a wave after the database
+ * (lib/workloads/argo-order.ts); tools that apply everything at once don't order it, and
+ * {@link migrationOrderWarnings} says so at synth.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -17,6 +18,8 @@ import type { CollectedObject, Json } from './collect';
 import { NameIndex, NamedObject, releaseName, rewriteText } from './names';
 
 const ARGO_HOOK = 'argocd.argoproj.io/hook';
+/** Argo CD phases of a migration hook: PreSync, or Sync in a wave after an in-chart database (lib/workloads/argo-order.ts). */
+const MIGRATION_PHASES: readonly unknown[] = ['PreSync', 'Sync'];
 
 /** An in-chart Service a hook waits for, and the workload whose pods serve it (whose image runs the wait). */
 export interface WaitFor {
@@ -60,6 +63,16 @@ export function hostServices(o: CollectedObject, objects: readonly CollectedObje
   return objects.filter((x) => x.kind === 'Service' && found.has(x.name));
 }
 
+/**
+ * The Services among `serviceNames` (a chart's) that a pod spec names as database hosts: the same rules as
+ * {@link hostServices}, for a construct deciding at synth how Argo CD orders its migration (lib/workloads/argo-order.ts).
+ */
+export function databaseServicesNamed(podSpec: Json, serviceNames: readonly string[], namespace: string | undefined): string[] {
+  const job = { kind: 'Job', name: '', apiVersion: 'batch/v1', json: { spec: { template: { spec: podSpec } } } } as unknown as CollectedObject;
+  const services = serviceNames.map((name) => ({ kind: 'Service', name, apiVersion: 'v1', json: {} }) as unknown as CollectedObject);
+  return hostServices(job, services, namespace).map((s) => s.name);
+}
+
 /** The workload whose pod template labels a Service's selector matches. */
 function servedBy(service: CollectedObject, objects: readonly CollectedObject[]): CollectedObject | undefined {
   const selector: Record<string, string> | undefined = service.json.spec?.selector;
@@ -74,7 +87,7 @@ function servedBy(service: CollectedObject, objects: readonly CollectedObject[])
 export function hookWaits(objects: readonly CollectedObject[], namespace: string | undefined): Map<CollectedObject, WaitFor[]> {
   const out = new Map<CollectedObject, WaitFor[]>();
   for (const o of objects) {
-    if (o.kind !== 'Job' || o.json.metadata?.annotations?.[ARGO_HOOK] !== 'PreSync') continue;
+    if (o.kind !== 'Job' || !MIGRATION_PHASES.includes(o.json.metadata?.annotations?.[ARGO_HOOK])) continue;
     const waits = hostServices(o, objects, namespace).flatMap((service) => {
       const workload = servedBy(service, objects);
       const port = service.json.spec?.ports?.[0]?.port;
@@ -102,15 +115,17 @@ export function waitContainer(w: WaitFor, hookPod: Json): Json {
 }
 
 /**
- * Synth-time warnings for plain manifests: migration hooks (Argo CD PreSync) whose database is in the same chart,
- * where nothing orders the first sync. The Helm chart handles it (see the module comment).
+ * Synth-time warnings for plain manifests: migrations whose database is in the same chart. Argo CD orders them by sync
+ * waves (lib/workloads/argo-order.ts); a tool that applies everything at once (kubectl apply, Flux) does not, so the
+ * order is guaranteed only there and in the Helm chart (see the module comment).
  */
 export function migrationOrderWarnings(chart: Chart): string[] {
   const jsons: Json[] = chart.toJson();
   const objects = jsons.map((json) => ({ json, kind: json.kind, name: json.metadata?.name, apiVersion: json.apiVersion }) as unknown as CollectedObject);
   const namespace = jsons.find((j) => j.metadata?.namespace)?.metadata?.namespace;
   return [...hookWaits(objects, namespace)].map(([job, waits]) =>
-    `${chart.node.id}: Job ${job.name} (Argo CD PreSync) connects to ${waits.map((w) => `Service ${w.service.name}`).join(', ')} of the same chart: `
-    + 'a first sync runs it before that database exists and fails. Sync the database first (its own Argo CD app, or apply it before the app), '
-    + 'or install with the Helm chart, whose hook waits for it (post-install,pre-upgrade).');
+    `${chart.node.id}: Job ${job.name} connects to ${waits.map((w) => `Service ${w.service.name}`).join(', ')} of the same chart. `
+    + 'Argo CD orders it by sync waves (the database in wave 0, the migration a Sync hook in wave 1, the new pods in wave 2); '
+    + 'a tool that applies everything at once (kubectl apply, Flux) does not: the migration then fails until the database is up. '
+    + 'Apply the database first there, or install with the Helm chart, whose hook waits for it (post-install,pre-upgrade).');
 }

@@ -387,15 +387,15 @@ function textContext(path: Path, parent: Record<string, Node> | Node[] | undefin
 function helmHook(o: CollectedObject, annotations: Record<string, Node>, dependsOn: string[], accountValues?: string): HookInfo {
   const phase = annotations[ARGO_HOOK];
   let hook: string;
-  if (phase === 'PreSync') {
-    // Before install the chart's own Secrets, ConfigMaps and Services don't exist yet: a hook that needs them
+  if (phase === 'PreSync' || phase === 'Sync') {
+    // A migration: PreSync, or Sync in a wave after an in-chart database (lib/workloads/argo-order.ts). Before install the chart's own Secrets, ConfigMaps and Services don't exist yet: a hook that needs them
     // would wait forever (or, for a database Service, fail), so it runs right after install instead (and still
     // before every upgrade); a database it connects to is waited for by an init container.
     hook = dependsOn.length > 0 ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade';
   } else if (phase === 'PostSync') {
     hook = 'post-install,post-upgrade';
   } else {
-    throw new Error(`helm chart writer: ${o.kind}/${o.name}: Argo CD hook ${String(phase)} has no Helm equivalent (PreSync and PostSync do)`);
+    throw new Error(`helm chart writer: ${o.kind}/${o.name}: Argo CD hook ${String(phase)} has no Helm equivalent (PreSync, Sync and PostSync do)`);
   }
   const wave = annotations[ARGO_SYNC_WAVE];
   const weight = typeof wave === 'string' ? wave : '0';

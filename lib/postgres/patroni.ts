@@ -158,30 +158,6 @@ export function patroniEnv(o: {
   ];
 }
 
-/**
- * Per-role budgets (issue 20): the leader and the replicas have their own PodDisruptionBudgets over the role label
- * Patroni moves with the leader. The leader may always be evicted (its preStop hands over first: a switchover, not a
- * failover); at least one replica stays up when there are two or more, so a drain never takes the last one.
- *
- * `minAvailable` (an integer), not `maxUnavailable`: for maxUnavailable the disruption controller counts the owning
- * StatefulSet's whole scale as expected pods (3), so a budget over one role's subset (1 leader) always reads as
- * below its desired count and refuses every eviction. The simulated cluster showed it: drains blocked for good.
- * With an integer minAvailable the expected count is the pods the selector matches.
- */
-export function rolePdbs(scope: Construct, name: string, labels: Record<string, string>, clusterSelector: Record<string, string>, replicas: number): k8s.KubePodDisruptionBudget[] {
-  const budget = (id: string, role: 'primary' | 'replica', minAvailable: number) => new k8s.KubePodDisruptionBudget(scope, id, {
-    metadata: { name: `${name}-${role}`, labels },
-    spec: {
-      minAvailable: k8s.IntOrString.fromNumber(minAvailable),
-      selector: { matchLabels: { ...clusterSelector, [ROLE_LABEL]: role } },
-      // A crash-looping member never pins a node (as createPdb, lib/disruption.ts).
-      unhealthyPodEvictionPolicy: 'AlwaysAllow',
-    },
-  });
-  // A single member (the development tier) has no replica to budget: a PDB selecting nothing would only confuse.
-  return [budget('pdb-primary', 'primary', 0), ...(replicas > 0 ? [budget('pdb-replica', 'replica', replicas >= 2 ? 1 : 0)] : [])];
-}
-
 /** Patroni's REST API probes: liveness while Patroni's HA loop runs (also through crash recovery it supervises). */
 export const PATRONI_PROBES = {
   startupProbe: { httpGet: { path: '/liveness', port: k8s.IntOrString.fromString('patroni') }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 60 },

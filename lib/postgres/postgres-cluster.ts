@@ -55,10 +55,8 @@ export class PostgresCluster extends Construct {
   public readonly readWriteService!: k8s.KubeService;
   public readonly readOnlyService?: k8s.KubeService;
   public readonly poolerService!: k8s.KubeService;
-  /** The cluster-wide budget; with Patroni, the leader's (see {@link rolePdbs}). */
+  /** The cluster-wide budget: one database pod (any role) at a time. */
   public readonly pdb!: k8s.KubePodDisruptionBudget;
-  /** With Patroni: the leader's and the replicas' budgets over the role label. */
-  public readonly rolePdbs: k8s.KubePodDisruptionBudget[] = [];
   /** With Patroni: its resolved settings and the ServiceAccount, Role and RoleBinding its DCS uses. */
   public readonly patroni?: ResolvedPatroni & { readonly rbac: PatroniRbac };
   public readonly poolerPdb!: k8s.KubePodDisruptionBudget;
@@ -156,7 +154,6 @@ export class PostgresCluster extends Construct {
 
     const pdbs = postgresPdbs(this, spec);
     self.pdb = pdbs.pdb;
-    this.rolePdbs.push(...pdbs.rolePdbs);
     self.poolerPdb = pdbs.poolerPdb;
 
     const monitoring = postgresMonitoring(this, spec);

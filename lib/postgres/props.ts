@@ -115,7 +115,7 @@ export interface PostgresClusterProps extends DatastorePodProps {
   /**
    * `patroni`: one StatefulSet of `replicas + 1` Patroni members with automatic failover through the Kubernetes API
    * (leader lock in a ConfigMap; ServiceAccount, Role, RoleBinding), `-rw` following the leader, pg_rewind, planned
-   * switchover before the leader stops, a PodDisruptionBudget per role (lib/postgres/patroni.ts). `none`: the
+   * switchover before the leader stops, one PodDisruptionBudget over the members (lib/postgres/services.ts). `none`: the
    * primary and replica StatefulSets without automatic failover, where promoting a replica is a manual step
    * (docs/postgres.md, "Without failover").
    * @default `patroni` in every tier (the development tier: a single member); a preset may set `postgres.failover`

@@ -9,7 +9,7 @@ import { createPdb } from '../disruption';
 import { selectorLabels } from '../labels';
 import { IngressPolicy, createIngressPolicy } from '../network-policy';
 import { PGBOUNCER_EXPORTER_PORT, POOLER_PORT, PORT, POSTGRES_EXPORTER_PORT } from './layout';
-import { RESTAPI_PORT, ROLE_LABEL, rolePdbs } from './patroni';
+import { RESTAPI_PORT, ROLE_LABEL } from './patroni';
 import { poolerName, poolerSelector } from './pooler';
 import type { ResolvedPostgresCluster } from './resolve';
 
@@ -60,14 +60,19 @@ export function postgresServices(scope: Construct, spec: ResolvedPostgresCluster
 }
 
 /**
- * Disruption: with Patroni, the leader and the replicas each have their budget (a drain evicts at most the leader,
- * and never the last replica with it); without, one database pod at a time. One pooler pod at a time.
+ * Disruption: one budget over every database pod, one pod at a time, with or without Patroni; one pooler pod at a time.
+ *
+ * Not one budget per Patroni role (tried in issue 20): the leader's budget had to let the leader go (its preStop
+ * switches over first), so a drain could take the leader and a replica at once (2 of 3 members down), and a
+ * failover moves a pod from the replicas' budget to the leader's, so the replicas' budget read 0 of 1 healthy right
+ * after a promotion (the simulated cluster's two-zone drain saw it). Over the whole cluster, maxUnavailable 1 counts
+ * the StatefulSet's scale as expected pods, which is exactly the members: at most one member is ever disrupted
+ * voluntarily, whichever role it plays, and the survivors always hold a leader and, with 2+ replicas, a replica.
  */
-export function postgresPdbs(scope: Construct, spec: ResolvedPostgresCluster): { pdb: k8s.KubePodDisruptionBudget; rolePdbs: k8s.KubePodDisruptionBudget[]; poolerPdb: k8s.KubePodDisruptionBudget } {
-  const roles = spec.patroni ? rolePdbs(scope, spec.name, spec.labels.database, spec.clusterSelector, spec.replicas) : [];
-  const pdb = roles[0] ?? createPdb(scope, 'pdb', { name: spec.name, labels: spec.labels.database, selector: spec.clusterSelector });
+export function postgresPdbs(scope: Construct, spec: ResolvedPostgresCluster): { pdb: k8s.KubePodDisruptionBudget; poolerPdb: k8s.KubePodDisruptionBudget } {
+  const pdb = createPdb(scope, 'pdb', { name: spec.name, labels: spec.labels.database, selector: spec.clusterSelector });
   const poolerPdb = createPdb(scope, 'pooler-pdb', { name: poolerName(spec), labels: spec.labels.pooler, selector: poolerSelector(spec) });
-  return { pdb, rolePdbs: roles, poolerPdb };
+  return { pdb, poolerPdb };
 }
 
 /**

@@ -2,8 +2,8 @@
  * Plays Patroni's part on the simulated cluster, where kwok runs no container. Every `intervalMs`, per Patroni
  * cluster (pods with the scope label of lib/postgres/patroni.ts): when no Ready member carries
  * `scalecharts.io/role=primary`, the lowest-named Ready member gets it; every other Ready member without a role gets
- * `replica`. That is the outcome of Patroni's leader election on the pod labels (what the -rw/-ro Services and the
- * per-role PDBs select), here without its timing: the election itself (ttl-bound), pg_rewind and the writes lost or
+ * `replica`. That is the outcome of Patroni's leader election on the pod labels (what the -rw/-ro Services
+ * select), here without its timing: the election itself (ttl-bound), pg_rewind and the writes lost or
  * kept are proven on real processes (test/postgres-patroni.test.ts, test/cluster/postgres-patroni-k8s.test.ts).
  */
 import { ROLE_LABEL, SCOPE_LABEL } from '../../lib/postgres/patroni';

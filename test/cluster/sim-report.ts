@@ -200,3 +200,40 @@ export async function claimZone(sim: SimCluster, namespace: string, claim: strin
   const pv = r.status === 200 ? r.body.spec.volumeName : undefined;
   return pv ? sim.volumes.get(pv) : undefined;
 }
+
+/** When the test first saw a pod, saw it Ready and saw it Succeeded (ms since the epoch), and its owner. */
+export interface PodSeen {
+  readonly name: string;
+  /** `Kind/name` of its controller (`Job/r1-api-migrate`, `ReplicaSet/r1-api-5d8f…`, `StatefulSet/r1-db`). */
+  readonly owner: string;
+  readonly firstSeen: number;
+  readyAt?: number;
+  succeededAt?: number;
+  lastSeen: number;
+}
+
+/**
+ * Records the pods of a namespace whose names start with `prefix`, polling every `intervalMs` until `stop()`: the
+ * order in which a helm install or upgrade created and readied them (hooks included, though Helm deletes succeeded
+ * hooks). A poll's time is an upper bound of each transition it sees.
+ */
+export function recordPods(sim: SimCluster, namespace: string, prefix: string, intervalMs = 250): { stop(): Promise<PodSeen[]> } {
+  const seen = new Map<string, PodSeen>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const now = Date.now();
+      for (const p of await sim.list(`/api/v1/namespaces/${namespace}/pods`)) {
+        if (!p.metadata.name.startsWith(prefix)) continue;
+        const ref = p.metadata.ownerReferences?.[0];
+        const entry: PodSeen = seen.get(p.metadata.uid) ?? { name: p.metadata.name, owner: ref ? `${ref.kind}/${ref.name}` : '(none)', firstSeen: now, lastSeen: now };
+        entry.lastSeen = now;
+        if (isReady(p)) entry.readyAt ??= now;
+        if (p.status?.phase === 'Succeeded') entry.succeededAt ??= now;
+        seen.set(p.metadata.uid, entry);
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return [...seen.values()]; } };
+}
