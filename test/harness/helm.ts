@@ -568,7 +568,10 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       for (const h of model.hooks) {
         const o = defaultsByKey.get(renderedKey(h.kind, h.name))!;
         const plainHook = plainHooks.find((p) => p.kind === h.kind && p.metadata.name === h.name)!;
-        expect(plainHook.metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+        // Argo CD: after an in-chart database (the hook waits for its Service) a Sync hook in wave 1, else PreSync.
+        const afterDatabase = h.dependsOn.some((d) => d.startsWith('Service/'));
+        expect(plainHook.metadata.annotations['argocd.argoproj.io/hook']).toBe(afterDatabase ? 'Sync' : 'PreSync');
+        expect(plainHook.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(afterDatabase ? '1' : undefined);
         expect(o.metadata.annotations).toEqual(expect.objectContaining({
           'helm.sh/hook': h.dependsOn.length ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade',
           'helm.sh/hook-weight': h.weight,
