@@ -302,8 +302,9 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
   if (s.type === 'integer' || s.type === 'number') {
     if (s.minimum !== undefined) out.push({ path: v.path, value: s.minimum - 1, message: /greater than or equal to/ });
     if (s.maximum !== undefined) out.push({ path: v.path, value: s.maximum + 1, message: /less than or equal to/ });
-    out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: (integer|number), given: string/ });
-    if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: integer, given: number/ });
+    // A nullable value's type is listed as [integer,null].
+    out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: \[?(integer|number)(,null\])?, given: string/ });
+    if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: \[?integer(,null\])?, given: number/ });
   } else if (s.type === 'string') {
     // Strings that also take numbers (quantities, KEDA targets) refuse a non-positive one instead.
     if (s.numbers) out.push({ path: v.path, value: -1, message: /greater than (or equal to )?[01]/ });
