@@ -7,7 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
+import { EXAMPLES } from '../examples';
+import { sorchaTier } from '../examples/sorcha';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../lib';
 import { evaluate, formula, goTemplate, goQuantityBytes } from '../lib/core/formula';
@@ -15,7 +17,9 @@ import { writeHelmChart } from '../lib/helm';
 import { CONFIG_HASH_ANNOTATION } from '../lib/postgres/layout';
 import type { PoolerProps } from '../lib/postgres/props';
 import { MAX_CONNECTIONS_RANGE, MEMORY_FORMULAS, POOLER_FORMULAS, memorySettings, poolerSizing } from '../lib/postgres/sizing';
-import { renderChart, runHelm, withoutHelmDifferences } from './harness/helm';
+import { workloadPropsApp } from './apps/workload-props';
+import { CRD_API_VERSIONS } from './harness/dry-run';
+import { changedValues, renderChart, runHelm, withoutHelmDifferences } from './harness/helm';
 import { K8sObject, synthApp } from './harness/synth';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-derived-'));
@@ -235,6 +239,25 @@ describe('PgBouncer pool sizes: chart values vs the construct', () => {
       runHelm(['lint', '--strict', pinnedChart, '--set', 'db.pooler.defaultPoolSize=null']),
     ]);
     for (const r of results) expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('every example chart with a PostgresCluster, every value at its example at once', () => {
+  // The values of test/cluster/apiserver.test.ts "every value changed": the pool size examples must fit the pooler
+  // replicas example and the rest; this catches a misfit without the control plane.
+  const sources: Record<string, (app: App) => unknown> = {
+    ...EXAMPLES, sorchaDevelopment: (app) => sorchaTier(app, 'development'), sorchaLargeProduction: (app) => sorchaTier(app, 'large-production'),
+    workloadProps: workloadPropsApp,
+  };
+  it.each(Object.keys(sources))('%s renders', async (name) => {
+    const app = Testing.app();
+    sources[name](app);
+    const chart = writeHelmChart(app, path.join(dir, `changed-${name}`));
+    const pooled = chart.model.values.filter((v) => v.path.endsWith('.pooler.replicas'));
+    if (pooled.length === 0) return;
+    const values = changedValues(chart.model.values);
+    for (const v of pooled) expect(values[v.path], v.path).not.toBe(v.default);
+    await renderChart(path.join(dir, `changed-${name}`), 'r1', { namespace: 'x', values, args: CRD_API_VERSIONS.flatMap((a) => ['--api-versions', a]) });
   });
 });
 

@@ -132,6 +132,10 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     return s.totalServerConnections <= s.serverConnectionBudget && s.defaultPoolSize >= 1 && s.maxClientConn >= s.defaultPoolSize;
   };
   const otherReplicas = [pooler.replicas + 1, pooler.replicas - 1].find(fits);
+  // The pool examples must fit with the replicas example too (a chart test sets every example at once): below the
+  // smaller of the sizes at either replica count, so each differs from the synthesized effective size.
+  const atOther = otherReplicas === undefined ? pooler : poolerSizing({ maxConnections: spec.settings.maxConnections, poolerReplicas: otherReplicas, ...pinnedInput });
+  const lowest = (k: 'defaultPoolSize' | 'reservePoolSize' | 'perReplicaBudget') => Math.min(pooler[k], atOther[k]);
   const budget = pooler.serverConnectionBudget;
   Knobs.declare(scope, {
     key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default; null pool sizes follow it)`,
@@ -151,7 +155,7 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   Knobs.declare(scope, {
     ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize`, pooler.defaultPoolSize),
     schema: { type: 'integer', nullable: true, minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max },
-    example: pooler.defaultPoolSize > 1 ? pooler.defaultPoolSize - 1 : undefined,
+    example: lowest('defaultPoolSize') > 1 ? lowest('defaultPoolSize') - 1 : undefined,
     targets: [
       { object: o.poolerConfigMap, path: ['data', 'pgbouncer.ini'], template: iniTemplate },
       { object: o.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" (int ${pool.defaultPoolSize}) (int ${pool.reservePoolSize}) (int ${pool.maxClientConn}) | sha256sum | trunc 16 }}` },
@@ -160,7 +164,7 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   Knobs.declare(scope, {
     ...poolKnob('reservePoolSize', 'reserve_pool_size', pinned.reservePoolSize, `10 % of ${share}, at most what defaultPoolSize leaves of it`, pooler.reservePoolSize),
     schema: { type: 'integer', nullable: true, minimum: 0, maximum: MAX_CONNECTIONS_RANGE.max },
-    example: pooler.reservePoolSize > 0 ? pooler.reservePoolSize - 1 : (!pinned.reservePoolSize && !pinned.defaultPoolSize && pooler.perReplicaBudget >= 2 ? 1 : undefined),
+    example: lowest('reservePoolSize') > 0 ? lowest('reservePoolSize') - 1 : (!pinned.reservePoolSize && !pinned.defaultPoolSize && lowest('perReplicaBudget') >= 2 ? 1 : undefined),
     targets: [],
   });
   Knobs.declare(scope, {
@@ -206,7 +210,8 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
 function memoryRequestExample(spec: ResolvedPostgresCluster): string | undefined {
   const underCap = 8 * 1024 - 1;
   const capped = spec.settings.memory.sharedMemoryVolumeBytes >= 1024 * MIB;
-  return capped && minimumMemoryBytes(spec.settings.maxConnections) <= underCap * MIB ? `${underCap}Mi` : undefined;
+  // maxConnections + 1: the chart tests set every example at once, and that of maxConnections is one more.
+  return capped && minimumMemoryBytes(spec.settings.maxConnections + 1) <= underCap * MIB ? `${underCap}Mi` : undefined;
 }
 
 /** Position of a pod volume in a workload's pod template. */

@@ -288,6 +288,21 @@ export function alternativeValue(v: ValueInfo, all: readonly ValueInfo[]): unkno
   }
 }
 
+/** Every value at another valid value at once (a value whose schema allows only its default keeps it). */
+export function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    try {
+      out[v.path] = alternativeValue(v, values);
+    } catch {
+      // e.g. the development tier's single pooler: the pool budget allows exactly one
+    }
+    // A ServiceAccount name of your own must exist: let the chart create it (serviceAccount.create).
+    if (v.path.endsWith('.serviceAccount.name')) out[v.path.replace(/name$/, 'create')] = true;
+  }
+  return out;
+}
+
 export interface InvalidCase {
   readonly path: string;
   readonly value: unknown;
