@@ -19,7 +19,7 @@ import type { PoolerProps } from '../lib/postgres/props';
 import { MAX_CONNECTIONS_RANGE, MEMORY_FORMULAS, POOLER_FORMULAS, memorySettings, poolerSizing } from '../lib/postgres/sizing';
 import { workloadPropsApp } from './apps/workload-props';
 import { CRD_API_VERSIONS } from './harness/dry-run';
-import { changedValues, renderChart, runHelm, withoutHelmDifferences } from './harness/helm';
+import { changedValues, parseManifests, renderChart, runHelm, startFakeKubeApi, templateArgs, withoutHelmDifferences } from './harness/helm';
 import { K8sObject, synthApp } from './harness/synth';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-derived-'));
@@ -221,6 +221,33 @@ describe('PgBouncer pool sizes: chart values vs the construct', () => {
     // 40 − 3 − 5 = 32 → 16 per replica: 15 + 1.
     expect(poolLines(alone)).toEqual(['default_pool_size = 15', 'reserve_pool_size = 1', 'max_db_connections = 16', 'max_client_conn = 200']);
     expect(poolLines(lowered)).toEqual(['default_pool_size = 10', 'reserve_pool_size = 1', 'max_db_connections = 11', 'max_client_conn = 200']);
+  });
+
+  it('Patroni upgrade guard: a changed maxConnections is still refused against the running cluster; the pools follow the live value', async () => {
+    // What Patroni keeps once bootstrapped: max_connections in the `<release>-<scope>-config` ConfigMap's annotation.
+    const live = (maxConnections: number) => ({ 'rel-db-patroni-config': { config: JSON.stringify({ ttl: 30, postgresql: { parameters: { max_connections: maxConnections } } }) } });
+    const upgrade = async (liveMax: number, values: Record<string, unknown>) => {
+      const api = await startFakeKubeApi({}, {}, live(liveMax));
+      try {
+        const r = await runHelm(templateArgs(derivedChart, 'rel', { namespace: 'data', values, args: ['--dry-run=server', '--kube-apiserver', api.url] }));
+        expect(api.requests).toContain('GET /api/v1/namespaces/data/configmaps/rel-db-patroni-config');
+        return r;
+      } finally {
+        await api.close();
+      }
+    };
+    const [changed, replicas, raised] = await Promise.all([
+      upgrade(200, { 'db.maxConnections': 300 }),
+      upgrade(200, { 'db.pooler.replicas': 3 }),
+      // After `patronictl edit-config` raised it to 300: the same value passes and the pools use the new budget.
+      upgrade(300, { 'db.maxConnections': 300 }),
+    ]);
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toContain('maxConnections differs from the running Patroni cluster\'s max_connections');
+    expect(replicas.code, replicas.stderr).toBe(0);
+    expect(poolLines(parseManifests(replicas.stdout))).toEqual(poolLines(synthApp((a) => { build({ memory: '16Gi', maxConnections: 200, poolerReplicas: 3 })(a); })));
+    expect(raised.code, raised.stderr).toBe(0);
+    expect(poolLines(parseManifests(raised.stdout))).toEqual(poolLines(synthApp((a) => { build({ memory: '16Gi', maxConnections: 300 })(a); })));
   });
 
   it('describes the derived defaults in values.yaml, the schema and the README; passes helm lint --strict, with a pool unpinned too', async () => {

@@ -337,10 +337,12 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
 }
 
 /**
- * A loopback stand-in for the Kubernetes API that answers Secret and Deployment lookups (Deployments by name with
- * their live replica count), for `helm template --dry-run=server`.
+ * A loopback stand-in for the Kubernetes API that answers Secret, Deployment and ConfigMap lookups (Deployments by
+ * name with their live replica count, ConfigMaps by name with their annotations), for `helm template --dry-run=server`.
  */
-export async function startFakeKubeApi(secrets: Record<string, Record<string, string>>, deployments: Record<string, number> = {}): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+export async function startFakeKubeApi(
+  secrets: Record<string, Record<string, string>>, deployments: Record<string, number> = {}, configMaps: Record<string, Record<string, string>> = {},
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '').split('?')[0];
@@ -360,7 +362,14 @@ export async function startFakeKubeApi(secrets: Record<string, Record<string, st
       return reply(200, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d[2], namespace: d[1] }, spec: { replicas: deployments[d[2]] } });
     }
     if (url === '/api/v1') {
-      return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list'] }] });
+      return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [
+        { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list'] },
+        { name: 'configmaps', singularName: 'configmap', namespaced: true, kind: 'ConfigMap', verbs: ['get', 'list'] },
+      ] });
+    }
+    const cm = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url);
+    if (cm && configMaps[cm[2]]) {
+      return reply(200, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm[2], namespace: cm[1], annotations: configMaps[cm[2]] } });
     }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url);
     if (m && secrets[m[2]]) {
