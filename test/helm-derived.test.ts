@@ -252,7 +252,7 @@ describe('PgBouncer pool sizes: chart values vs the construct', () => {
 
   it('describes the derived defaults in values.yaml, the schema and the README; passes helm lint --strict, with a pool unpinned too', async () => {
     const values = fs.readFileSync(path.join(derivedChart, 'values.yaml'), 'utf8');
-    expect(values).toMatch(/# PgBouncer default_pool_size per replica; null: derived, floor\(\(maxConnections − headroom\) \/ pooler\.replicas\) − reservePoolSize \(now 80\)\n\s+defaultPoolSize: null\n/);
+    expect(values).toMatch(/# PgBouncer default_pool_size per replica; null: derived, floor\(\(maxConnections − headroom\) \/ pooler\.replicas\) − reservePoolSize, where headroom = 3 \+ max\(5, ceil\(10 % of maxConnections\)\) \(now 80\)\n\s+defaultPoolSize: null\n/);
     expect(values).toMatch(/reservePoolSize: null\n/);
     expect(values).toMatch(/maxClientConnections: null\n/);
     expect(fs.readFileSync(path.join(pinnedChart, 'values.yaml'), 'utf8')).toMatch(/the construct pins it\n\s+defaultPoolSize: 20\n/);

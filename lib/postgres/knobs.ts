@@ -95,7 +95,9 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   // The bounds that depend on other values (pool sizes, memory) are rules below, so they follow those values.
   Knobs.declare(scope, {
     key: 'maxConnections',
-    description: `Postgres max_connections (at least the pooler's server connections (now ${pooler.totalServerConnections}) plus headroom; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
+    description: `Postgres max_connections (${Object.values(spec.pooler.pinned).some((p) => p)
+      ? `at least the pinned pools' server connections (now ${pooler.totalServerConnections}) plus headroom; derived pool sizes follow it`
+      : 'the derived pool sizes follow it'}; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
     schema: { type: 'integer', minimum: MAX_CONNECTIONS_RANGE.min, maximum: MAX_CONNECTIONS_RANGE.max },
     default: spec.settings.maxConnections,
     targets: [
@@ -153,7 +155,7 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     default: isPinned ? now : null,
   });
   Knobs.declare(scope, {
-    ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize`, pooler.defaultPoolSize),
+    ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize, where headroom = 3 + max(5, ceil(10 % of maxConnections))`, pooler.defaultPoolSize),
     schema: { type: 'integer', nullable: true, minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max },
     example: lowest('defaultPoolSize') > 1 ? lowest('defaultPoolSize') - 1 : undefined,
     targets: [
