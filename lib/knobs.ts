@@ -27,6 +27,11 @@ export interface KnobSchema {
    * targets are strings in the object, but `1` and `"1"` mean the same). The number must meet these bounds.
    */
   readonly numbers?: { readonly integer?: boolean; readonly minimum?: number; readonly exclusiveMinimum?: number; readonly multipleOf?: number };
+  /**
+   * The knob also takes null, meaning "derived" (e.g. pool sizes that follow maxConnections): values.yaml may default
+   * it to null, and the key is not required, since `--set key=null` deletes it. Its templates must handle null.
+   */
+  readonly nullable?: boolean;
 }
 
 /**

@@ -355,8 +355,20 @@ describe('PostgresCluster Helm knobs', () => {
     const withoutMemory = (text: string) => text.replace(/^(shared_buffers|effective_cache_size|work_mem|maintenance_work_mem) = .*$/gm, '$1 = ?');
     const simple = withoutMemory(confTarget.template!).replace('{{ $values.resources.requests.memory }}', String(knobs['resources.requests.memory'].default));
     expect(render(simple)).toBe(withoutMemory(find(objects, 'ConfigMap', 'orders-db-config').data['postgresql.conf']));
+    // The pool sizes are POOLER_FORMULAS in Go template (pinned or derived): test/helm-derived.test.ts renders them with helm.
     const iniTarget = knobs['pooler.defaultPoolSize'].targets.find((t) => t.path.join('.') === 'data.pgbouncer.ini')!;
-    expect(render(iniTarget.template!)).toBe(find(objects, 'ConfigMap', 'orders-db-pooler-config').data['pgbouncer.ini']);
+    const withoutPools = (text: string) => text.replace(/^(default_pool_size|reserve_pool_size|max_db_connections|max_client_conn) = .*$/gm, '$1 = ?');
+    expect(withoutPools(iniTarget.template!)).toBe(withoutPools(find(objects, 'ConfigMap', 'orders-db-pooler-config').data['pgbouncer.ini']));
+    expect(iniTarget.template!.match(/^(default_pool_size|reserve_pool_size|max_db_connections|max_client_conn) = \{\{ int \(.*\) \}\}$/gm)).toHaveLength(4);
+  });
+
+  it('defaults the pool sizes the props leave derived to null (derived in the chart too) and keeps pinned ones', () => {
+    const derived = ['pooler.defaultPoolSize', 'pooler.reservePoolSize', 'pooler.maxClientConnections'];
+    for (const key of derived) expect(knobs[key]).toMatchObject({ default: null, schema: { type: 'integer', nullable: true } });
+    const pinned = cluster({ pooler: { defaultPoolSize: 20 } }).db;
+    const of = (key: string) => Knobs.of(pinned).find((k) => k.key === key)!;
+    expect(of('pooler.defaultPoolSize')).toMatchObject({ default: 20, schema: { nullable: true } });
+    expect(of('pooler.reservePoolSize').default).toBeNull();
   });
 });
 

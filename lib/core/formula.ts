@@ -1,8 +1,11 @@
 /**
  * Arithmetic written once as data, evaluated two ways: in TypeScript at synth (`evaluate`) and as a Go template
- * pipeline in a Helm chart (`goTemplate`), so a value a construct derives (Postgres' shared_buffers from its memory)
- * follows the chart's values by the very same formula. All arithmetic is in float64 on both sides (JavaScript numbers,
- * sprig's `addf`…`floor`), so both give the same result.
+ * pipeline in a Helm chart (`goTemplate`), so a value a construct derives (Postgres' shared_buffers from its memory,
+ * PgBouncer's pool sizes from max_connections) follows the chart's values by the very same formula.
+ * JavaScript computes in binary float64; sprig's `addf`…`divf` compute in decimal and return a float64 (`floor`,
+ * `ceil`, `minf`, `maxf` are float64). The two agree wherever a result that is mathematically whole comes out whole in
+ * float64 too, which holds for the formulas here (whole inputs, ratios 0.1 / 0.25 / 0.75, divisions): the tests
+ * compare both sides over every max_connections the constructs accept (test/helm-derived.test.ts).
  */
 
 export type Formula =
@@ -10,7 +13,12 @@ export type Formula =
   /** A variable, bound by the caller. */
   | string
   | { readonly op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max'; readonly args: readonly [Formula, Formula] }
-  | { readonly op: 'floor'; readonly args: readonly [Formula] };
+  | { readonly op: 'floor' | 'ceil'; readonly args: readonly [Formula] }
+  /** The variable when it is given (bound and not null), else the fallback: a value the user may pin or leave derived. */
+  | { readonly op: 'given'; readonly args: readonly [string, Formula] };
+
+/** Variable values: a variable read by `given` may be null or absent (not pinned). */
+export type FormulaVars = Readonly<Record<string, number | null | undefined>>;
 
 export const formula = {
   add: (a: Formula, b: Formula): Formula => ({ op: 'add', args: [a, b] }),
@@ -20,15 +28,21 @@ export const formula = {
   min: (a: Formula, b: Formula): Formula => ({ op: 'min', args: [a, b] }),
   max: (a: Formula, b: Formula): Formula => ({ op: 'max', args: [a, b] }),
   floor: (a: Formula): Formula => ({ op: 'floor', args: [a] }),
+  ceil: (a: Formula): Formula => ({ op: 'ceil', args: [a] }),
+  given: (variable: string, fallback: Formula): Formula => ({ op: 'given', args: [variable, fallback] }),
 };
 
 /** The formula's value for numeric variables. */
-export function evaluate(f: Formula, vars: Readonly<Record<string, number>>): number {
+export function evaluate(f: Formula, vars: FormulaVars): number {
   if (typeof f === 'number') return f;
   if (typeof f === 'string') {
     const v = vars[f];
-    if (v === undefined) throw new Error(`formula: variable ${f} is not bound`);
+    if (v === undefined || v === null) throw new Error(`formula: variable ${f} is not bound`);
     return v;
+  }
+  if (f.op === 'given') {
+    const v = vars[f.args[0]];
+    return v === undefined || v === null ? evaluate(f.args[1], vars) : v;
   }
   const [a, b] = f.args.map((x) => evaluate(x, vars));
   switch (f.op) {
@@ -39,10 +53,11 @@ export function evaluate(f: Formula, vars: Readonly<Record<string, number>>): nu
     case 'min': return Math.min(a, b);
     case 'max': return Math.max(a, b);
     case 'floor': return Math.floor(a);
+    case 'ceil': return Math.ceil(a);
   }
 }
 
-const GO_OPS = { add: 'addf', sub: 'subf', mul: 'mulf', div: 'divf', min: 'minf', max: 'maxf', floor: 'floor' } as const;
+const GO_OPS = { add: 'addf', sub: 'subf', mul: 'mulf', div: 'divf', min: 'minf', max: 'maxf', floor: 'floor', ceil: 'ceil' } as const;
 
 /** A Go template (sprig) pipeline computing the formula as a float64; variables map to Go expressions. */
 export function goTemplate(f: Formula, vars: Readonly<Record<string, string>>): string {
@@ -54,6 +69,13 @@ export function goTemplate(f: Formula, vars: Readonly<Record<string, string>>): 
     const v = vars[f];
     if (v === undefined) throw new Error(`formula: variable ${f} is not bound`);
     return `(float64 ${v})`;
+  }
+  if (f.op === 'given') {
+    const v = vars[f.args[0]];
+    if (v === undefined) throw new Error(`formula: variable ${f.args[0]} is not bound`);
+    // null or a missing key (`--set x=null` deletes it) is kind "invalid"; ternary evaluates both branches, and
+    // `float64` of nil is 0, so the unused one is harmless.
+    return `(ternary ${goTemplate(f.args[1], vars)} (float64 ${v}) (kindIs "invalid" ${v}))`;
   }
   return `(${GO_OPS[f.op]} ${f.args.map((x) => goTemplate(x, vars)).join(' ')})`;
 }

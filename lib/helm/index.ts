@@ -510,7 +510,8 @@ function valueRuleChecks(knobs: readonly CollectedKnob[], rules: Collected['rule
     out.push(
       `{{- $values := .Values.${root} }}`,
       `{{- if ${rule.failWhen} }}`,
-      `{{- fail (printf "${text(`${root}: ${rule.message}`)} (${shown})"${rule.shows.map((key) => ` $values.${key}`).join('')}) }}`,
+      // A null value (derived) shows as null, not Go's <nil>.
+      `{{- fail (printf "${text(`${root}: ${rule.message}`)} (${shown})"${rule.shows.map((key) => ` (ternary "null" $values.${key} (kindIs "invalid" $values.${key}))`).join('')}) }}`,
       '{{- end }}',
     );
   }

@@ -78,7 +78,8 @@ export function valuesSchema(entries: readonly ValueEntry[]): JsonSchema {
   const toSchema = (t: Tree): JsonSchema => ({
     type: 'object',
     additionalProperties: false,
-    required: [...t.children.keys()],
+    // A nullable value may be absent: `--set key=null` deletes the key rather than setting null.
+    required: [...t.children].filter(([, child]) => !(child.entry?.schema as KnobSchema | undefined)?.nullable).map(([k]) => k),
     properties: Object.fromEntries([...t.children].map(([k, child]) => [k, child.entry ? knobJsonSchema(child.entry.schema, child.entry.description, child.entry.path) : toSchema(child)])),
   });
   const schema = toSchema(buildTree(entries));
@@ -121,10 +122,12 @@ export function knobJsonSchema(k: KnobSchema | JsonSchema, description: string |
         }
         break;
       }
+      case 'nullable': break;
       default: out[key] = value;
     }
   }
   if (k.numbers) out.type = [k.type, k.numbers.integer ? 'integer' : 'number'];
+  if (k.nullable) out.type = [...[out.type].flat(), 'null'];
   return out;
 }
 
@@ -151,5 +154,5 @@ export function typeLabel(schema: KnobSchema | JsonSchema): string {
   if (schema.type === 'array' && schema.items) return `${typeLabel(schema.items)}[]`;
   const range = schema.minimum !== undefined || schema.maximum !== undefined
     ? ` (${schema.minimum ?? ''}–${schema.maximum ?? ''})` : '';
-  return `${schema.type}${range}`;
+  return `${schema.type}${range}${schema.nullable ? ' or null' : ''}`;
 }

@@ -12,9 +12,10 @@ import { patroniFilesOf, postgresqlConfValues } from './members';
 import { declareBackupKnobs } from './backup-knobs';
 import type { ResolvedPostgresCluster } from './resolve';
 import {
-  ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, workMemTooSmallTemplate,
+  MAX_CONNECTIONS_RANGE, memorySettingsTemplate, minimumMemoryBytes, poolerSizing, poolerSizingTemplate, sharedMemoryVolumeTemplate, workMemTooSmallTemplate,
 } from './sizing';
-import type { PoolerSizing } from './sizing';
+
+const MIB = 2 ** 20;
 
 export interface KnobObjects {
   readonly configMap: k8s.KubeConfigMap;
@@ -63,10 +64,17 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     ['requests', 'cpu', res.requests.cpu], ['requests', 'memory', res.requests.memory],
     ['limits', 'cpu', res.limits.cpu], ['limits', 'memory', res.limits.memory],
   ] as const) {
-    const note = kind === 'requests' && field === 'memory' ? ' (shared_buffers, effective_cache_size, work_mem and maintenance_work_mem follow it)' : '';
+    const memoryRequest = kind === 'requests' && field === 'memory';
+    const note = memoryRequest ? ' (shared_buffers, effective_cache_size, work_mem, maintenance_work_mem and the /dev/shm size follow it)' : '';
     Knobs.declare(scope, {
       key: `resources.${kind}.${field}`, description: `Postgres container ${field} ${kind}${note}`, schema: field === 'cpu' ? KNOB_SCHEMAS.quantity : quantity, default: value,
-      targets: postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })), ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+      targets: [
+        ...postgresContainers.map((c) => ({ ...c, path: [...c.path, 'resources', kind, field] })),
+        // /dev/shm (parallel query) is sized from the memory request by MEMORY_FORMULAS.sharedMemoryVolumeMiB.
+        ...(memoryRequest ? statefulSets.map((s) => ({ object: s, path: [...podSpec, 'volumes', volumeIndex(s, 'dshm'), 'emptyDir', 'sizeLimit'], template: sharedMemoryVolumeTemplate('$values.resources.requests.memory') })) : []),
+      ],
+      ...(kind === 'requests' ? { lessOrEqualTo: `resources.limits.${field}` } : {}),
+      ...(memoryRequest ? { example: memoryRequestExample(spec) } : {}),
     });
   }
   Knobs.declare(scope, {
@@ -87,7 +95,9 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   // The bounds that depend on other values (pool sizes, memory) are rules below, so they follow those values.
   Knobs.declare(scope, {
     key: 'maxConnections',
-    description: `Postgres max_connections (at least the pooler's server connections (now ${pooler.totalServerConnections}) plus headroom; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
+    description: `Postgres max_connections (${Object.values(spec.pooler.pinned).some((p) => p)
+      ? `at least the pinned pools' server connections (now ${pooler.totalServerConnections}) plus headroom; derived pool sizes follow it`
+      : 'the derived pool sizes follow it'}; at most about memory request / 4Mi, so work_mem stays ≥ 1MB)`,
     schema: { type: 'integer', minimum: MAX_CONNECTIONS_RANGE.min, maximum: MAX_CONNECTIONS_RANGE.max },
     default: spec.settings.maxConnections,
     targets: [
@@ -98,41 +108,78 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     ],
   });
 
-  // Pool sizes live in pgbouncer.ini: one knob re-renders the file from all four pool values.
+  // Pool sizes live in pgbouncer.ini: one knob re-renders the file from the effective pool sizes, each the pinned
+  // value or, when null, derived from maxConnections and pooler.replicas by the construct's own formulas
+  // (POOLER_FORMULAS), so pools follow those values; the config hash follows the effective sizes, so pods restart.
+  const pool = poolerSizingTemplate({
+    maxConnections: '$values.maxConnections', poolerReplicas: '$values.pooler.replicas',
+    defaultPoolSize: '$values.pooler.defaultPoolSize', reservePoolSize: '$values.pooler.reservePoolSize', maxClientConn: '$values.pooler.maxClientConnections',
+  });
   const iniTemplate = renderTemplate(ASSETS.pgbouncerIni, {
     database: spec.database, user: spec.user, poolMode: POSTGRES.poolMode,
     maxPreparedStatements: POSTGRES.poolerMaxPreparedStatements,
-    defaultPoolSize: '{{ $values.pooler.defaultPoolSize }}', reservePoolSize: '{{ $values.pooler.reservePoolSize }}',
-    maxDbConnections: '{{ add $values.pooler.defaultPoolSize $values.pooler.reservePoolSize }}',
-    maxClientConn: '{{ $values.pooler.maxClientConnections }}',
+    defaultPoolSize: `{{ int ${pool.defaultPoolSize} }}`, reservePoolSize: `{{ int ${pool.reservePoolSize} }}`,
+    maxDbConnections: `{{ int ${pool.maxDbConnections} }}`, maxClientConn: `{{ int ${pool.maxClientConn} }}`,
   });
+  const pinned = spec.pooler.pinned;
+  const pinnedInput = {
+    defaultPoolSize: pinned.defaultPoolSize ? pooler.defaultPoolSize : undefined,
+    reservePoolSize: pinned.reservePoolSize ? pooler.reservePoolSize : undefined,
+    maxClientConn: pinned.maxClientConn ? pooler.maxClientConn : undefined,
+  };
+  // Another pooler replica count valid at the synthesized values (pinned sizes stay, derived ones follow).
+  const fits = (replicas: number) => {
+    if (replicas < 1) return false;
+    const s = poolerSizing({ maxConnections: spec.settings.maxConnections, poolerReplicas: replicas, ...pinnedInput });
+    return s.totalServerConnections <= s.serverConnectionBudget && s.defaultPoolSize >= 1 && s.maxClientConn >= s.defaultPoolSize;
+  };
+  const otherReplicas = [pooler.replicas + 1, pooler.replicas - 1].find(fits);
+  // The pool examples must fit with the replicas example too (a chart test sets every example at once): below the
+  // smaller of the sizes at either replica count, so each differs from the synthesized effective size.
+  const atOther = otherReplicas === undefined ? pooler : poolerSizing({ maxConnections: spec.settings.maxConnections, poolerReplicas: otherReplicas, ...pinnedInput });
+  const lowest = (k: 'defaultPoolSize' | 'reservePoolSize' | 'perReplicaBudget') => Math.min(pooler[k], atOther[k]);
   const budget = pooler.serverConnectionBudget;
   Knobs.declare(scope, {
-    key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default)`,
+    key: 'pooler.replicas', description: `PgBouncer replicas (replicas × (defaultPoolSize + reservePoolSize) must stay ≤ maxConnections − headroom, ${budget} by default; null pool sizes follow it)`,
     // The budget rule below bounds it (following maxConnections); only a pooler with no other valid count at the
-    // synthesized sizes keeps a static maximum, so the schema still offers no value that can never render.
-    schema: { type: 'integer', minimum: 1, maximum: poolerReplicasRoom(pooler) ? MAX_CONNECTIONS_RANGE.max : pooler.replicas },
-    example: poolerReplicasRoom(pooler) ? ((pooler.replicas + 1) * pooler.maxDbConnections <= budget ? pooler.replicas + 1 : pooler.replicas - 1) : undefined,
+    // synthesized values keeps a static maximum, so the schema still offers no value that can never render.
+    schema: { type: 'integer', minimum: 1, maximum: otherReplicas !== undefined ? MAX_CONNECTIONS_RANGE.max : pooler.replicas },
+    example: otherReplicas,
     default: pooler.replicas, targets: [{ object: o.pooler, path: ['spec', 'replicas'] }],
   });
+  const share = 'floor((maxConnections − headroom) / pooler.replicas)';
+  const poolKnob = (key: string, setting: string, isPinned: boolean, derived: string, now: number) => ({
+    key: `pooler.${key}`,
+    description: `PgBouncer ${setting} per replica; null: derived, ${derived} (now ${now})${isPinned ? '; the construct pins it' : ''}`,
+    schema: { type: 'integer' as const, nullable: true },
+    default: isPinned ? now : null,
+  });
   Knobs.declare(scope, {
-    key: 'pooler.defaultPoolSize', description: `PgBouncer default_pool_size per replica (with reservePoolSize at most ${pooler.perReplicaBudget})`,
-    schema: { type: 'integer', minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.defaultPoolSize, example: Math.max(1, pooler.defaultPoolSize - 1),
+    ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize, where headroom = 3 + max(5, ceil(10 % of maxConnections))`, pooler.defaultPoolSize),
+    schema: { type: 'integer', nullable: true, minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max },
+    example: lowest('defaultPoolSize') > 1 ? lowest('defaultPoolSize') - 1 : undefined,
     targets: [
       { object: o.poolerConfigMap, path: ['data', 'pgbouncer.ini'], template: iniTemplate },
-      { object: o.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" $values.pooler.defaultPoolSize $values.pooler.reservePoolSize $values.pooler.maxClientConnections | sha256sum | trunc 16 }}` },
+      { object: o.pooler, path: ['spec', 'template', 'metadata', 'annotations', CONFIG_HASH_ANNOTATION], template: `{{ printf "%s-%v-%v-%v" "${poolerHash}" (int ${pool.defaultPoolSize}) (int ${pool.reservePoolSize}) (int ${pool.maxClientConn}) | sha256sum | trunc 16 }}` },
     ],
   });
-  Knobs.declare(scope, { key: 'pooler.reservePoolSize', description: 'PgBouncer reserve_pool_size per replica', schema: { type: 'integer', minimum: 0, maximum: MAX_CONNECTIONS_RANGE.max }, default: pooler.reservePoolSize, example: pooler.reservePoolSize > 0 ? pooler.reservePoolSize - 1 : undefined, targets: [] });
-  Knobs.declare(scope, { key: 'pooler.maxClientConnections', description: 'PgBouncer max_client_conn per replica', schema: { type: 'integer', minimum: 1, maximum: 100_000 }, default: pooler.maxClientConn, targets: [] });
-  // The budget across the pooler values and maxConnections (each alone passes its schema; the bounds follow the
-  // other values, e.g. a lower maxConnections with lower pools): lib/postgres/sizing.ts' connectionHeadroom in Go template.
-  const mc = '(int $values.maxConnections)';
-  const pct = Math.round(ADMIN_HEADROOM_RATIO * 100);
-  const serverBudget = `(sub (sub ${mc} ${SUPERUSER_RESERVED_CONNECTIONS}) (max ${MIN_ADMIN_HEADROOM} (div (add (mul ${mc} ${pct}) 99) 100)))`;
+  Knobs.declare(scope, {
+    ...poolKnob('reservePoolSize', 'reserve_pool_size', pinned.reservePoolSize, `10 % of ${share}, at most what defaultPoolSize leaves of it`, pooler.reservePoolSize),
+    schema: { type: 'integer', nullable: true, minimum: 0, maximum: MAX_CONNECTIONS_RANGE.max },
+    example: lowest('reservePoolSize') > 0 ? lowest('reservePoolSize') - 1 : (!pinned.reservePoolSize && !pinned.defaultPoolSize && lowest('perReplicaBudget') >= 2 ? 1 : undefined),
+    targets: [],
+  });
+  Knobs.declare(scope, {
+    ...poolKnob('maxClientConnections', 'max_client_conn', pinned.maxClientConn, 'ceil(10 × maxConnections / pooler.replicas)', pooler.maxClientConn),
+    schema: { type: 'integer', nullable: true, minimum: 1, maximum: 100_000 },
+    ...(pinned.maxClientConn ? {} : { example: pooler.maxClientConn + 1 }),
+    targets: [],
+  });
+  // The budget across the pooler values and maxConnections with the effective pool sizes (each value alone passes
+  // its schema; pinned pools must fit the budget the other values leave).
   Knobs.rule(scope, {
-    failWhen: `gt (mul (int $values.pooler.replicas) (add (int $values.pooler.defaultPoolSize) (int $values.pooler.reservePoolSize))) ${serverBudget}`,
-    message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections))',
+    failWhen: `or (gt (mulf (float64 $values.pooler.replicas) ${pool.maxDbConnections}) ${pool.serverConnectionBudget}) (lt ${pool.defaultPoolSize} 1.0)`,
+    message: 'pooler.replicas × (pooler.defaultPoolSize + pooler.reservePoolSize) server connections must stay ≤ maxConnections − headroom (3 superuser-reserved + max(5, 10 % of maxConnections)), with a defaultPoolSize of at least 1 (null pool sizes are derived to fit; pinned ones must fit)',
     shows: ['pooler.replicas', 'pooler.defaultPoolSize', 'pooler.reservePoolSize', 'maxConnections'],
   });
   Knobs.rule(scope, {
@@ -152,13 +199,27 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
     });
   }
   Knobs.rule(scope, {
-    failWhen: 'lt (int $values.pooler.maxClientConnections) (int $values.pooler.defaultPoolSize)',
-    message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize',
+    failWhen: `lt ${pool.maxClientConn} ${pool.defaultPoolSize}`,
+    message: 'pooler.maxClientConnections must be at least pooler.defaultPoolSize (null: derived)',
     shows: ['pooler.maxClientConnections', 'pooler.defaultPoolSize'],
   });
 }
 
-/** Whether another pooler replica count than the synthesized one fits the budget at the synthesized pool sizes. */
-function poolerReplicasRoom(p: PoolerSizing): boolean {
-  return p.replicas > 1 || 2 * p.maxDbConnections <= p.serverConnectionBudget;
+/**
+ * A memory request other than the synthesized one that changes every setting derived from it: at /dev/shm's 1 GiB cap
+ * (8 GiB and more) halving would keep it, so the example goes just under the cap, when max_connections allows.
+ */
+function memoryRequestExample(spec: ResolvedPostgresCluster): string | undefined {
+  const underCap = 8 * 1024 - 1;
+  const capped = spec.settings.memory.sharedMemoryVolumeBytes >= 1024 * MIB;
+  // maxConnections + 1: the chart tests set every example at once, and that of maxConnections is one more.
+  return capped && minimumMemoryBytes(spec.settings.maxConnections + 1) <= underCap * MIB ? `${underCap}Mi` : undefined;
+}
+
+/** Position of a pod volume in a workload's pod template. */
+function volumeIndex(workload: k8s.KubeStatefulSet, name: string): number {
+  const volumes: Array<{ name: string }> = workload.toJson().spec?.template?.spec?.volumes ?? [];
+  const i = volumes.findIndex((v) => v.name === name);
+  if (i < 0) throw new Error(`${workload.node.path}: no volume ${name}`);
+  return i;
 }

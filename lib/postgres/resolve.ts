@@ -47,7 +47,12 @@ export interface ResolvedPostgresCluster {
   readonly settings: PostgresSettings;
   readonly resources: ResolvedResources;
   readonly storage: { readonly size: string; readonly storageClassName?: string };
-  readonly pooler: { readonly image: string; readonly resources: ResolvedResources };
+  readonly pooler: {
+    readonly image: string;
+    readonly resources: ResolvedResources;
+    /** Which PgBouncer settings the props pin; the others are derived (and follow the chart's values). */
+    readonly pinned: Readonly<Record<'defaultPoolSize' | 'reservePoolSize' | 'maxClientConn', boolean>>;
+  };
   readonly metrics?: Required<PostgresMetricsProps>;
   readonly networkPolicy: boolean;
   readonly clientLabels: Record<string, string>;
@@ -162,7 +167,14 @@ export function resolvePostgresCluster(
       name, failover, patroni, backup, restore, image, credentials, generatedCredentials, database, user, replicationUser, replicas,
       settings: { maxConnections, headroom, memory, replication, maxSlotWalKeepBytes: maxSlotWalKeepBytes(storageBytes), pooler },
       resources, storage: { size: storageSize, ...(storageClassName ? { storageClassName } : {}) },
-      pooler: { image: poolerImage, resources: poolerResources }, metrics,
+      pooler: {
+        image: poolerImage, resources: poolerResources,
+        pinned: {
+          defaultPoolSize: poolerGiven.defaultPoolSize !== undefined, reservePoolSize: poolerGiven.reservePoolSize !== undefined,
+          maxClientConn: poolerGiven.maxClientConnections !== undefined,
+        },
+      },
+      metrics,
       networkPolicy: np !== false, clientLabels, clusterSelector, labels, warnings, preset,
     },
     errors: p.errors,

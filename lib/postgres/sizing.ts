@@ -53,6 +53,14 @@ export const MEMORY_FORMULAS = {
   sharedMemoryVolumeMiB: formula.min(1024, formula.floor(formula.div('memoryMiB', 8))),
 } as const satisfies Record<string, Formula>;
 
+/** The memory request (a Go expression of a quantity value) in MiB, as a float64 pipeline. */
+const goMemoryMiB = (memory: string) => `(divf ${goQuantityBytes(memory)} ${MIB}.0)`;
+
+/** The `/dev/shm` emptyDir sizeLimit (`{{ … }}Mi`) computed from a chart's memory request value by {@link MEMORY_FORMULAS}. */
+export function sharedMemoryVolumeTemplate(memory: string): string {
+  return `{{ int ${goTemplate(MEMORY_FORMULAS.sharedMemoryVolumeMiB, { memoryMiB: goMemoryMiB(memory) })} }}Mi`;
+}
+
 /** Memory settings from the Postgres container's memory request. */
 export function memorySettings(memoryBytes: number, maxConnections: number): MemorySettings {
   const vars = { memoryMiB: memoryBytes / MIB, maxConnections };
@@ -71,7 +79,7 @@ export function memorySettings(memoryBytes: number, maxConnections: number): Mem
  * {@link MEMORY_FORMULAS}: `memory` and `maxConnections` are Go expressions of the memory request and max_connections.
  */
 export function memorySettingsTemplate(memory: string, maxConnections: string): Record<'sharedBuffers' | 'effectiveCacheSize' | 'workMem' | 'maintenanceWorkMem', string> {
-  const vars = { memoryMiB: `(divf ${goQuantityBytes(memory)} ${MIB}.0)`, maxConnections };
+  const vars = { memoryMiB: goMemoryMiB(memory), maxConnections };
   const mb = (f: Formula) => `{{ int ${goTemplate(f, vars)} }}MB`;
   return {
     sharedBuffers: mb(MEMORY_FORMULAS.sharedBuffersMiB),
@@ -83,7 +91,7 @@ export function memorySettingsTemplate(memory: string, maxConnections: string): 
 
 /** Go template condition: true when work_mem would fall below 1MB for these values (too many connections for the memory). */
 export function workMemTooSmallTemplate(memory: string, maxConnections: string): string {
-  return `lt ${goTemplate(MEMORY_FORMULAS.workMemMiB, { memoryMiB: `(divf ${goQuantityBytes(memory)} ${MIB}.0)`, maxConnections })} 1.0`;
+  return `lt ${goTemplate(MEMORY_FORMULAS.workMemMiB, { memoryMiB: goMemoryMiB(memory), maxConnections })} 1.0`;
 }
 
 /**
@@ -135,7 +143,7 @@ export interface ConnectionHeadroom {
  * does not count: since PostgreSQL 12 WAL senders have their own `max_wal_senders` slots outside max_connections.
  */
 export function connectionHeadroom(maxConnections: number): ConnectionHeadroom {
-  const admin = Math.max(MIN_ADMIN_HEADROOM, Math.ceil(maxConnections * ADMIN_HEADROOM_RATIO));
+  const admin = evaluate(POOLER_FORMULAS.adminHeadroom, { maxConnections });
   return { superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, admin, total: SUPERUSER_RESERVED_CONNECTIONS + admin };
 }
 
@@ -181,27 +189,62 @@ export interface PoolerSizing {
   readonly totalClientConnections: number;
 }
 
+const ADMIN_HEADROOM = formula.max(MIN_ADMIN_HEADROOM, formula.ceil(formula.mul('maxConnections', ADMIN_HEADROOM_RATIO)));
+const SERVER_CONNECTION_BUDGET = formula.sub('maxConnections', formula.add(SUPERUSER_RESERVED_CONNECTIONS, ADMIN_HEADROOM));
+const PER_REPLICA_BUDGET = formula.floor(formula.div(SERVER_CONNECTION_BUDGET, 'poolerReplicas'));
+const DERIVED_RESERVE = formula.floor(formula.mul(PER_REPLICA_BUDGET, RESERVE_POOL_RATIO));
+const DEFAULT_POOL_SIZE = formula.given('defaultPoolSize', formula.sub(PER_REPLICA_BUDGET, formula.given('reservePoolSize', DERIVED_RESERVE)));
+// A pinned default pool leaves the reserve what is left of the replica's share, at most the derived 10 %.
+const RESERVE_POOL_SIZE = formula.given('reservePoolSize', formula.max(0, formula.min(DERIVED_RESERVE, formula.sub(PER_REPLICA_BUDGET, DEFAULT_POOL_SIZE))));
+
+/**
+ * The pooler's sizes as data, from `maxConnections`, `poolerReplicas` and the PgBouncer settings a user may pin
+ * (`defaultPoolSize`, `reservePoolSize`, `maxClientConn`: null or absent means derived). The construct evaluates them
+ * at synth ({@link poolerSizing}) and the Helm chart computes the same formulas from its values
+ * ({@link poolerSizingTemplate}), so pools follow maxConnections and pooler.replicas set at install.
+ */
+export const POOLER_FORMULAS = {
+  /** max(5, ceil(10 % × max_connections)). */
+  adminHeadroom: ADMIN_HEADROOM,
+  serverConnectionBudget: SERVER_CONNECTION_BUDGET,
+  perReplicaBudget: PER_REPLICA_BUDGET,
+  defaultPoolSize: DEFAULT_POOL_SIZE,
+  reservePoolSize: RESERVE_POOL_SIZE,
+  maxDbConnections: formula.add(DEFAULT_POOL_SIZE, RESERVE_POOL_SIZE),
+  maxClientConn: formula.given('maxClientConn', formula.ceil(formula.div(formula.mul(CLIENTS_PER_SERVER_CONNECTION, 'maxConnections'), 'poolerReplicas'))),
+} as const satisfies Record<string, Formula>;
+
 /** PgBouncer pool sizes such that all pooler replicas together stay within max_connections − headroom. */
 export function poolerSizing(input: PoolerInput): PoolerSizing {
-  const serverConnectionBudget = input.maxConnections - connectionHeadroom(input.maxConnections).total;
-  const perReplicaBudget = Math.floor(serverConnectionBudget / input.poolerReplicas);
-  const derivedReserve = Math.floor(perReplicaBudget * RESERVE_POOL_RATIO);
-  const defaultPoolSize = input.defaultPoolSize ?? perReplicaBudget - (input.reservePoolSize ?? derivedReserve);
-  const reservePoolSize = input.reservePoolSize ?? Math.max(0, Math.min(derivedReserve, perReplicaBudget - defaultPoolSize));
-  const maxDbConnections = defaultPoolSize + reservePoolSize;
-  const maxClientConn = input.maxClientConn
-    ?? Math.ceil((CLIENTS_PER_SERVER_CONNECTION * input.maxConnections) / input.poolerReplicas);
+  const vars = {
+    maxConnections: input.maxConnections, poolerReplicas: input.poolerReplicas,
+    defaultPoolSize: input.defaultPoolSize, reservePoolSize: input.reservePoolSize, maxClientConn: input.maxClientConn,
+  };
+  const of = (f: Formula) => evaluate(f, vars);
+  const maxDbConnections = of(POOLER_FORMULAS.maxDbConnections);
+  const maxClientConn = of(POOLER_FORMULAS.maxClientConn);
   return {
     replicas: input.poolerReplicas,
-    serverConnectionBudget,
-    perReplicaBudget,
-    defaultPoolSize,
-    reservePoolSize,
+    serverConnectionBudget: of(POOLER_FORMULAS.serverConnectionBudget),
+    perReplicaBudget: of(POOLER_FORMULAS.perReplicaBudget),
+    defaultPoolSize: of(POOLER_FORMULAS.defaultPoolSize),
+    reservePoolSize: of(POOLER_FORMULAS.reservePoolSize),
     maxDbConnections,
     maxClientConn,
     totalServerConnections: maxDbConnections * input.poolerReplicas,
     totalClientConnections: maxClientConn * input.poolerReplicas,
   };
+}
+
+/** Go expressions (each a float64 pipeline) of the pooler's sizes, computed from a chart's values by {@link POOLER_FORMULAS}. */
+export type PoolerSizingTemplate = Record<keyof typeof POOLER_FORMULAS, string>;
+
+/**
+ * {@link POOLER_FORMULAS} as Go template pipelines: `values` are Go expressions of max_connections, the pooler
+ * replicas and the three pinnable settings (each may be null: derived).
+ */
+export function poolerSizingTemplate(values: { maxConnections: string; poolerReplicas: string; defaultPoolSize: string; reservePoolSize: string; maxClientConn: string }): PoolerSizingTemplate {
+  return Object.fromEntries(Object.entries(POOLER_FORMULAS).map(([k, f]) => [k, goTemplate(f, values)])) as PoolerSizingTemplate;
 }
 
 /** A byte count as a PostgreSQL memory setting in whole megabytes (PostgreSQL's MB is 1024 kB). */

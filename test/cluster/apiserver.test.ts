@@ -11,10 +11,10 @@ import { App, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../examples';
 import { sorchaTier } from '../../examples/sorcha';
-import { ValueInfo, writeHelmChart } from '../../lib/helm';
+import { writeHelmChart } from '../../lib/helm';
 import { ControlPlane, startControlPlane } from '../harness/control-plane';
 import { AllowedWarning, ApiResources, CRD_API_VERSIONS, createObject, installCrds, judgeObjects, podOf } from '../harness/dry-run';
-import { alternativeValue, renderChart } from '../harness/helm';
+import { changedValues, renderChart } from '../harness/helm';
 import { K8sObject, synthApp } from '../harness/synth';
 import { workloadPropsApp } from '../apps/workload-props';
 
@@ -36,21 +36,6 @@ const SOURCES: Record<string, (app: App) => unknown> = {
 let cp: ControlPlane;
 let api: ApiResources;
 const counts: Array<{ source: string; objects: number; pods: number }> = [];
-
-/** Every value at another valid value (a value whose schema allows only its default keeps it). */
-function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const v of values) {
-    try {
-      out[v.path] = alternativeValue(v, values);
-    } catch {
-      // e.g. the development tier's single pooler: the pool budget allows exactly one
-    }
-    // A ServiceAccount name of your own must exist: let the chart create it (serviceAccount.create).
-    if (v.path.endsWith('.serviceAccount.name')) out[v.path.replace(/name$/, 'create')] = true;
-  }
-  return out;
-}
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

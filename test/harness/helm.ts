@@ -288,6 +288,21 @@ export function alternativeValue(v: ValueInfo, all: readonly ValueInfo[]): unkno
   }
 }
 
+/** Every value at another valid value at once (a value whose schema allows only its default keeps it). */
+export function changedValues(values: readonly ValueInfo[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    try {
+      out[v.path] = alternativeValue(v, values);
+    } catch {
+      // e.g. the development tier's single pooler: the pool budget allows exactly one
+    }
+    // A ServiceAccount name of your own must exist: let the chart create it (serviceAccount.create).
+    if (v.path.endsWith('.serviceAccount.name')) out[v.path.replace(/name$/, 'create')] = true;
+  }
+  return out;
+}
+
 export interface InvalidCase {
   readonly path: string;
   readonly value: unknown;
@@ -302,8 +317,9 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
   if (s.type === 'integer' || s.type === 'number') {
     if (s.minimum !== undefined) out.push({ path: v.path, value: s.minimum - 1, message: /greater than or equal to/ });
     if (s.maximum !== undefined) out.push({ path: v.path, value: s.maximum + 1, message: /less than or equal to/ });
-    out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: (integer|number), given: string/ });
-    if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: integer, given: number/ });
+    // A nullable value's type is listed as [integer,null].
+    out.push({ path: v.path, value: 'lots', message: /Invalid type\. Expected: \[?(integer|number)(,null\])?, given: string/ });
+    if (s.type === 'integer') out.push({ path: v.path, value: 2.5, message: /Invalid type\. Expected: \[?integer(,null\])?, given: number/ });
   } else if (s.type === 'string') {
     // Strings that also take numbers (quantities, KEDA targets) refuse a non-positive one instead.
     if (s.numbers) out.push({ path: v.path, value: -1, message: /greater than (or equal to )?[01]/ });
@@ -321,10 +337,12 @@ export function invalidCases(v: ValueInfo): InvalidCase[] {
 }
 
 /**
- * A loopback stand-in for the Kubernetes API that answers Secret and Deployment lookups (Deployments by name with
- * their live replica count), for `helm template --dry-run=server`.
+ * A loopback stand-in for the Kubernetes API that answers Secret, Deployment and ConfigMap lookups (Deployments by
+ * name with their live replica count, ConfigMaps by name with their annotations), for `helm template --dry-run=server`.
  */
-export async function startFakeKubeApi(secrets: Record<string, Record<string, string>>, deployments: Record<string, number> = {}): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+export async function startFakeKubeApi(
+  secrets: Record<string, Record<string, string>>, deployments: Record<string, number> = {}, configMaps: Record<string, Record<string, string>> = {},
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '').split('?')[0];
@@ -344,7 +362,14 @@ export async function startFakeKubeApi(secrets: Record<string, Record<string, st
       return reply(200, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d[2], namespace: d[1] }, spec: { replicas: deployments[d[2]] } });
     }
     if (url === '/api/v1') {
-      return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list'] }] });
+      return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [
+        { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list'] },
+        { name: 'configmaps', singularName: 'configmap', namespaced: true, kind: 'ConfigMap', verbs: ['get', 'list'] },
+      ] });
+    }
+    const cm = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url);
+    if (cm && configMaps[cm[2]]) {
+      return reply(200, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm[2], namespace: cm[1], annotations: configMaps[cm[2]] } });
     }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url);
     if (m && secrets[m[2]]) {
