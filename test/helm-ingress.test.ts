@@ -8,10 +8,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Chart, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatelessService } from '../lib';
-import type { IngressProps } from '../lib/workloads/ingress';
+import { INGRESS_APP_TRAEFIK, ingressApp } from './apps/ingress';
 import { writeHelmChart } from '../lib/helm';
 import { KUBE_VERSION, describeHelmChart, diffPaths, keyOf, renderChart, runHelm, setFlag, withoutHelmDifferences } from './harness/helm';
 import { expectValidObjects } from './harness/schema';
@@ -19,40 +18,8 @@ import { K8sObject, synthApp } from './harness/synth';
 import { KUBE_RULE_CASES } from './harness/kube-rules-table';
 import Ajv from 'ajv';
 
+const TRAEFIK = INGRESS_APP_TRAEFIK;
 const CONTROLLER = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } };
-const TRAEFIK = { namespace: 'traefik', podLabels: { 'app.kubernetes.io/name': 'traefik' } };
-
-/**
- * `web` declares an Ingress (two hosts, TLS, annotations); `api` none, with an allowFrom peer before the controller's
- * place and a wired client after it; `admin` none and no NetworkPolicy; `internal` says `ingress: false`; `edge` none,
- * with its own controller peer (traefik). `apiIngress` gives `api` and `edge` the Ingress their example host stands for.
- */
-function ingressApp(app: App, apiIngress?: IngressProps): Chart {
-  const chart = new Chart(app, 'shop', { namespace: 'shop' });
-  new StatelessService(chart, 'web', {
-    image: 'ghcr.io/example/web:1.0.0',
-    ingress: {
-      className: 'nginx',
-      annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' },
-      hosts: [{ host: 'shop.example.com', paths: [{ path: '/', pathType: 'Prefix' }, { path: '/static', pathType: 'Prefix' }] }, { host: '*.shop.example.com' }],
-      tls: [{ hosts: ['shop.example.com'], secretName: 'web-tls' }],
-    },
-  });
-  const api = new StatelessService(chart, 'api', {
-    image: 'ghcr.io/example/api:1.0.0',
-    networkPolicy: { allowFrom: [{ namespace: 'partners' }] },
-    ...(apiIngress ? { ingress: apiIngress } : {}),
-  });
-  api.allowClient({ 'app.kubernetes.io/name': 'web' });
-  new StatelessService(chart, 'admin', { image: 'ghcr.io/example/admin:1.0.0', networkPolicy: false });
-  new StatelessService(chart, 'internal', { image: 'ghcr.io/example/internal:1.0.0', ingress: false });
-  new StatelessService(chart, 'edge', {
-    image: 'ghcr.io/example/edge:1.0.0', networkPolicy: { ingressController: TRAEFIK },
-    ...(apiIngress ? { ingress: { ...apiIngress, hosts: [{ host: 'edge.example.com' }] } } : {}),
-  });
-  return chart;
-}
-
 const release = 'irel';
 const namespace = 'shop';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalecharts-ingress-'));
