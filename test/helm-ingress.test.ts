@@ -181,6 +181,22 @@ describe('ingress values of a chart of StatelessServices', () => {
     expect(r.stdout + r.stderr).toMatch(message);
   });
 
+  const rendered: Array<[string, Record<string, unknown>, string | undefined]> = [
+    ['a TLS host outside the hosts', { 'web.ingress.tls': [{ secretName: 'x', hosts: ['nope.example.com'] }] },
+      'web.ingress.tls[0].hosts[0] (nope.example.com) must be one of web.ingress.hosts (shop.example.com, *.shop.example.com)'],
+    ['a host listed twice', { 'api.ingress.enabled': true, 'api.ingress.hosts': [{ host: 'a.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }, { host: 'a.example.com', paths: [{ path: '/x', pathType: 'Prefix' }] }] },
+      'api.ingress.hosts[1].host (a.example.com) is listed twice'],
+    ['either, with the Ingress off', { 'api.ingress.hosts': [{ host: 'a.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }, { host: 'a.example.com', paths: [{ path: '/x', pathType: 'Prefix' }] }], 'web.ingress.enabled': false, 'web.ingress.tls': [{ secretName: 'x', hosts: ['nope.example.com'] }] }, undefined],
+  ];
+  it.each(rendered)('helm template refuses %s (what JSON Schema cannot say), naming the path', async (_what, values, message) => {
+    const r = await runHelm(['template', release, chartDir, '--namespace', namespace, ...Object.entries(values).flatMap(([p, v]) => setFlag(p, v))]);
+    if (message === undefined) expect(r.code, r.stderr).toBe(0);
+    else {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   it('helm lint --strict passes the hosts, paths and TLS Kubernetes allows', async () => {
     const r = await runHelm(['lint', '--strict', '--kube-version', KUBE_VERSION, chartDir,
       ...setFlag('api.ingress.enabled', true),

@@ -60,8 +60,6 @@ export interface Conventional {
   helpers(chartName: string): string;
   /** NOTES.txt lines of the Ingresses that follow `ingress.*` values (lib/helm/ingress.ts). */
   ingressNotes(): string[];
-  /** Values roots whose Ingress follows `ingress.*` values: NOTES leaves their Ingress objects to ingressNotes. */
-  readonly ingressRoots: ReadonlySet<string>;
   /** `global.*` entries (kept open to a parent chart's globals). */
   readonly globalEntries: ValueEntry[];
   /**
@@ -338,7 +336,6 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
       return g.length ? (g.length === 1 ? g[0] : `and ${g.join(' ')}`) : undefined;
     },
     ingressNotes: () => ingress.notes(),
-    ingressRoots: ingress.roots,
     replicasWhenNotAutoscaled: (o) => replicas.get(o),
     createdAccountValues: (o) => accountValues.get(o),
     helpers: (name) => helpersText(name) + ingressHelpers(name),
@@ -470,7 +467,7 @@ export function conventionalReadme(switches: readonly SwitchInfo[], hasRules: bo
     '  unknown keys, labels or env vars the construct already sets, `value` together with `valueFrom`, and',
     '  `serviceAccount.annotations` without `serviceAccount.create`.',
     `- Only \`helm template\` and \`helm install\`/\`upgrade\` run the template \`fail\` checks (\`helm lint\` ignores them): min ≤ max`,
-    `  pairs, requests ≤ limits, refused image tags, the release-name length${hasRules ? ', and the rules across a construct\'s values (pool budget, quorum)' : ''}.`,
+    `  pairs, requests ≤ limits, refused image tags, the release-name length${switches.some((s) => s.alsoChanges !== undefined) ? ', an Ingress\'s TLS host outside its `hosts` or a host listed twice' : ''}${hasRules ? ', and the rules across a construct\'s values (pool budget, quorum)' : ''}.`,
     '  Run `helm template` in CI to catch them before an install.', '');
   return out;
 }

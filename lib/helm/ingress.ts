@@ -134,7 +134,9 @@ export function ingressValues(c: Collected, chartName: string, extraTemplates: M
     const hosts = option.hosts.map((h) => ({ host: h.host, paths: h.paths.map((p) => ({ path: p.path, pathType: p.pathType })) }));
     const tls = option.tls.map((t) => ({ secretName: t.secretName, hosts: [...t.hosts] }));
     add('hosts', `Hosts of the Ingress and their paths, each routed to port ${option.portName} of the Service${ingress ? '' : ` (the default is an example: set your own)`}`,
-      hostsSchema(option), hosts, field(['spec', 'rules'], false), [{ host: `alt-${hosts[0].host.replace(/^\*\./, '')}`, paths: [{ path: '/alt', pathType: 'Exact' }] }]);
+      hostsSchema(option), hosts, field(['spec', 'rules'], false),
+      // One more host: the TLS entries still name hosts of the rules.
+      [...hosts, { host: `alt-${hosts[0].host.replace(/^\*\./, '')}`, paths: [{ path: '/alt', pathType: 'Exact' }] }]);
     add('tls', 'Certificates: kubernetes.io/tls Secrets and the hosts each covers (a name listed under "Secrets to create" is read as the release\'s; others as written)',
       tlsSchema(option), tls, field(['spec', 'tls'], false), [{ secretName: 'chart-example-tls', hosts: [hosts[0].host] }]);
 
@@ -143,6 +145,8 @@ export function ingressValues(c: Collected, chartName: string, extraTemplates: M
       replaceEntry(spec, 'ingressClassName', () => `{{- with ${v}.className }}\n{{INDENT}}ingressClassName: {{ . | quote }}\n{{INDENT}}{{- end }}`);
       replaceEntry(spec, 'tls', (indent) => `{{- if ${v}.tls }}\n{{INDENT}}tls: {{- include "${chartName}.ingressTls" (list ${v}.tls ${tlsNames}) | trim | nindent ${indent + 2} }}\n{{INDENT}}{{- end }}`);
       replaceEntry(spec, 'rules', (indent) => `rules: {{- include "${chartName}.ingressRules" (list ${v}.hosts ${serviceName} ${JSON.stringify(option.portName)}) | trim | nindent ${indent + 2} }}`);
+      // What the schema can't say (a TLS host among the hosts, each host once), checked while the Ingress renders.
+      replaceEntry(spec, '$ingress-checks', () => `{{- include "${chartName}.ingressChecks" (list ${JSON.stringify(`${root}.ingress`)} ${v}) }}`);
     };
     if (ingress) {
       guards.set(ingress, `${v}.enabled`);
@@ -236,6 +240,21 @@ export function ingressHelpers(name: string): string {
             port:
               name: {{ toJson $port }}
     {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Checks of an Ingress's values JSON Schema can't express: (list "<values path>" <ingress values>). */}}
+{{- define "${name}.ingressChecks" -}}
+{{- $path := index . 0 -}}
+{{- $hosts := list -}}
+{{- range $i, $h := (index . 1).hosts }}
+{{- if has $h.host $hosts }}{{- fail (printf "%s.hosts[%d].host (%s) is listed twice: list every path of a host under one entry" $path $i $h.host) }}{{- end }}
+{{- $hosts = append $hosts $h.host -}}
+{{- end }}
+{{- range $i, $t := (index . 1).tls }}
+{{- range $j, $h := $t.hosts }}
+{{- if not (has $h $hosts) }}{{- fail (printf "%s.tls[%d].hosts[%d] (%s) must be one of %s.hosts (%s): a certificate for a host without a rule serves nothing" $path $i $j $h $path (join ", " $hosts)) }}{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 
