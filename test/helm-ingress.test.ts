@@ -163,10 +163,11 @@ describe('ingress values of a chart of StatelessServices', () => {
     ['api.ingress.hosts', [{ host: 'api.example.com', paths: [{ path: '/a//b', pathType: 'Prefix' }] }], /- api\.ingress\.hosts\.0\.paths\.0\.path: Must not validate the schema \(not\)/],
     ['api.ingress.hosts', [{ host: 'api.example.com', paths: [{ path: '/', pathType: 'Regex' }] }], /- api\.ingress\.hosts\.0\.paths\.0\.pathType: api\.ingress\.hosts\.0\.paths\.0\.pathType must be one of the following/],
     ['api.ingress.hosts', [{ host: 'api.example.com', paths: [] }], /- api\.ingress\.hosts\.0\.paths: Array must have at least 1 items/],
-    ['api.ingress.hosts', [{ host: 'api.example.com' }], /- api\.ingress\.hosts\.0: paths is required/],
-    ['api.ingress.hosts', [{ host: 'api.example.com', paths: [{ path: '/' }] }], /- api\.ingress\.hosts\.0\.paths\.0: pathType is required/],
     ['api.ingress.hosts', [{ host: 'api.example.com', port: 80, paths: [{ path: '/', pathType: 'Prefix' }] }], /- api\.ingress\.hosts\.0: Additional property port is not allowed/],
     ['api.ingress.hosts', [], /- api\.ingress\.hosts: Array must have at least 1 items/],
+    ['api.ingress.hosts', [{ paths: [{ path: '/', pathType: 'Prefix' }] }], /- api\.ingress\.hosts\.0: host is required/],
+    ['api.ingress.hosts', [{ host: 'api.example.com', paths: [{ pathType: 'Prefix' }] }], /- api\.ingress\.hosts\.0\.paths\.0: path is required/],
+    ['api.ingress.hosts', [{ host: 'api.example.com', paths: [{ path: '/a/../b' }] }], /- api\.ingress\.hosts\.0\.paths\.0\.path: Must not validate the schema \(not\)/],
     ['web.ingress.tls', [{ secretName: 'Bad_Name', hosts: ['shop.example.com'] }], /- web\.ingress\.tls\.0\.secretName: Does not match pattern/],
     ['web.ingress.tls', [{ secretName: 'web-tls', hosts: ['not a host'] }], /- web\.ingress\.tls\.0\.hosts\.0: Does not match pattern/],
     ['web.ingress.tls', [{ hosts: ['shop.example.com'] }], /- web\.ingress\.tls\.0: secretName is required/],
@@ -195,6 +196,15 @@ describe('ingress values of a chart of StatelessServices', () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(message);
     }
+  });
+
+  it('--set <workload>.ingress.hosts[0].host alone gives that host with the construct\'s default path (/, Prefix)', async () => {
+    const objs = await renderChart(chartDir, release, { namespace, args: ['--set', 'api.ingress.enabled=true', '--set', 'api.ingress.hosts[0].host=api.shop.example.com'] });
+    expect(ingressOf(objs, 'api')!.spec.rules).toEqual([
+      { host: 'api.shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `${release}-api`, port: { name: 'http' } } } }] } },
+    ]);
+    const text = await renderNotes({ 'api.ingress.enabled': true, 'api.ingress.hosts': [{ host: 'api.shop.example.com' }] });
+    expect(text).toContain('http://api.shop.example.com/');
   });
 
   it('helm lint --strict passes the hosts, paths and TLS Kubernetes allows', async () => {

@@ -448,7 +448,7 @@ export function conventionalReadme(switches: readonly SwitchInfo[], hasRules: bo
       '`metrics.serviceMonitor.enabled` applies only while `metrics.enabled` (and the `crds.prometheusOperator` toggle) allow.', '');
     if (switches.some((s) => s.alsoChanges !== undefined)) {
       out.push('`ingress.enabled` renders an Ingress from `ingress.hosts` (`[{ host, paths: [{ path, pathType }] }]`, as in',
-        '`helm create`), `ingress.tls` (`[{ secretName, hosts }]`), `ingress.className` and `ingress.annotations`, every path to',
+        '`helm create`; paths default to `/` Prefix, so `--set <workload>.ingress.hosts[0].host=…` is enough), `ingress.tls` (`[{ secretName, hosts }]`), `ingress.className` and `ingress.annotations`, every path to',
         'the Service\'s `http` port, and lets the ingress controller through the workload\'s NetworkPolicy (off: the policy',
         'no longer admits it). Where the construct declared no Ingress, the default host `<name>.example.com` is an example:',
         'set yours. A TLS `secretName` listed under "Secrets to create" is read as the release\'s; any other as written.', '');

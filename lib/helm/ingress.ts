@@ -42,20 +42,22 @@ export function hostSchema(option: IngressOption): JsonSchema {
   return { type: 'string', maxLength: 253, pattern: option.hostPattern, not: { pattern: IPV4 } };
 }
 
-/** `ingress.hosts`: `helm create`'s list of `{ host, paths: [{ path, pathType }] }`. */
+/** `ingress.hosts`: `helm create`'s list of `{ host, paths: [{ path, pathType }] }` (paths default to `/` Prefix). */
 export function hostsSchema(option: IngressOption): JsonSchema {
   return {
     type: 'array', minItems: 1,
     items: {
-      type: 'object', required: ['host', 'paths'],
+      // `paths` and `pathType` default as in the construct (`/`, Prefix): `--set x.ingress.hosts[0].host=…` replaces the
+      // whole list with one entry holding only a host.
+      type: 'object', required: ['host'],
       properties: {
         host: hostSchema(option),
         paths: {
           type: 'array', minItems: 1,
           items: {
-            type: 'object', required: ['path', 'pathType'],
+            type: 'object', required: ['path'],
             properties: { path: { type: 'string', pattern: option.pathPattern }, pathType: { type: 'string', enum: PATH_TYPES } },
-            // The API server refuses `//`, `/./`, `/../` and `%2f` in Prefix and Exact paths.
+            // The API server refuses `//`, `/./`, `/../` and `%2f` in Prefix (the default) and Exact paths.
             if: { properties: { pathType: { enum: ['Prefix', 'Exact'] } } },
             then: { properties: { path: { not: { pattern: UNSAFE_PATH } } } },
           },
@@ -206,7 +208,7 @@ export function ingressValues(c: Collected, chartName: string, extraTemplates: M
       `Ingress ${name}:`,
       `{{- $tlsHosts := list }}{{- range ${v}.tls }}{{- $tlsHosts = concat $tlsHosts .hosts }}{{- end }}`,
       `{{- range ${v}.hosts }}`,
-      '  {{ ternary "https" "http" (has .host $tlsHosts) }}://{{ .host }}{{ (index .paths 0).path }}',
+      '  {{ ternary "https" "http" (has .host $tlsHosts) }}://{{ .host }}{{ (index (.paths | default (list (dict "path" "/"))) 0).path }}',
       '{{- end }}',
       '{{- end }}',
     );
@@ -231,9 +233,9 @@ export function ingressHelpers(name: string): string {
 - host: {{ toJson .host }}
   http:
     paths:
-    {{- range .paths }}
+    {{- range (.paths | default (list (dict "path" "/"))) }}
       - path: {{ toJson .path }}
-        pathType: {{ toJson .pathType }}
+        pathType: {{ toJson (.pathType | default "Prefix") }}
         backend:
           service:
             name: {{ toJson $service }}
