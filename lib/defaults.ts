@@ -375,6 +375,15 @@ export const NETWORK_POLICY = {
 } as const;
 
 /**
+ * Ingress defaults of a chart (issue 17). A StatelessService without an Ingress still offers `ingress.enabled` in its
+ * chart; the host it then suggests is `<name>.<exampleDomain>`, a domain reserved for examples (RFC 2606) as
+ * `helm create`'s `chart-example.local` is, so an unchanged default never routes a real name. Not from a seed note.
+ */
+export const INGRESS = {
+  exampleDomain: 'example.com',
+} as const;
+
+/**
  * Probe timing of StatelessService (issue 17 made each one tunable; these are the values it always rendered).
  * Readiness answers fast and often, so a pod leaves the Service within ~15 s of `/ready` failing (001: "/ready
  * stabilizes"); liveness is slower and TCP by default, so a dependency outage never restarts healthy pods; startup

@@ -108,6 +108,32 @@ export interface NameReference {
 }
 
 /**
+ * A Service a chart user may put behind an Ingress: the chart offers `<root>.ingress.enabled`, `className`,
+ * `annotations`, `hosts` and `tls` (`helm create`'s shapes) and renders the Ingress from them, the construct's own
+ * Ingress when it made one, else one of its own next to the Service (same name and labels).
+ */
+export interface IngressOption {
+  /** The Service the Ingress routes to. */
+  readonly service: ApiObject;
+  /** Name of the Service port every path goes to. */
+  readonly portName: string;
+  /** The Ingress the construct made (the chart renders it while `ingress.enabled`, the default then). @default none */
+  readonly ingress?: ApiObject;
+  /** Defaults of `ingress.hosts` and `ingress.tls`: the construct's, or an example host when it made no Ingress. */
+  readonly hosts: ReadonlyArray<{ readonly host: string; readonly paths: ReadonlyArray<{ readonly path: string; readonly pathType: string }> }>;
+  readonly tls: ReadonlyArray<{ readonly secretName: string; readonly hosts: readonly string[] }>;
+  /** Pattern of a host, as the construct checks it (RE2: helm's engine). */
+  readonly hostPattern: string;
+  /** Pattern of a path, as the construct checks it. */
+  readonly pathPattern: string;
+  /**
+   * The workload's NetworkPolicy rule that admits the ingress controller while an Ingress exists: `peer` stands at
+   * `index` of `from` in the rule at `rule`, present exactly when `ingress` is. @default no policy
+   */
+  readonly networkPolicy?: { readonly object: ApiObject; readonly rule: number; readonly index: number; readonly peer: unknown };
+}
+
+/**
  * Schemas shared by the knobs every workload declares, written for helm's Go (RE2) regexp engine: no lookaround,
  * so "latest" is refused with `not`.
  */
@@ -135,6 +161,7 @@ export const IMAGE_TAG_REFUSED = { values: ['latest'], reason: 'not pinned: ever
 const KNOBS = new WeakMap<IConstruct, KnobSpec[]>();
 const RULES = new WeakMap<IConstruct, ValuesRule[]>();
 const REFERENCES = new WeakMap<IConstruct, NameReference[]>();
+const INGRESS_OPTIONS = new WeakMap<IConstruct, IngressOption>();
 
 export class Knobs {
   /** Declares a knob on `construct`. */
@@ -155,6 +182,17 @@ export class Knobs {
   /** Declares a rule across `construct`'s knobs, enforced by the chart in a template `fail`. */
   public static rule(construct: IConstruct, rule: ValuesRule): void {
     RULES.set(construct, [...(RULES.get(construct) ?? []), rule]);
+  }
+
+  /** Declares that a chart may put `construct`'s Service behind an Ingress (at most once per construct). */
+  public static ingressOption(construct: IConstruct, option: IngressOption): void {
+    if (INGRESS_OPTIONS.has(construct)) throw new Error(`${construct.node.path}: an ingress option is declared twice`);
+    INGRESS_OPTIONS.set(construct, option);
+  }
+
+  /** The ingress option declared on `construct` itself. */
+  public static ingressOptionOf(construct: IConstruct): IngressOption | undefined {
+    return INGRESS_OPTIONS.get(construct);
   }
 
   /** The rules declared on `construct` itself. */

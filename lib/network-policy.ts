@@ -49,6 +49,11 @@ export interface IngressPolicy {
   readonly policy: k8s.KubeNetworkPolicy;
   /** Lets pods matching `selector` (same namespace) reach the serving ports. */
   allowClient(selector: Record<string, string>): void;
+  /**
+   * The ingress controller's peer and its place in the first rule's `from` (present only with `exposedByIngress`):
+   * what a chart adds or removes as its `ingress.enabled` value says. Undefined for a policy without serving ports.
+   */
+  readonly ingressController?: { readonly peer: k8s.NetworkPolicyPeer; readonly index: number };
 }
 
 export interface IngressPolicyOptions {
@@ -81,13 +86,15 @@ export function createIngressPolicy(scope: Construct, id: string, opts: IngressP
   const props = opts.props ?? {};
   const peer = (p: NetworkPeerProps, property: string): k8s.NetworkPolicyPeer => toPeer(scope, p, property);
   const tcp = networkPolicyPort;
-  const clients: k8s.NetworkPolicyPeer[] = [
+  const fixed: k8s.NetworkPolicyPeer[] = [
     ...(opts.members ?? true ? [podSelectorPeer(opts.selector)] : []),
     ...(props.allowFrom ?? []).map((p, i) => peer(p, `${opts.property}.allowFrom[${i}]`)),
-    ...(opts.exposedByIngress
-      ? [peer(props.ingressController ?? { namespace: NETWORK_POLICY.ingressControllerNamespace }, `${opts.property}.ingressController`)]
-      : []),
   ];
+  // Checked even without an Ingress: a chart may turn one on (`ingress.enabled`) and then admits this peer.
+  const controller = opts.ports.length > 0
+    ? peer(props.ingressController ?? { namespace: NETWORK_POLICY.ingressControllerNamespace }, `${opts.property}.ingressController`)
+    : undefined;
+  const clients: k8s.NetworkPolicyPeer[] = [...fixed, ...(opts.exposedByIngress && controller ? [controller] : [])];
   const ingress: k8s.NetworkPolicyIngressRule[] = [];
   if (opts.ports.length > 0) ingress.push({ from: clients, ports: opts.ports.map(tcp) });
   if (opts.memberPorts?.length) ingress.push({ from: [{ podSelector: { matchLabels: { ...opts.selector } } }], ports: opts.memberPorts.map(tcp) });
@@ -111,6 +118,7 @@ export function createIngressPolicy(scope: Construct, id: string, opts: IngressP
   const allowed = new Set<string>();
   return {
     policy,
+    ...(controller ? { ingressController: { peer: controller, index: fixed.length } } : {}),
     allowClient(selector: Record<string, string>): void {
       const key = JSON.stringify(Object.entries(selector).sort());
       if (allowed.has(key) || opts.ports.length === 0) return;

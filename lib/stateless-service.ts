@@ -14,6 +14,7 @@ import { selectorLabels } from './labels';
 import {
   ResolvedResources, ResourceProps, containerSecurityContext, presetPlacement, toResourceRequirements,
 } from './pod';
+import { INGRESS } from './defaults';
 import { Presets } from './presets';
 import {
   WorkloadContainerProps, declareImageKnobs, workloadDeployment, workloadPodMetadata, workloadPodSpec, workloadServiceAccount, writableRootAnnotation,
@@ -22,7 +23,7 @@ import { addWorkloadEnv } from './workloads/container';
 import type { WorkloadProbesProps } from './workloads/probes';
 import { IngressProps, createIngress } from './workloads/ingress';
 import { ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
-import { INGRESS_HOST } from './workloads/ingress';
+import { HTTP_PATH, INGRESS_HOST } from './workloads/ingress';
 import { orderMigration } from './workloads/argo-order';
 
 /**
@@ -114,10 +115,12 @@ export interface StatelessServiceProps extends WorkloadContainerProps {
   readonly stickySessions?: boolean | number;
   /**
    * A networking.k8s.io/v1 Ingress to the Service's `http` port: hosts with paths, TLS, class and annotations. The
-   * NetworkPolicy then admits `networkPolicy.ingressController`.
-   * @default no Ingress
+   * NetworkPolicy then admits `networkPolicy.ingressController`. A Helm chart of the service offers
+   * `ingress.enabled` (default: whether this is set) with `className`, `annotations`, `hosts` and `tls` values;
+   * `false` means never behind an Ingress: no Ingress, and no such values in a chart (an internal service).
+   * @default no Ingress (a chart user may turn one on)
    */
-  readonly ingress?: IngressProps;
+  readonly ingress?: IngressProps | false;
   /** Create a ServiceMonitor (needs the Prometheus Operator CRDs). @default false */
   readonly serviceMonitor?: boolean | ServiceMonitorProps;
   /**
@@ -326,7 +329,7 @@ export class StatelessService extends Construct {
         }).policy);
       }
     }
-    this.declareKnobs(spec.image, spec.ingress);
+    this.declareKnobs(spec.image, spec.ingress, spec.ingressOption);
   }
 
   /** Sets a rendered object on its public field (readonly to callers; rendering is the one writer). */
@@ -361,7 +364,7 @@ export class StatelessService extends Construct {
     });
   }
 
-  private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress']): void {
+  private declareKnobs(image: string, ingress: ResolvedStatelessService['ingress'], ingressOption: boolean): void {
     const containerPath = ['spec', 'template', 'spec', 'containers', 0];
     const workloads: ApiObject[] = [this.deployment, ...(this.migrationJob ? [this.migrationJob] : [])];
     const labelled = [this.deployment, this.service, this.serviceAccount, this.hpa, this.pdb, this.ingress, this.serviceMonitor, this.migrationJob, this.networkPolicy, this.migrationNetworkPolicy]
@@ -377,14 +380,15 @@ export class StatelessService extends Construct {
       Knobs.declare(this, { key: 'replicas', description: 'Fixed replica count', schema: { type: 'integer', minimum: 1 }, default: this.minReplicas, targets: [{ object: this.deployment, path: ['spec', 'replicas'] }] });
     }
     declareResourceKnobs(this, this.resources, workloads, containerPath);
-    if (ingress && this.ingress && ingress.rules.length === 1) {
-      // One host: a value for it, following into the TLS entries that name it.
-      const host = ingress.rules[0].host;
-      const hosts = [{ object: this.ingress, path: ['spec', 'rules', 0, 'host'] as Array<string | number> }];
-      ingress.tls.forEach((t, i) => t.hosts.forEach((h, j) => {
-        if (h === host) hosts.push({ object: this.ingress!, path: ['spec', 'tls', i, 'hosts', j] });
-      }));
-      Knobs.declare(this, { key: 'ingress.host', description: 'Public host name of the Ingress', schema: { type: 'string', pattern: INGRESS_HOST.source }, default: host, targets: hosts });
+    if (ingressOption) {
+      // A chart user may turn an Ingress on (or off), with hosts and TLS of their own: `ingress.*` values.
+      const controller = this.ingressPolicy?.ingressController;
+      Knobs.ingressOption(this, {
+        service: this.service, portName: 'http', ...(this.ingress ? { ingress: this.ingress } : {}), hostPattern: INGRESS_HOST.source, pathPattern: HTTP_PATH.source,
+        hosts: ingress ? ingress.rules : [{ host: `${this.name}.${INGRESS.exampleDomain}`, paths: [{ path: '/', pathType: 'Prefix' }] }],
+        tls: ingress ? ingress.tls : [],
+        ...(this.networkPolicy && controller ? { networkPolicy: { object: this.networkPolicy, rule: 0, index: controller.index, peer: controller.peer } } : {}),
+      });
     }
   }
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../examples';
 import { HelmChart, writeHelmChart } from '../lib/helm';
 import { podTemplatePath } from '../lib/helm/conventional';
-import { KUBE_VERSION, describeHelmChart, keyOf, renderChart, runHelm, setFlag, startFakeKubeApi } from './harness/helm';
+import { KUBE_VERSION, describeHelmChart, diffPaths, keyOf, renderChart, runHelm, setFlag, startFakeKubeApi } from './harness/helm';
 import { workloadPropsApp } from './apps/workload-props';
 import type { K8sObject } from './harness/synth';
 
@@ -67,11 +67,16 @@ describe.each(['orders', 'media'])('conventional values of the %s chart', (name)
       expect(off.has(k), `${k} with ${s.path} off`).toBe(false);
     }
     const root = s.path.split('.')[0];
+    // Fields of other objects the switch changes on purpose (ingress.enabled: the controller's NetworkPolicy peer).
+    const also = (s.alsoChanges ?? []).map((f) => ({ key: rendered(`${f.kind}/${f.name}`), path: f.path }));
+    const at = (o: K8sObject | undefined, p: readonly (string | number)[]) => p.reduce<K8sObject | undefined>((n, k) => n?.[k], o);
     for (const [k, o] of before) {
       if (objects.has(k)) continue;
       if (s.path.endsWith('serviceAccount.create') || s.path.endsWith('autoscaling.enabled')) continue; // checked below
-      expect(after.get(k), `${s.path} changed ${k}`).toEqual(o);
+      const changed = diffPaths(o, after.get(k)).filter((p) => !also.some((a) => a.key === k && a.path.every((x, i) => p[i] === x)));
+      expect(changed, `${s.path} changed ${k}`).toEqual([]);
     }
+    for (const a of also) expect(diffPaths(at(before.get(a.key), a.path), at(after.get(a.key), a.path)), `${s.path} left ${a.key} ${a.path.join('.')}`).not.toEqual([]);
     expect([...after.keys()].filter((k) => !before.has(k) && !objects.has(k)), root).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { Presets, StatelessService, StatelessServiceProps, WorkerPool, WorkerPoolProps } from '../lib';
+import { Knobs, Presets, StatelessService, StatelessServiceProps, WorkerPool, WorkerPoolProps } from '../lib';
 import { expectValidationError } from './harness/errors';
 import { build, container, find, findAll, K8sObject, synth, synthApp } from './harness/synth';
 import { workloadPropsApp } from './apps/workload-props';
@@ -357,6 +357,32 @@ describe('StatelessService: Ingress with several hosts, paths, TLS and annotatio
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
     });
     expect(JSON.stringify(fromOf(render('service', {})))).not.toContain('ingress-nginx');
+  });
+
+  it('declares the Ingress a chart may turn on: its own, or an example host and the controller\'s place in the policy; none with ingress: false', () => {
+    const option = (extra: Record<string, unknown>) => {
+      let service: StatelessService | undefined;
+      const objects = synth((chart) => { service = new StatelessService(chart, 'api', { image: IMAGE, ...extra } as StatelessServiceProps); });
+      return { objects, service: service!, option: Knobs.ingressOptionOf(service!) };
+    };
+    const controller = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } };
+    const none = option({ networkPolicy: { allowFrom: [{ namespace: 'partners' }] } });
+    expect(none.objects.some((o) => o.kind === 'Ingress')).toBe(false);
+    expect(none.option).toMatchObject({ portName: 'http', hosts: [{ host: 'api.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }], tls: [] });
+    expect(none.option!.ingress).toBeUndefined();
+    // Where the controller stands once an Ingress exists: after the members and allowFrom.
+    expect(none.option!.networkPolicy).toMatchObject({ object: none.service.networkPolicy, rule: 0, index: 2, peer: controller });
+    const own = option({ ingress: full, networkPolicy: { allowFrom: [{ namespace: 'partners' }] } });
+    expect(own.option!.ingress).toBe(own.service.ingress);
+    expect(own.option!.hosts.map((h) => h.host)).toEqual(full.hosts.map((h) => h.host));
+    expect(find(own.objects, 'NetworkPolicy', 'api').spec.ingress[0].from[2]).toEqual(controller);
+    expect(option({ networkPolicy: false }).option!.networkPolicy).toBeUndefined();
+    const internal = option({ ingress: false });
+    expect(internal.option).toBeUndefined();
+    expect(internal.objects.some((o) => o.kind === 'Ingress')).toBe(false);
+    expect(JSON.stringify(find(internal.objects, 'NetworkPolicy', 'api'))).not.toContain('ingress-nginx');
+    // The controller peer is checked without an Ingress too: a chart may turn one on.
+    expectValidationError(refuse('service', { networkPolicy: { ingressController: { namespace: 'Not A Namespace' } } }), { path: 'test/api', property: 'networkPolicy.ingressController.namespace' });
   });
 
   it('refuses bad hosts, paths, TLS hosts outside the rules and mixed forms, naming the property', () => {

@@ -2,7 +2,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { GeneratedSecret } from '../generated-secret';
 import { throwAll, validateAll } from '../core/problems';
-import { Knobs, KnobSpec, NameReference, ValuesRule } from '../knobs';
+import { IngressOption, Knobs, KnobSpec, NameReference, ValuesRule } from '../knobs';
 
 /** A synthesized object, as plain JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +45,8 @@ export interface Collected {
   readonly rules: ReadonlyArray<{ readonly root: string; readonly rule: ValuesRule }>;
   /** The one namespace every object is in, or undefined when the charts set none. */
   readonly namespace?: string;
+  /** Services a chart user may put behind an Ingress, each with the values root of its construct. */
+  readonly ingressOptions: ReadonlyArray<{ readonly root: string; readonly option: IngressOption }>;
 }
 
 export type ChartSource = App | Chart | readonly Chart[];
@@ -60,6 +62,7 @@ export function collect(source: ChartSource): Collected {
   const secrets: CollectedSecret[] = [];
   const references: NameReference[] = [];
   const rules: Array<{ root: string; rule: ValuesRule }> = [];
+  const ingressOptions: Array<{ root: string; option: IngressOption }> = [];
   const roots = new Map<string, string>(); // values root → construct path, to report collisions
   // Every ValidationError of every chart at once, as objects (toJson would report them as one message).
   throwAll(charts.flatMap((chart) => validateAll(chart)));
@@ -84,7 +87,8 @@ export function collect(source: ChartSource): Collected {
       const specs = Knobs.of(c);
       const isSecret = GeneratedSecret.isGeneratedSecret(c);
       references.push(...Knobs.referencesOf(c));
-      if (specs.length === 0 && !isSecret) continue;
+      const ingressOption = Knobs.ingressOptionOf(c);
+      if (specs.length === 0 && !isSecret && !ingressOption) continue;
       const root = valuesRoot(c, chart, multi);
       const owner = roots.get(root);
       if (owner !== undefined && owner !== c.node.path) {
@@ -98,10 +102,11 @@ export function collect(source: ChartSource): Collected {
         knobs.push({ construct: c, root, path: `${root}.${spec.key}`, spec });
       }
       for (const rule of Knobs.rulesOf(c)) rules.push({ root, rule });
+      if (ingressOption) ingressOptions.push({ root, option: ingressOption });
       if (isSecret) secrets.push({ secret: c, root, file: fileOf(c, chart, multi) });
     }
   }
-  return { charts, objects, knobs, secrets, references, rules, namespace: commonNamespace(objects) };
+  return { charts, objects, knobs, secrets, references, rules, namespace: commonNamespace(objects), ingressOptions };
 }
 
 function identity(json: Json): string {

@@ -17,12 +17,12 @@ import type { IConstruct } from 'constructs';
 import type { Collected, CollectedKnob, CollectedObject, Json } from './collect';
 import type { FieldRef, SwitchInfo, ValueInfo } from './model';
 import type { JsonSchema, ValueEntry } from './values';
-import { Node, RawEntry, Templated } from './yaml';
+import { Node, Templated } from './yaml';
+import { appendToList, appendToMap, mapAt, overrideEntry, replaceEntry } from './edit';
+import { QUALIFIED_NAME, ingressHelpers, ingressValues } from './ingress';
 
 /** A DNS-1123 subdomain, or empty. */
 const OBJECT_NAME = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$';
-/** A label or annotation key: `[prefix/]name`. */
-const QUALIFIED_NAME = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
 /** `host[:port][/path]` of a registry or a mirror. */
@@ -58,6 +58,8 @@ export interface Conventional {
   readonly extraTemplates: ReadonlyMap<string, string>;
   /** Helpers for `_helpers.tpl`. */
   helpers(chartName: string): string;
+  /** NOTES.txt lines of the Ingresses that follow `ingress.*` values (lib/helm/ingress.ts). */
+  ingressNotes(): string[];
   /** `global.*` entries (kept open to a parent chart's globals). */
   readonly globalEntries: ValueEntry[];
   /**
@@ -115,6 +117,12 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
   const accountValues = new Map<CollectedObject, string>();
   const extraTemplates = new Map<string, string>();
   const schemaPatches: Array<{ path: string; patch: JsonSchema }> = [];
+  // A workload whose construct offers an Ingress gets the whole `ingress.*` set there (extraTemplates is read after
+  // every object is templated, when its Ingress templates are complete).
+  const ingress = ingressValues(c, chartName, extraTemplates);
+  entries.push(...ingress.entries);
+  infos.push(...ingress.infos);
+  switches.push(...ingress.switches);
   const decorate = (o: CollectedObject, f: (node: { [key: string]: Node }) => void) => decorations.set(o, [...(decorations.get(o) ?? []), f]);
   const field = (o: CollectedObject, path: readonly (string | number)[], exact: boolean): FieldRef => ({ kind: o.kind, name: o.name, path, exact });
   const add = (root: string, key: string, description: string, schema: JsonSchema, def: unknown, targets?: FieldRef[], example?: unknown) => {
@@ -130,7 +138,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
     // Switches: each guards the objects of its kinds.
     for (const s of SWITCHES) {
       const guarded = objects.filter((o) => s.kinds.includes(o.kind));
-      if (guarded.length === 0 || declared.has(`${root}.${s.key}`)) continue;
+      if (guarded.length === 0 || declared.has(`${root}.${s.key}`) || (s.key === 'ingress.enabled' && ingress.roots.has(root))) continue;
       const path = `${root}.${s.key}`;
       const description = `Render ${s.what} (${guarded.map((o) => `${o.kind}/${o.name}`).join(', ')})`;
       entries.push({ path, description, schema: { type: 'boolean' }, default: true });
@@ -152,7 +160,7 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
 
     // The Ingress a construct made: its class and extra annotations (a cert-manager issuer, rewrite rules).
     const ingresses = objects.filter((o) => o.kind === 'Ingress');
-    if (ingresses.length > 0 && !declared.has(`${root}.ingress.className`) && ingresses.every((o) => o.json.spec?.ingressClassName === ingresses[0].json.spec?.ingressClassName)) {
+    if (ingresses.length > 0 && !ingress.roots.has(root) && !declared.has(`${root}.ingress.className`) && ingresses.every((o) => o.json.spec?.ingressClassName === ingresses[0].json.spec?.ingressClassName)) {
       const current = ingresses[0].json.spec?.ingressClassName ?? '';
       add(root, 'ingress.className', 'IngressClass of the Ingress; empty: the cluster\'s default class', { type: 'string', maxLength: 253, pattern: OBJECT_NAME }, current,
         ingresses.map((o) => field(o, ['spec', 'ingressClassName'], true)), current === 'chart-class' ? 'chart-class-2' : 'chart-class');
@@ -319,11 +327,18 @@ export function conventionalValues(c: Collected, chartName: string): Conventiona
 
   return {
     knobs, entries, infos, switches, extraTemplates, globalEntries, schemaPatches,
-    decorate: (o, node) => { for (const f of decorations.get(o) ?? []) f(node); },
-    guard: (o) => { const g = guards.get(o); return g ? (g.length === 1 ? g[0] : `and ${g.join(' ')}`) : undefined; },
+    decorate: (o, node) => {
+      for (const f of decorations.get(o) ?? []) f(node);
+      ingress.decorate(o, node);
+    },
+    guard: (o) => {
+      const g = [...(guards.get(o) ?? []), ...[ingress.guard(o)].filter((x): x is string => x !== undefined)];
+      return g.length ? (g.length === 1 ? g[0] : `and ${g.join(' ')}`) : undefined;
+    },
+    ingressNotes: () => ingress.notes(),
     replicasWhenNotAutoscaled: (o) => replicas.get(o),
     createdAccountValues: (o) => accountValues.get(o),
-    helpers: (name) => helpersText(name),
+    helpers: (name) => helpersText(name) + ingressHelpers(name),
   };
 }
 
@@ -406,79 +421,6 @@ imagePullSecrets:
 `;
 }
 
-// ---- editing the templated tree ----
-
-type NodeMap = { [key: string]: Node };
-
-function mapAt(node: NodeMap, path: readonly (string | number)[]): NodeMap {
-  let n: Node = node;
-  for (const k of path) {
-    n = (n as NodeMap)[k as string];
-    if (n === undefined || n === null || typeof n !== 'object') throw new Error(`helm chart writer: no ${path.join('.')} to add values to`);
-  }
-  return n as NodeMap;
-}
-
-let seq = 0;
-/** Rebuilds `map` in place with `entries` at position `index`. */
-function insertAt(map: NodeMap, index: number, entries: ReadonlyArray<[string, Node]>, remove?: string): void {
-  const list = Object.entries(map).filter(([k]) => k !== remove);
-  list.splice(index, 0, ...entries);
-  for (const k of Object.keys(map)) delete map[k];
-  for (const [k, val] of list) map[k] = val;
-}
-
-/** A raw line; `{{INDENT}}` in its text becomes the map's indentation. */
-function raw(text: (indent: number) => string): [string, Node] {
-  return [`$cv-${seq++}`, new RawEntry((indent) => text(indent).replace(/\{\{INDENT\}\}/g, ' '.repeat(indent)))];
-}
-
-/** Replaces `key` (present or not) by raw template text, where it was (or at the end). */
-function replaceEntry(map: NodeMap, key: string, text: (indent: number) => string): void {
-  const keys = Object.keys(map);
-  const i = keys.indexOf(key);
-  insertAt(map, i < 0 ? keys.length : i, [raw(text)], key);
-}
-
-/** `key: <value as JSON>` when `expr` is non-empty, else the synthesized entry (or nothing). */
-function overrideEntry(map: NodeMap, key: string, expr: string): void {
-  const keys = Object.keys(map);
-  const i = keys.indexOf(key);
-  if (i < 0) {
-    insertAt(map, keys.length, [raw(() => `{{- with ${expr} }}\n{{INDENT}}${key}: {{ toJson . }}\n{{INDENT}}{{- end }}`)]);
-    return;
-  }
-  insertAt(map, i, [raw(() => `{{- if ${expr} }}\n{{INDENT}}${key}: {{ toJson ${expr} }}\n{{INDENT}}{{- else }}`)]);
-  insertAt(map, i + 2, [raw(() => '{{- end }}')]);
-}
-
-/** Entries of the map value `expr` added to the map under `key` (created when absent). */
-function appendToMap(map: NodeMap, key: string, expr: string): void {
-  const inner = map[key];
-  if (inner && typeof inner === 'object' && !Array.isArray(inner) && !(inner instanceof Templated) && !(inner instanceof RawEntry) && Object.keys(inner).length > 0) {
-    const m = inner as NodeMap;
-    insertAt(m, Object.keys(m).length, [raw((indent) => `{{- with ${expr} }}{{- toYaml . | nindent ${indent} }}{{- end }}`)]);
-    return;
-  }
-  replaceEntry(map, key, (indent) => `{{- with ${expr} }}\n{{INDENT}}${key}: {{- toYaml . | nindent ${indent + 2} }}\n{{INDENT}}{{- end }}`);
-}
-
-/** Items of the list `expr` appended to the list under `key` (created when absent). */
-function appendToList(map: NodeMap, key: string, expr: string): void {
-  const keys = Object.keys(map);
-  const i = keys.indexOf(key);
-  const list = map[key];
-  if (Array.isArray(list) && list.length > 0) {
-    insertAt(map, i + 1, [raw((indent) => `{{- with ${expr} }}{{- toYaml . | nindent ${indent + 2} }}{{- end }}`)]);
-    return;
-  }
-  // An empty list the construct wrote stays when nothing is added.
-  const otherwise = Array.isArray(list) ? `\n{{INDENT}}{{- else }}\n{{INDENT}}${key}: []` : '';
-  // Never first in the map: a container's first entry shares the line of its list dash.
-  const where = i < 0 ? keys.length : i;
-  insertAt(map, Math.max(where, 1), [raw((indent) => `{{- with ${expr} }}\n{{INDENT}}${key}: {{- toYaml . | nindent ${indent + 2} }}${otherwise}\n{{INDENT}}{{- end }}`)], key);
-}
-
 /** The image, through `<chart>.image` (global.imageRegistry). */
 function withRegistry(image: Node, chartName: string): Node {
   let arg: string;
@@ -504,6 +446,13 @@ export function conventionalReadme(switches: readonly SwitchInfo[], hasRules: bo
       'ignored: a first install starts at the autoscaler\'s floor (`minReplicas`), and an upgrade writes back the live',
       'count (`lookup`), so neither resets what the autoscaler chose. Switching it off in an upgrade sets `replicas`.',
       '`metrics.serviceMonitor.enabled` applies only while `metrics.enabled` (and the `crds.prometheusOperator` toggle) allow.', '');
+    if (switches.some((s) => s.alsoChanges !== undefined)) {
+      out.push('`ingress.enabled` renders an Ingress from `ingress.hosts` (`[{ host, paths: [{ path, pathType }] }]`, as in',
+        '`helm create`; paths default to `/` Prefix, so `--set <workload>.ingress.hosts[0].host=…` is enough), `ingress.tls` (`[{ secretName, hosts }]`), `ingress.className` and `ingress.annotations`, every path to',
+        'the Service\'s `http` port, and lets the ingress controller through the workload\'s NetworkPolicy (off: the policy',
+        'no longer admits it). Where the construct declared no Ingress, the default host `<name>.example.com` is an example:',
+        'set yours. A TLS `secretName` listed under "Secrets to create" is read as the release\'s; any other as written.', '');
+    }
   }
   out.push('## Pod values', '',
     'Every workload takes the values operators know from Bitnami charts and `helm create`: `image.pullPolicy`,',
@@ -518,7 +467,7 @@ export function conventionalReadme(switches: readonly SwitchInfo[], hasRules: bo
     '  unknown keys, labels or env vars the construct already sets, `value` together with `valueFrom`, and',
     '  `serviceAccount.annotations` without `serviceAccount.create`.',
     `- Only \`helm template\` and \`helm install\`/\`upgrade\` run the template \`fail\` checks (\`helm lint\` ignores them): min ≤ max`,
-    `  pairs, requests ≤ limits, refused image tags, the release-name length${hasRules ? ', and the rules across a construct\'s values (pool budget, quorum)' : ''}.`,
+    `  pairs, requests ≤ limits, refused image tags, the release-name length${switches.some((s) => s.alsoChanges !== undefined) ? ', an Ingress\'s TLS host outside its `hosts` or a host listed twice' : ''}${hasRules ? ', and the rules across a construct\'s values (pool budget, quorum)' : ''}.`,
     '  Run `helm template` in CI to catch them before an install.', '');
   return out;
 }

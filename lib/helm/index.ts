@@ -172,7 +172,7 @@ export function buildHelmChart(source: ChartSource, options: HelmChartOptions = 
     const name = ['validate', 'NOTES'].includes(file) ? `${file}-objects` : file;
     files.set(`templates/${name}.yaml`, texts.join(''));
   }
-  files.set('templates/NOTES.txt', notesTxt(model, c.objects, c.knobs, c.secrets));
+  files.set('templates/NOTES.txt', notesTxt(model, c.objects, c.knobs, c.secrets, c.ingressOptions, conventional.ingressNotes()));
   files.set('README.md', readme(model, entries, description, c.rules.length > 0));
   return { name: chartName, files, values, model };
 }
@@ -385,7 +385,10 @@ ${checks.join('\n')}
 `;
 }
 
-function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs: readonly CollectedKnob[], secrets: readonly CollectedSecret[]): string {
+function notesTxt(
+  model: ChartModel, objects: readonly CollectedObject[], knobs: readonly CollectedKnob[], secrets: readonly CollectedSecret[],
+  ingressOptions: Collected['ingressOptions'], ingressNotes: readonly string[],
+): string {
   const lines: string[] = [
     '{{ .Chart.Name }} {{ .Chart.Version }} is installed as release "{{ .Release.Name }}" in namespace "{{ .Release.Namespace }}".',
   ];
@@ -397,7 +400,9 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
       lines.push(`  {{ .Release.Name }}-${s.name}.{{ .Release.Namespace }}.svc${ports ? ` (port ${ports})` : ''}`);
     }
   }
-  const ingresses = objects.filter((o) => o.kind === 'Ingress');
+  // Ingresses that follow `ingress.*` values print their hosts from the values (ingressNotes).
+  const optioned = new Set(ingressOptions.flatMap((x) => (x.option.ingress ? [x.option.ingress] : [])));
+  const ingresses = objects.filter((o) => o.kind === 'Ingress' && !optioned.has(o.apiObject));
   if (ingresses.length > 0) {
     lines.push('', 'Ingress:');
     for (const ing of ingresses) {
@@ -409,6 +414,7 @@ function notesTxt(model: ChartModel, objects: readonly CollectedObject[], knobs:
       });
     }
   }
+  lines.push(...ingressNotes);
   if (secrets.length > 0) {
     lines.push('', 'Generated secrets (random at first install, kept across upgrades, never in values):');
     for (const s of secrets) {

@@ -83,6 +83,8 @@ export interface SwitchInfo {
   /** Objects rendered only when the switch is on: `Kind/name` (plain names). */
   readonly objects: readonly string[];
   readonly description: string;
+  /** Fields of other objects the switch changes too (the NetworkPolicy peer `ingress.enabled` admits). @default none */
+  readonly alsoChanges?: readonly FieldRef[];
 }
 
 export interface ChartModel {

@@ -213,6 +213,8 @@ export function resolveRpcPool(
     runAsUser: RPC.proxyUser,
     // The pool's own policy knows the proxy's and the exporter's ports; one policy per pod set.
     networkPolicy: false,
+    // Provider API keys stand behind the proxy: it serves in-cluster clients only, and a chart never exposes it.
+    ingress: false,
     ...(monitoring && exporterImage ? {
       metricsPort: RPC.exporterPort,
       sidecars: [exporterContainer(scope, exporterImage, engine)],

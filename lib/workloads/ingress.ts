@@ -62,7 +62,8 @@ export interface ResolvedIngress {
 
 /** An Ingress host: a DNS-1123 subdomain of at least two labels, or one with a leading `*.` (IsWildcardDNS1123Subdomain). */
 export const INGRESS_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
-const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+/** An absolute HTTP path (the characters RFC 3986 allows). */
+export const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 const PATH_TYPES = ['Prefix', 'Exact', 'ImplementationSpecific'];
 const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
 

@@ -42,6 +42,8 @@ export interface ResolvedStatelessService {
   /** false: no affinity; true: ClientIP with Kubernetes' timeout; a number: ClientIP with that timeout. */
   readonly stickySessions: boolean | number;
   readonly ingress?: ResolvedIngress;
+  /** Whether a chart may put the Service behind an Ingress (`ingress: false` says never). */
+  readonly ingressOption: boolean;
   readonly serviceMonitor?: { readonly interval: string };
   readonly disruptionBudget: boolean;
   readonly terminationGracePeriodSeconds: number;
@@ -109,7 +111,9 @@ export function resolveStatelessService(
   const probes = resolveStatelessProbes(p, given.probes, mainPorts.map((x) => ({ name: x.name as string, containerPort: x.containerPort })));
 
   const stickySessions = resolveSticky(p, given.stickySessions);
-  const ingress = given.ingress === undefined ? undefined : resolveIngress(p, given.ingress);
+  // `false`: no Ingress, and none a chart user could turn on (an internal service).
+  const ingress = given.ingress === undefined || given.ingress === false ? undefined : resolveIngress(p, given.ingress);
+  const ingressOption = given.ingress !== false;
   let serviceMonitor: { interval: string } | undefined;
   if (given.serviceMonitor !== undefined && given.serviceMonitor !== false) {
     if (given.serviceMonitor !== true && !isRecord(given.serviceMonitor)) {
@@ -144,7 +148,7 @@ export function resolveStatelessService(
       autoscaling: scaling.autoscaling, replicas: scaling.minReplicas, minReplicas: scaling.minReplicas, maxReplicas: scaling.maxReplicas,
       resources, container,
       probes,
-      sidecars, metricsBySidecar: !!metricsSidecar, stickySessions, ingress, serviceMonitor, disruptionBudget, terminationGracePeriodSeconds,
+      sidecars, metricsBySidecar: !!metricsSidecar, stickySessions, ingress, ingressOption, serviceMonitor, disruptionBudget, terminationGracePeriodSeconds,
       migration, preset,
     },
     errors: p.errors,
