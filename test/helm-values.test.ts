@@ -170,6 +170,9 @@ describe('checks across values that helm lint --strict catches (values.schema.js
     ['an invalid label value', { 'ordersDb.podLabels': { team: 'not valid!' } }, /- ordersDb\.podLabels\.team: Does not match pattern/],
     ['an unknown pull policy', { 'ordersDb.image.pullPolicy': 'Sometimes' }, /- ordersDb\.image\.pullPolicy: ordersDb\.image\.pullPolicy must be one of the following/],
     ['a pull secret twice', { 'ordersApi.imagePullSecrets': ['a', 'a'] }, /- ordersApi\.imagePullSecrets: array items\[0,1\] must be unique/],
+    // A DNS-1123 subdomain, as the API server checks it: dots only between labels.
+    ['a pull secret name with an empty label', { 'ordersApi.imagePullSecrets': ['a..b'] }, /- ordersApi\.imagePullSecrets\.0: Does not match pattern/],
+    ['a ServiceAccount name ending in a dot', { 'ordersApi.serviceAccount.name': 'migrator.' }, /- ordersApi\.serviceAccount\.name: Does not match pattern/],
     ['a registry with a scheme', { 'global.imageRegistry': 'https://mirror' }, /- global\.imageRegistry: Does not match pattern/],
     ['a switch that is not a boolean', { 'ordersApi.pdb.enabled': 'maybe' }, /- ordersApi\.pdb\.enabled: Invalid type\. Expected: boolean, given: string/],
     ['a negative replica count', { 'ordersApi.replicas': -1 }, /- ordersApi\.replicas: Must be greater than or equal to 0/],

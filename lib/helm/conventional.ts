@@ -13,6 +13,7 @@
  * affinity's selectors) are overrides: empty keeps the construct's, anything else replaces it.
  */
 import { isDeepStrictEqual } from 'util';
+import { DNS1123_SUBDOMAIN } from '../core/rules';
 import type { IConstruct } from 'constructs';
 import type { Collected, CollectedKnob, CollectedObject, Json } from './collect';
 import type { FieldRef, SwitchInfo, ValueInfo } from './model';
@@ -22,7 +23,8 @@ import { appendToList, appendToMap, mapAt, overrideEntry, replaceEntry } from '.
 import { QUALIFIED_NAME, ingressHelpers, ingressValues } from './ingress';
 
 /** A DNS-1123 subdomain, or empty. */
-const OBJECT_NAME = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$';
+/** An object name, or empty: a DNS-1123 subdomain (not `a..b`, which the API server refuses). */
+const OBJECT_NAME = `^(${DNS1123_SUBDOMAIN})?$`;
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
 /** `host[:port][/path]` of a registry or a mirror. */

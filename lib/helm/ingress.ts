@@ -6,6 +6,7 @@
  * the ingress controller exactly while `enabled` is true. Defaults render what the construct synthesized.
  */
 import { isDeepStrictEqual } from 'util';
+import { DNS1123_SUBDOMAIN } from '../core/rules';
 import type { IngressOption } from '../knobs';
 import type { Collected, CollectedObject } from './collect';
 import { NodeMap, appendToMap, mapAt, replaceEntry } from './edit';
@@ -14,7 +15,7 @@ import type { JsonSchema, ValueEntry } from './values';
 import { Node, Templated, emitYaml } from './yaml';
 
 /** A DNS-1123 subdomain (a Kubernetes object name): dot-separated labels, none empty. */
-const SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const SUBDOMAIN = DNS1123_SUBDOMAIN;
 const OBJECT_NAME = `^${SUBDOMAIN}$`;
 const OPTIONAL_NAME = `^(${SUBDOMAIN})?$`;
 /** A label or annotation key: `[prefix/]name`. */
