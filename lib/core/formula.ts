@@ -4,8 +4,10 @@
  * PgBouncer's pool sizes from max_connections) follows the chart's values by the very same formula.
  * JavaScript computes in binary float64; sprig's `addf`…`divf` compute in decimal and return a float64 (`floor`,
  * `ceil`, `minf`, `maxf` are float64). The two agree wherever a result that is mathematically whole comes out whole in
- * float64 too, which holds for the formulas here (whole inputs, ratios 0.1 / 0.25 / 0.75, divisions): the tests
- * compare both sides over every max_connections the constructs accept (test/helm-derived.test.ts).
+ * float64 too, and no other result lies within rounding error of a whole number, which holds for the formulas here
+ * (whole inputs, ratios 0.1 / 0.25 / 0.75, divisions by small integers). test/helm-derived.test.ts checks the pool
+ * formulas in TypeScript against the exact integer rule at every max_connections the constructs accept, and helm
+ * against TypeScript at every max_connections up to 1000 and a sweep to 10,000.
  */
 
 export type Formula =

@@ -12,7 +12,7 @@ import { patroniFilesOf, postgresqlConfValues } from './members';
 import { declareBackupKnobs } from './backup-knobs';
 import type { ResolvedPostgresCluster } from './resolve';
 import {
-  MAX_CONNECTIONS_RANGE, memorySettingsTemplate, minimumMemoryBytes, poolerSizing, poolerSizingTemplate, sharedMemoryVolumeTemplate, workMemTooSmallTemplate,
+  ADMIN_HEADROOM_RATIO, MAX_CONNECTIONS_RANGE, MIN_ADMIN_HEADROOM, SUPERUSER_RESERVED_CONNECTIONS, memorySettingsTemplate, minimumMemoryBytes, poolerSizing, poolerSizingTemplate, sharedMemoryVolumeTemplate, workMemTooSmallTemplate,
 } from './sizing';
 
 const MIB = 2 ** 20;
@@ -151,11 +151,10 @@ export function declarePostgresKnobs(scope: Construct, spec: ResolvedPostgresClu
   const poolKnob = (key: string, setting: string, isPinned: boolean, derived: string, now: number) => ({
     key: `pooler.${key}`,
     description: `PgBouncer ${setting} per replica; null: derived, ${derived} (now ${now})${isPinned ? '; the construct pins it' : ''}`,
-    schema: { type: 'integer' as const, nullable: true },
     default: isPinned ? now : null,
   });
   Knobs.declare(scope, {
-    ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize, where headroom = 3 + max(5, ceil(10 % of maxConnections))`, pooler.defaultPoolSize),
+    ...poolKnob('defaultPoolSize', 'default_pool_size', pinned.defaultPoolSize, `${share} − reservePoolSize, where headroom = ${SUPERUSER_RESERVED_CONNECTIONS} + max(${MIN_ADMIN_HEADROOM}, ceil(${ADMIN_HEADROOM_RATIO * 100} % of maxConnections))`, pooler.defaultPoolSize),
     schema: { type: 'integer', nullable: true, minimum: 1, maximum: MAX_CONNECTIONS_RANGE.max },
     example: lowest('defaultPoolSize') > 1 ? lowest('defaultPoolSize') - 1 : undefined,
     targets: [
