@@ -17,7 +17,9 @@ import type { Chart } from 'cdk8s';
 import type { CollectedObject, Json } from './collect';
 import { NameIndex, NamedObject, releaseName, rewriteText } from './names';
 
-const ARGO_HOOK = 'argocd.argoproj.io/hook';
+/** Argo CD's annotations: a hook's phase, and the sync wave of a hook or an object. */
+export const ARGO_HOOK = 'argocd.argoproj.io/hook';
+export const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 /** Argo CD phases of a migration hook: PreSync, or Sync in a wave after an in-chart database (lib/workloads/argo-order.ts). */
 const MIGRATION_PHASES: readonly unknown[] = ['PreSync', 'Sync'];
 

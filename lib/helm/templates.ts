@@ -10,14 +10,12 @@ import type { FieldRef, HookInfo } from './model';
 import { NameIndex, NamedObject, RELEASE_NAME, RELEASE_NAMESPACE, referencedKind, rewriteText } from './names';
 import { Node, Part, RawEntry, ScalarType, Templated, emitYaml, parseTemplate } from './yaml';
 import type { Conventional } from './conventional';
-import { WaitFor, waitContainer } from './migration-order';
+import { ARGO_HOOK, ARGO_SYNC_WAVE, WaitFor, waitContainer } from './migration-order';
 
 export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
-const ARGO_HOOK = 'argocd.argoproj.io/hook';
 const ARGO_DELETE_POLICY = 'argocd.argoproj.io/hook-delete-policy';
-const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 const DELETE_POLICIES: Record<string, string> = {
   BeforeHookCreation: 'before-hook-creation', HookSucceeded: 'hook-succeeded', HookFailed: 'hook-failed',
 };

@@ -11,10 +11,8 @@
  */
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { databaseServicesNamed } from '../helm/migration-order';
+import { ARGO_HOOK, ARGO_SYNC_WAVE, databaseServicesNamed } from '../helm/migration-order';
 
-export const ARGO_HOOK = 'argocd.argoproj.io/hook';
-export const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 /** Sync wave of a migration that waits for an in-chart database (wave 0). */
 export const MIGRATION_WAVE = '1';
 /** Sync wave of what must start after that migration: the new pods and what scales or exposes them. */
