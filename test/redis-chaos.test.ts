@@ -7,9 +7,11 @@
  * Timings are shortened through the construct's own props (down-after 2 s, failover-timeout 4 s, cold-start wait
  * 4 s) so five runs of each scenario fit the budget; the logic is the same as with the defaults.
  */
+import { mkdirSync, readFileSync, rmSync } from 'fs';
+import { join } from 'path';
 import Redis from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, Pod, sleep, waitFor } from './redis-harness';
+import { Cluster, PASSWORD, Pod, sleep, waitFor } from './redis-harness';
 
 const RUNS = Number(process.env.REDIS_CHAOS_RUNS ?? 5);
 const PROPS = { downAfterMilliseconds: 2000, failoverTimeoutMilliseconds: 4000, coldStartWaitSeconds: 4 };
@@ -486,5 +488,55 @@ describe.sequential('RedisHA chaos (real processes)', () => {
         expect(masterGap).toBeLessThan(5000);
       }
     }, 90_000 * RUNS);
+  });
+
+  describe('5. a replica stopped while it writes its initial AOF after a full resync', () => {
+    const { cluster, poller } = setupScenario('resync');
+    it('the preStop hook waits for the AOF, so SIGTERM stops the replica at once (Redis refuses SIGTERM until then)', async () => {
+      const master = await healthy(cluster, poller);
+      // 30,000 keys the replica's initial AOF rewrite must write after its full sync.
+      const conn = new Redis({ host: master.host, port: master.port, password: PASSWORD, commandTimeout: 20_000, maxRetriesPerRequest: 0 });
+      try {
+        await conn.eval("for i = 1, 30000 do redis.call('SET', 'bulk:' .. i, string.rep('x', 100)) end", 0);
+      } finally {
+        conn.disconnect();
+      }
+      const replica = cluster.redis.find((r) => r !== master)!;
+      // A pod that lost its volume: its redis-server comes back empty and full-syncs, then rewrites its AOF.
+      cluster.stop(replica, 'SIGKILL');
+      rmSync(join(replica.dir, 'data'), { recursive: true, force: true });
+      mkdirSync(join(replica.dir, 'data'));
+      cluster.chown(join(replica.dir, 'data'));
+      cluster.wipeRun(replica);
+      cluster.start(replica);
+      const direct = cluster.direct(replica);
+      let rewriting = false;
+      const t0 = Date.now();
+      try {
+        // Redis' own test knob: a 30 µs sleep per key while writing a snapshot or rewriting the AOF (about 150 µs with
+        // the sleep's overhead), so the rewrite of 30,000 keys lasts seconds instead of racing the poll. Set on the
+        // replica as soon as it answers.
+        await waitFor('the replica to take CONFIG SET', 30_000, async () => (await direct.config('SET', 'rdb-key-save-delay', '30').catch(() => '')) === 'OK', 20);
+        while (!rewriting && Date.now() - t0 < 60_000) {
+          const info = await direct.info('persistence').catch(() => '');
+          rewriting = /^aof_rewrite_in_progress:1/m.test(info);
+          if (!rewriting) await sleep(10);
+        }
+      } finally {
+        direct.disconnect();
+      }
+      expect(rewriting, 'the initial AOF rewrite was caught in progress (else this run attacks nothing)').toBe(true);
+      const stopAt = Date.now();
+      expect(await cluster.execAsync(replica, cluster.preStop)).toBe(true);
+      const preStopMs = Date.now() - stopAt;
+      cluster.stop(replica, 'SIGTERM');
+      await cluster.exited(replica, 10_000);
+      const log = readFileSync(join(replica.dir, 'log'), 'utf8');
+      console.log(`[redis-chaos] resync: initial AOF rewrite caught ${Date.now() - t0} ms after start; preStop waited ${preStopMs} ms; exited ${Date.now() - stopAt - preStopMs} ms after SIGTERM`);
+      expect(log).not.toMatch(/Writing initial AOF, can't exit/);
+      cluster.wipeRun(replica);
+      cluster.start(replica);
+      await healthy(cluster, poller, 60_000);
+    }, 120_000);
   });
 });

@@ -127,6 +127,11 @@ export class Cluster {
     await waitFor(`${m.kind}-${m.index} to exit`, timeoutMs, async () => !m.proc, 50, () => this.logTails());
   }
 
+  /** Gives a folder to the user the pods run as (root runs them as redis). */
+  chown(path: string): void {
+    if (this.runAs) chownTree(path, this.runAs.uid, this.runAs.gid);
+  }
+
   /** Memory-backed config dirs are lost with the pod. */
   wipeRun(m: Pod): void {
     rmSync(join(m.dir, 'run'), { recursive: true, force: true });

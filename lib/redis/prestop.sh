@@ -2,8 +2,9 @@
 # preStop hook of a Redis pod of a scalecharts RedisHA: a planned stop (rollout, drain, scale-in) of the master
 # hands over to an in-sync replica before the container gets SIGTERM, instead of costing a failover timeout.
 #
-#  1. Not the master, or no replica online: nothing to hand over (Redis' shutdown-timeout still lets a master wait
-#     for lagging replicas on SIGTERM).
+#  1. Not the master: nothing to hand over; a replica only waits (bounded) until a resync and its initial AOF are
+#     written, which Redis would not interrupt for SIGTERM. No replica online: nothing to hand over either (Redis'
+#     shutdown-timeout still lets a master wait for lagging replicas on SIGTERM).
 #  2. CLIENT PAUSE WRITE: from here on this master accepts no write (clients wait), so nothing acknowledged here can
 #     be missing on the new master, and there are never two writable masters.
 #  3. Wait (bounded) until a replica has every byte (its offset equals ours). Before the pause, wait (bounded) until
@@ -26,7 +27,22 @@ SENTINEL_PASSWORD=$(read_password "$SENTINEL_AUTH_FILE")
 local_cli() { cli "$REDIS_PASSWORD" 127.0.0.1 "$REDIS_PORT" "$@"; }
 
 info=$(local_cli INFO replication) || exit 0
-[ "$(info_field "$info" role)" = master ] || exit 0
+if [ "$(info_field "$info" role)" != master ]; then
+  # A replica that has just resynced writes its initial AOF, and until that is done Redis refuses SIGTERM ("Writing
+  # initial AOF, can't exit") and would only die by the grace period's SIGKILL (the chaos suite's rolling restart
+  # saw it). Wait until the sync and the AOF rewrite are over, so SIGTERM stops it at once; bounded by the two
+  # switchover waits a master's hook may take, which the pod's grace period covers (render.ts).
+  deadline=$(($(now) + 2 * SWITCHOVER_TIMEOUT_SECONDS))
+  while :; do
+    replication=$(local_cli INFO replication) || exit 0
+    persistence=$(local_cli INFO persistence) || exit 0
+    [ "$(info_field "$replication" master_sync_in_progress)" != 1 ] \
+      && [ "$(info_field "$persistence" aof_rewrite_in_progress)" = 0 ] \
+      && [ "$(info_field "$persistence" aof_rewrite_scheduled)" = 0 ] && exit 0
+    [ "$(now)" -lt "$deadline" ] || { log "replica still syncing or writing its AOF after $((2 * SWITCHOVER_TIMEOUT_SECONDS))s; stopping anyway"; exit 0; }
+    sleep 0.1
+  done
+fi
 # "slave0:ip=...,port=...,state=online,offset=...,lag=..." lines: the online replicas as "host port".
 online=$(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1 \2/p')
 if [ -z "$online" ]; then
