@@ -21,9 +21,8 @@ import {
 } from './workload';
 import { addWorkloadEnv } from './workloads/container';
 import type { WorkloadProbesProps } from './workloads/probes';
-import { IngressProps, createIngress } from './workloads/ingress';
+import { HTTP_PATH, INGRESS_HOST, IngressProps, createIngress } from './workloads/ingress';
 import { ResolvedStatelessService, resolveStatelessService } from './workloads/stateless-resolve';
-import { HTTP_PATH, INGRESS_HOST } from './workloads/ingress';
 import { orderMigration } from './workloads/argo-order';
 
 /**
