@@ -9,8 +9,9 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
-import Redis from 'ioredis';
+import Redis, { ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisHAProps } from '../lib';
 import { Cluster, PASSWORD, Pod, sleep, waitFor } from './redis-harness';
 
 const RUNS = Number(process.env.REDIS_CHAOS_RUNS ?? 5);
@@ -32,6 +33,7 @@ class RolePoller {
   maxMasters = 0;
   maxWritableMasters = 0;
   private readonly conns = new Map<string, Redis>();
+  private readonly notReadySince = new Map<string, number>();
   private running = false;
   private loop?: Promise<void>;
 
@@ -63,12 +65,20 @@ class RolePoller {
   conn(m: Pod): Redis {
     const key = `${m.host}:${m.port}`;
     let c = this.conns.get(key);
-    // ioredis gives up reconnecting in some cases (a CLIENT KILL during a switchover): start afresh.
-    if (c && (c.status === 'end' || c.status === 'close')) {
-      c.disconnect();
-      c = undefined;
+    // ioredis gives up reconnecting in some cases (a CLIENT KILL during a switchover), or stays in "connecting"
+    // after its pod restarted on the same port: a connection not ready for a second starts afresh.
+    if (c && c.status !== 'ready') {
+      const since = this.notReadySince.get(key) ?? Date.now();
+      this.notReadySince.set(key, since);
+      if (c.status === 'end' || c.status === 'close' || Date.now() - since > 1000) {
+        c.disconnect();
+        c = undefined;
+      }
+    } else {
+      this.notReadySince.delete(key);
     }
     if (!c) {
+      this.notReadySince.delete(key);
       c = this.cluster.direct(m);
       c.on('error', () => undefined);
       c.connect().catch(() => undefined);
@@ -77,12 +87,27 @@ class RolePoller {
     return c;
   }
 
+  /**
+   * Forgets a connection that failed outside Redis (not a reply error): ioredis can report "ready" on a socket its
+   * restarted server closed ("Stream isn't writeable"), and would never recover it.
+   */
+  drop(m: Pod, e: unknown): void {
+    const key = `${m.host}:${m.port}`;
+    const c = this.conns.get(key);
+    // A connection still connecting is left to conn(), which starts afresh after a second.
+    if (e instanceof ReplyError || !c || c.status !== 'ready') return;
+    c.disconnect();
+    this.conns.delete(key);
+    this.notReadySince.delete(key);
+  }
+
   async roles(): Promise<Array<string | undefined>> {
     return Promise.all(this.cluster.redis.map(async (m) => {
       if (!m.proc) return undefined;
       try {
         return String(((await this.conn(m).call('ROLE')) as unknown[])[0]);
-      } catch {
+      } catch (e) {
+        this.drop(m, e);
         return undefined;
       }
     }));
@@ -222,7 +247,10 @@ async function healthy(cluster: Cluster, poller: RolePoller, timeoutMs = 30_000)
     }
     const master = cluster.redis[roles.indexOf('master')];
     for (const r of cluster.redis.filter((x) => x !== master)) {
-      const info = await poller.conn(r).info('replication').catch((e: Error) => e.message);
+      const info = await poller.conn(r).info('replication').catch((e: Error) => {
+        poller.drop(r, e);
+        return e.message;
+      });
       if (!info.includes(`master_host:${master.host}\r\nmaster_port:${master.port}\r\nmaster_link_status:up`)
         || !info.includes('master_sync_in_progress:0') || !info.includes('slave_priority:100')) {
         why = `redis-${r.index}: ${info.replace(/\r\n/g, ' ').slice(0, 300)}`;
@@ -269,8 +297,8 @@ async function lostKeys(poller: RolePoller, master: Pod, keys: string[]): Promis
   return keys.length - present;
 }
 
-function setupScenario(name: string): { cluster: Cluster; poller: RolePoller; writer: () => Writer } {
-  const cluster = new Cluster(name, PROPS);
+function setupScenario(name: string, props: Partial<RedisHAProps> = {}): { cluster: Cluster; poller: RolePoller; writer: () => Writer } {
+  const cluster = new Cluster(name, { ...PROPS, ...props });
   const poller = new RolePoller(cluster);
   let writer: Writer | undefined;
   beforeAll(async () => {
@@ -537,6 +565,80 @@ describe.sequential('RedisHA chaos (real processes)', () => {
       cluster.wipeRun(replica);
       cluster.start(replica);
       await healthy(cluster, poller, 60_000);
+    }, 120_000);
+  });
+  describe('6. what the agents read from the Sentinels during a switchover', () => {
+    const { cluster, poller } = setupScenario('view');
+    it(`never pairs the new epoch with the old master's address (${RUNS} switchovers)`, async () => {
+      // sentinel_view as the agents run it (common.sh, the pod's environment), sampled back to back while the master's
+      // preStop hands over. A leading Sentinel raises the epoch at the promotion but SENTINEL MASTER keeps the old
+      // address until the replicas are reconfigured: a view built from that alone says "epoch E+1, old master".
+      const script = '. "$TEMPLATE_DIR/common.sh"; SENTINEL_PASSWORD=$(read_password "$SENTINEL_AUTH_FILE"); sentinel_view ""';
+      for (let run = 1; run <= RUNS; run++) {
+        const master = await healthy(cluster, poller);
+        const reader = cluster.redis.find((r) => r !== master)!;
+        const before = (await cluster.shell(reader, script)).split(' ');
+        expect(before.slice(1)).toEqual([master.host, String(master.port)]);
+        const epochBefore = Number(before[0]);
+        const samples: string[] = [];
+        let handingOver = true;
+        const sampling = (async () => {
+          while (handingOver) samples.push(await cluster.shell(reader, script).catch(() => ''));
+        })();
+        expect(await cluster.execAsync(master, cluster.preStop)).toBe(true);
+        // The leader stays in its reconfiguration phase for about a second after the promotion: keep sampling.
+        await sleep(3000);
+        handingOver = false;
+        await sampling;
+        const newer = samples.filter((s) => s && Number(s.split(' ')[0]) > epochBefore);
+        const wrong = newer.filter((s) => s.split(' ').slice(1).join(':') === `${master.host}:${master.port}`);
+        console.log(`[redis-chaos] view run ${run}: ${samples.length} samples, ${newer.length} at a newer epoch, ${wrong.length} naming the old master with it`);
+        expect(newer.length, 'the handover was sampled at its new epoch').toBeGreaterThan(0);
+        expect(wrong).toEqual([]);
+        cluster.stop(master, 'SIGTERM');
+        await cluster.exited(master);
+        cluster.wipeRun(master);
+        cluster.start(master);
+      }
+    }, 60_000 * RUNS);
+  });
+
+  describe('7. a switchover that fails after the pause', () => {
+    // No min-replicas: with the replicas frozen past min-replicas-max-lag Redis would refuse the write itself
+    // (NOREPLICAS, checked before the pause), and the test could not tell a lifted pause from a kept one.
+    const { cluster, poller, writer } = setupScenario('giveup', { minReplicasToWrite: 0 });
+    it('keeps writes paused until the pod stops: the old master takes no write a failover could discard', async () => {
+      const master = await healthy(cluster, poller);
+      const replicas = cluster.redis.filter((r) => r !== master);
+      // Both replicas freeze: no replica catches up, so the hook gives up at its bound, after the pause.
+      for (const r of replicas) process.kill(r.proc!.pid!, 'SIGSTOP');
+      const direct = cluster.direct(master);
+      direct.on('error', () => undefined);
+      try {
+        await direct.connect();
+        await direct.set('giveup:before-hook', '1'); // moves the master's offset past what the frozen replicas acked
+        const hookStart = Date.now();
+        expect(await cluster.execAsync(master, cluster.preStop)).toBe(true);
+        const hookMs = Date.now() - hookStart;
+        // After the hook (the kubelet's SIGTERM would follow now) a write must still wait, not succeed.
+        const write = await direct.set('giveup:after-hook', '1').then(() => 'accepted', (e: Error) => e.message);
+        console.log(`[redis-chaos] giveup: hook gave up after ${hookMs} ms; a write after it: ${write}`);
+        // A kept pause: the write waits until the client's 300 ms timeout. A lifted one: "accepted".
+        expect(write).toMatch(/timed out/i);
+        // It gave up where this scenario aims: after the pause, with no replica caught up.
+        expect(readFileSync(join(master.dir, 'log'), 'utf8')).toMatch(/switchover failed \(no replica caught up\)/);
+      } finally {
+        direct.disconnect();
+      }
+      cluster.stop(master, 'SIGTERM');
+      for (const r of replicas) process.kill(r.proc!.pid!, 'SIGCONT');
+      await cluster.exited(master, 30_000);
+      cluster.wipeRun(master);
+      cluster.start(master);
+      const newMaster = await healthy(cluster, poller, 60_000);
+      const keys = [...writer().acknowledged];
+      expect(await lostKeys(poller, newMaster, keys)).toBe(0);
+      expect(poller.maxWritableMasters).toBeLessThanOrEqual(1);
     }, 120_000);
   });
 });

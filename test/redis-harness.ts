@@ -99,9 +99,7 @@ export class Cluster {
     const run = join(m.dir, 'run');
     mkdirSync(run, { recursive: true });
     if (this.runAs) chownSync(run, this.runAs.uid, this.runAs.gid);
-    const command = (m.kind === 'redis' ? this.redisCommand : this.sentinelCommand).map((a) => a.replace('/etc/redis-ha', this.templates));
-    const prefix = this.runAs ? ['setpriv', `--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
-    const argv = [...prefix, ...command];
+    const argv = this.asPodUser(m.kind === 'redis' ? this.redisCommand : this.sentinelCommand);
     const log = openSync(join(m.dir, 'log'), 'a');
     const proc = spawn(argv[0], argv.slice(1), { env: this.env(m), stdio: ['ignore', log, log] });
     closeSync(log);
@@ -139,9 +137,7 @@ export class Cluster {
 
   /** Runs a command of the container (preStop hook, probe) the way the kubelet does; true when it exits 0. */
   exec(m: Pod, command: string[], timeoutMs = 30_000): boolean {
-    const argv = command.map((a) => a.replace('/etc/redis-ha', this.templates));
-    const prefix = this.runAs ? ['setpriv', `--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
-    const all = [...prefix, ...argv];
+    const all = this.asPodUser(command);
     const res = spawnSync(all[0], all.slice(1), { env: this.env(m), timeout: timeoutMs, encoding: 'utf8' });
     writeFileSync(join(m.dir, 'log'), res.stderr ?? '', { flag: 'a' });
     return res.status === 0;
@@ -149,15 +145,32 @@ export class Cluster {
 
   /** Like exec, without blocking the event loop (the pollers and clients keep running). */
   execAsync(m: Pod, command: string[], timeoutMs = 30_000): Promise<boolean> {
-    const argv = command.map((a) => a.replace('/etc/redis-ha', this.templates));
-    const prefix = this.runAs ? ['setpriv', `--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
-    const all = [...prefix, ...argv];
+    const all = this.asPodUser(command);
     return new Promise((resolve) => {
       const log = openSync(join(m.dir, 'log'), 'a');
       const p = spawn(all[0], all.slice(1), { env: this.env(m), stdio: ['ignore', log, log], timeout: timeoutMs });
       closeSync(log);
       p.on('exit', (code) => resolve(code === 0));
     });
+  }
+
+  /** Runs a POSIX sh script with the pod's environment (as the pod's user); resolves to its stdout. */
+  shell(m: Pod, script: string, timeoutMs = 10_000): Promise<string> {
+    const all = this.asPodUser(['sh', '-c', script]);
+    return new Promise((resolve, reject) => {
+      const p = spawn(all[0], all.slice(1), { env: this.env(m), stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`sh exited ${code}: ${err}`))));
+    });
+  }
+
+  /** A container command as the kubelet runs it: templates at their test path, as the pod's user when root. */
+  private asPodUser(command: string[]): string[] {
+    const argv = command.map((a) => a.replace('/etc/redis-ha', this.templates));
+    return this.runAs ? ['setpriv', `--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups', ...argv] : argv;
   }
 
   private env(m: Pod): Record<string, string> {

@@ -60,23 +60,36 @@ cli() {
 addr_host() { printf '%s' "${1%:*}"; }
 addr_port() { printf '%s' "${1##*:}"; }
 
+# sentinel_answer HOST:PORT: prints "epoch host port" for the master one Sentinel names, or nothing when it does not
+# answer or monitors no MASTER_NAME. The config epoch comes from SENTINEL MASTER, the address from
+# GET-MASTER-ADDR-BY-NAME, read in this order: a Sentinel leading a failover raises the epoch as soon as its replica
+# is promoted, but SENTINEL MASTER keeps the old master's address until every replica is reconfigured, whereas
+# GET-MASTER-ADDR-BY-NAME already names the promoted replica (what clients are told). Reading the address second,
+# a new epoch never comes with the old address (the chaos suite saw a restarted master take that pair for "the
+# Sentinels still name me" and force a second failover).
+sentinel_answer() {
+  answer_host=$(addr_host "$1") answer_port=$(addr_port "$1")
+  reply=$(cli "$SENTINEL_PASSWORD" "$answer_host" "$answer_port" SENTINEL MASTER "$MASTER_NAME") || return 0
+  # The reply is a flat list of field / value lines.
+  answer_epoch=$(printf '%s\n' "$reply" | awk 'NR % 2 == 1 { key = $0; next } key == "config-epoch" { print $0 + 0 }')
+  [ -n "$answer_epoch" ] || return 0
+  reply=$(cli "$SENTINEL_PASSWORD" "$answer_host" "$answer_port" SENTINEL GET-MASTER-ADDR-BY-NAME "$MASTER_NAME") || return 0
+  # shellcheck disable=SC2086 # "host\nport"
+  set -- $reply
+  [ $# -eq 2 ] || return 0
+  printf '%s %s %s' "$answer_epoch" "$1" "$2"
+}
+
 # Asks every Sentinel in SENTINEL_ADDRESSES (but the address in $1, the caller itself) which master it follows.
 # Prints "epoch host port" of the answer with the highest config epoch, i.e. the newest failover any of them has
 # seen, or nothing when no reachable Sentinel monitors MASTER_NAME. The answer may name an address nobody answers
-# on (a leading Sentinel reports the new epoch before it switches the address, or a pod moved): callers act on it
-# only once is_live_master confirms it.
+# on (a pod moved, or a promotion is not confirmed yet): callers act on it only once is_live_master confirms it.
 sentinel_view() {
   self=${1:-}
   best="" best_epoch=-1
   for addr in $SENTINEL_ADDRESSES; do
     [ "$addr" = "$self" ] && continue
-    reply=$(cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" \
-      SENTINEL MASTER "$MASTER_NAME") || continue
-    # The reply is a flat list of field / value lines.
-    answer=$(printf '%s\n' "$reply" | awk '
-      NR % 2 == 1 { key = $0; next }
-      { field[key] = $0 }
-      END { if (field["ip"] != "" && field["port"] != "") print field["config-epoch"] + 0, field["ip"], field["port"] }')
+    answer=$(sentinel_answer "$addr")
     [ -n "$answer" ] || continue
     epoch=${answer%% *}
     if [ "$epoch" -gt "$best_epoch" ]; then

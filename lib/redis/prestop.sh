@@ -10,21 +10,28 @@
 #  3. Wait (bounded) until a replica has every byte (its offset equals ours). Before the pause, wait (bounded) until
 #     the Sentinel knows every online replica, so its failover reconfigures all of them (each wait is bounded by
 #     SWITCHOVER_TIMEOUT_SECONDS; the pod's grace period covers both, plus Redis' shutdown-timeout).
-#  4. SENTINEL FAILOVER on the first Sentinel that accepts it; Sentinel promotes the replica with the newest data.
+#  4. SENTINEL FAILOVER on the first Sentinel that names this pod and accepts it (the command fails over whatever
+#     master that Sentinel names); Sentinel promotes the replica with the newest data.
 #  5. Wait (bounded, SWITCHOVER_TIMEOUT_SECONDS) until the Sentinel names one of the replicas and it answers as
 #     master, then close this pod's client connections so clients reconnect through the Sentinels at once. The writes they had waiting here were never
 #     acknowledged; clients resend them (ioredis does by default) to the new master.
-# On any failure the pause is lifted and the pod stops the old way (a Sentinel failover after down-after).
+# On any failure after the pause, writes stay paused and the pod stops the old way (a Sentinel failover after
+# down-after). Lifting the pause would be unsafe: a failover may be under way (the one asked for, or the Sentinels'
+# own, since a paused master holds back their hello PUBLISH and looks down to them), and a write the old master
+# took then, acknowledged by a replica it still had, is gone once that replica resyncs from the new master (the
+# chaos suite lost 70 acknowledged writes that way). The pause outlasts the hook by 5 s, and Redis keeps writes
+# paused itself while its SIGTERM shutdown waits for replicas, so nothing is lost by keeping it.
 set -eu
 
 LOG_TAG="prestop ${POD_NAME:-}"
 # shellcheck source=common.sh
 . "${TEMPLATE_DIR:?TEMPLATE_DIR is not set}/common.sh"
 
-require_env REDIS_PORT SENTINEL_ADDRESSES MASTER_NAME AUTH_FILE SENTINEL_AUTH_FILE SWITCHOVER_TIMEOUT_SECONDS
+require_env REDIS_PORT ANNOUNCE_HOST SENTINEL_ADDRESSES MASTER_NAME AUTH_FILE SENTINEL_AUTH_FILE SWITCHOVER_TIMEOUT_SECONDS
 REDIS_PASSWORD=$(read_password "$AUTH_FILE")
 SENTINEL_PASSWORD=$(read_password "$SENTINEL_AUTH_FILE")
 local_cli() { cli "$REDIS_PASSWORD" 127.0.0.1 "$REDIS_PORT" "$@"; }
+me="$ANNOUNCE_HOST ${ANNOUNCE_PORT:-$REDIS_PORT}"
 
 info=$(local_cli INFO replication) || exit 0
 if [ "$(info_field "$info" role)" != master ]; then
@@ -84,8 +91,7 @@ local_cli CLIENT PAUSE "$pause_ms" WRITE >/dev/null || exit 0
 log "writes paused; handing over to a replica"
 
 give_up() {
-  log "switchover failed ($1): lifting the pause; the Sentinels fail over after down-after instead"
-  local_cli CLIENT UNPAUSE >/dev/null || true
+  log "switchover failed ($1): writes stay paused until this pod stops; the Sentinels fail over after down-after"
   exit 0
 }
 
@@ -98,9 +104,12 @@ while :; do
   sleep 0.05
 done
 
-# 4. Any Sentinel may run the failover; the others follow its new epoch. The one that knows every replica first.
+# 4. Any Sentinel may run the failover; the others follow its new epoch. The one that knows every replica first;
+#    only one that names this pod as master, since the command fails over whatever master the Sentinel names.
 asked=""
 for addr in $first_sentinel $SENTINEL_ADDRESSES; do
+  reply=$(cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL GET-MASTER-ADDR-BY-NAME "$MASTER_NAME") || continue
+  [ "$(printf '%s\n' "$reply" | tr '\n' ' ')" = "$me " ] || continue
   if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL FAILOVER "$MASTER_NAME" >/dev/null; then
     asked=$addr
     break

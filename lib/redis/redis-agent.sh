@@ -165,9 +165,12 @@ decide() {
     # It still follows a master: a Sentinel failover may come (and it heals itself after the failover bound). When
     # the Sentinels name this undecided pod, they would wait down-after + 20 s before they count a master that
     # reports role slave as down: ask them to fail over now (only replicas with priority > 0 are candidates).
-    if [ "$named" = "$me" ] && [ $(($(now) - ${asked_failover:-0})) -ge 5 ]; then
+    # SENTINEL FAILOVER fails over whatever master that Sentinel names: ask only when no pod answers as master (a
+    # failover under way has promoted one already) and only a Sentinel that names this pod at the newest epoch seen.
+    if [ "$named" = "$me" ] && [ $(($(now) - ${asked_failover:-0})) -ge 5 ] && [ -z "$(master_from_pods "$self")" ]; then
       asked_failover=$(now)
       for addr in $SENTINEL_ADDRESSES; do
+        [ "$(sentinel_answer "$addr")" = "$view" ] || continue
         if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL FAILOVER "$MASTER_NAME" >/dev/null; then
           log "the Sentinels still name this restarted pod as master: asked Sentinel $addr to fail over to $running_replica's group"
           break
