@@ -3,6 +3,7 @@ import { join } from 'path';
 import { App, YamlOutputType } from 'cdk8s';
 import { chartCapacityReport, renderCapacityMarkdown, renderCapacitySummary } from '../lib/capacity-report';
 import { renderSecretsMarkdown, secretsToCreate } from '../lib/secrets-to-create';
+import { constructWarnings } from '../lib/core/warnings';
 import { migrationOrderWarnings } from '../lib/helm/migration-order';
 import { EXAMPLES } from './index';
 
@@ -21,6 +22,6 @@ for (const chart of charts) {
   process.stderr.write(`${renderCapacitySummary(chart.node.id, report)}\n`);
   const secrets = secretsToCreate(chart);
   writeFileSync(join(outdir, `${chart.node.id}.secrets.md`), renderSecretsMarkdown(chart.node.id, secrets));
-  for (const w of migrationOrderWarnings(chart)) process.stderr.write(`warning: ${w}\n`);
+  for (const w of [...constructWarnings(chart), ...migrationOrderWarnings(chart)]) process.stderr.write(`warning: ${w}\n`);
   if (secrets.length > 0) process.stderr.write(`${chart.node.id}: create ${secrets.length} Secret(s) before applying: ${secrets.map((x) => x.name).join(', ')} (${chart.node.id}.secrets.md)\n`);
 }

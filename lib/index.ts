@@ -30,6 +30,7 @@ export * from './secret-files';
 export * from './check';
 export * as rules from './core/rules';
 export { Problems, addDeferredCheck, recordErrors, throwIfInvalid, validateAll } from './core/problems';
+export { WARNING_METADATA, constructWarnings } from './core/warnings';
 export type { ExtraEnvFromSource, ExtraEnvVar, ServiceAccountProps, WorkloadPodProps } from './workloads/pod-props';
 export type { ProbeSpec, ProbeTimingProps, WorkloadProbesProps } from './workloads/probes';
 export type { IngressHostProps, IngressPathProps, IngressProps, IngressTlsProps } from './workloads/ingress';

@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { PostgresCluster } from '../lib';
+import { PostgresCluster, constructWarnings } from '../lib';
 import { validateAll } from '../lib/core/problems';
 import { BACKUP } from '../lib/defaults';
 import { scheduleMaxGapSeconds } from '../lib/postgres/backup';
@@ -27,6 +27,18 @@ function errorsOf(props: PostgresClusterProps): Array<[string, unknown]> {
 }
 
 describe('PostgresCluster backup objects', () => {
+  it('warns at synth, naming the construct and the image, while backup runs on the unpublished default image', () => {
+    const warningsOf = (extra: Partial<PostgresClusterProps>): string[] => {
+      const chart = new Chart(Testing.app(), 'shop');
+      new PostgresCluster(chart, 'orders-db', { failover: 'patroni', backup: BACKUP_PROPS, ...extra });
+      return constructWarnings(chart);
+    };
+    expect(warningsOf({})).toEqual([expect.stringMatching(new RegExp(`^shop/orders-db: backup runs the members on ${BACKUP.image.replace(/[.]/g, '\\.')}, which scalecharts does not publish`))]);
+    expect(warningsOf({ image: 'registry.internal/db/spilo-17-pgbackrest:4.0-p3-2.55.1' })).toEqual([]);
+    // Without backup the default is Spilo itself (published): nothing to warn about.
+    expect(warningsOf({ backup: undefined })).toEqual([]);
+  });
+
   const all = objects();
   const config = find(all, 'ConfigMap', 'orders-db-config').data as Record<string, string>;
   const pod = find(all, 'StatefulSet', 'orders-db').spec.template.spec;

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PostgresConnectionInfo } from '../connections';
 import { recordErrors } from '../core/problems';
+import { WARNING_METADATA } from '../core/warnings';
 import { applyDatastorePodProps } from '../datastore-pod';
 import { generatedPassword } from '../generated-secret';
 import { Knobs } from '../knobs';
@@ -117,7 +118,7 @@ export class PostgresCluster extends Construct {
     const self = this as { -readonly [K in keyof PostgresCluster]: PostgresCluster[K] };
     for (const message of spec.warnings) {
       this.warnings.push(message);
-      this.node.addMetadata('scalecharts:warning', message);
+      this.node.addMetadata(WARNING_METADATA, message);
     }
     // Credentials the caller left out: a Helm chart generates them per release; plain manifests list them to create.
     const generated: Record<string, string> = { superuser: 'superuser-password', replication: 'replication-password', app: 'app-password' };

@@ -113,6 +113,11 @@ export function resolvePostgresCluster(
     integerRule({ min: 0, max: 15 }), POSTGRES.readReplicas);
   const warnings: string[] = [];
   if (replicas === 0) warnings.push('replicas is 0: a single primary without a standby; a lost volume means restoring from backup');
+  if (backup && patroni && given.image === undefined) {
+    warnings.push(`backup runs the members on ${image}, which scalecharts does not publish: build and push `
+      + 'images/spilo-pgbackrest (or an image with Patroni, PostgreSQL 17 and pgBackRest) and set image; until then the pods cannot pull it '
+      + '(docs/postgres.md, "Backups and recovery")');
+  }
   const replication = resolveReplication(p, given, replicas);
   const maxConnections = p.value<number>('maxConnections', given.maxConnections ?? POSTGRES.maxConnections, integerRule(MAX_CONNECTIONS_RANGE), POSTGRES.maxConnections);
 
