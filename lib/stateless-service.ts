@@ -310,7 +310,8 @@ export class StatelessService extends Construct {
       };
       const job = this.createMigrationJob(spec.migration, spec.jobLabels, workloadPodMetadata(spec.jobLabels, spec.preset, inputs), migrationPod);
       this.set('migrationJob', job);
-      // Argo CD: a PreSync hook, or after an in-chart database with the new pods in the next wave. Decided at synth:
+      // Argo CD: a PreSync hook, or after what it needs of the chart (a database, a ServiceAccount, a ConfigMap…) with
+      // the new pods in the next wave. Decided at synth:
       // the env (this.env) is the live array wiring such as connectPostgres adds to after construction.
       orderMigration(this, job, migrationPod, [this.deployment, this.hpa, this.ingress]);
     }

@@ -281,6 +281,32 @@ describe('StatelessService migration in plain manifests', () => {
     expect(alone.filter((o) => o.metadata.annotations?.[WAVE] !== undefined)).toEqual([]);
   });
 
+  it('needing a ServiceAccount, ConfigMap or Secret of the chart: a Sync hook in wave 1 too, since a PreSync pod could not start on the first sync', () => {
+    const WAVE = 'argocd.argoproj.io/sync-wave';
+    const hookOf = (build: (chart: Chart) => void) => {
+      const objects = synth(build);
+      const job = find(objects, 'Job', 'api-migrate');
+      return [job.metadata.annotations['argocd.argoproj.io/hook'], job.metadata.annotations[WAVE], find(objects, 'Deployment', 'api').metadata.annotations?.[WAVE]];
+    };
+    const migration = { command: ['/app/migrate'] };
+    // The account `serviceAccount.create` makes is applied with the chart: before it exists the Job's pod is refused.
+    expect(hookOf((chart) => new StatelessService(chart, 'api', { image: IMAGE, serviceAccount: { create: true }, migration }))).toEqual(['Sync', '1', '2']);
+    // A ConfigMap and a Secret the chart itself creates, mounted and read as env.
+    expect(hookOf((chart) => {
+      new k8s.KubeConfigMap(chart, 'settings', { metadata: { name: 'settings' }, data: { 'app.yaml': 'a: 1' } });
+      new StatelessService(chart, 'api', { image: IMAGE, configMounts: [{ configMap: 'settings', mountPath: '/etc/app' }], migration });
+    })).toEqual(['Sync', '1', '2']);
+    expect(hookOf((chart) => {
+      new k8s.KubeSecret(chart, 'tokens', { metadata: { name: 'tokens' }, stringData: { key: 'x' } });
+      new StatelessService(chart, 'api', { image: IMAGE, secretEnv: { TOKEN: { secretName: 'tokens', key: 'key' } }, migration });
+    })).toEqual(['Sync', '1', '2']);
+    // The same names created by the user outside the chart: PreSync, no waves.
+    expect(hookOf((chart) => new StatelessService(chart, 'api', {
+      image: IMAGE, configMounts: [{ configMap: 'settings', mountPath: '/etc/app' }],
+      secretEnv: { TOKEN: { secretName: 'tokens', key: 'key' } }, migration,
+    }))).toEqual(['PreSync', undefined, undefined]);
+  });
+
   it('is absent when no migration is declared', () => {
     expect(findAll(service(), 'Job')).toHaveLength(0);
   });

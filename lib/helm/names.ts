@@ -196,3 +196,25 @@ export function referencedKind(key: string, parent: Record<string, any>, parentK
       return undefined;
   }
 }
+
+/**
+ * `Kind/name` of every object that `tree` (plain JSON, e.g. a pod spec) names in a structural reference field (the
+ * fields {@link referencedKind} knows) and that `has` says exists. Text is not searched: a host name in an env value
+ * doesn't stop a pod from starting.
+ */
+export function structuralReferences(tree: unknown, has: (kind: string, name: string) => boolean): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown, path: ReadonlyArray<string | number>, parent: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => visit(v, [...path, i], value));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) visit(v, [...path, k], value);
+    } else if (typeof value === 'string' && path.length > 0 && parent !== null && typeof parent === 'object' && !Array.isArray(parent)) {
+      const key = path[path.length - 1];
+      const kind = typeof key === 'string' ? referencedKind(key, parent, path[path.length - 2], path[path.length - 3]) : undefined;
+      if (kind && has(kind, value)) found.add(`${kind}/${value}`);
+    }
+  };
+  visit(tree, [], undefined);
+  return [...found];
+}

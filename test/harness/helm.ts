@@ -593,10 +593,12 @@ export function describeHelmChart(title: string, build: (app: App) => unknown, o
       for (const h of model.hooks) {
         const o = defaultsByKey.get(renderedKey(h.kind, h.name))!;
         const plainHook = plainHooks.find((p) => p.kind === h.kind && p.metadata.name === h.name)!;
-        // Argo CD: after an in-chart database (the hook waits for its Service) a Sync hook in wave 1, else PreSync.
-        const afterDatabase = h.dependsOn.some((d) => d.startsWith('Service/'));
-        expect(plainHook.metadata.annotations['argocd.argoproj.io/hook']).toBe(afterDatabase ? 'Sync' : 'PreSync');
-        expect(plainHook.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(afterDatabase ? '1' : undefined);
+        // Argo CD: a hook that needs objects of the plain manifests (a database it waits for, a ServiceAccount,
+        // ConfigMap or Secret its pod references) is a Sync hook in wave 1, else PreSync: the judgement that makes the
+        // Helm hook post-install, less the Secrets only the user creates (in plain manifests they exist before a sync).
+        const afterWaveZero = h.dependsOn.some((d) => plain.some((p) => `${p.kind}/${p.metadata.name}` === d));
+        expect(plainHook.metadata.annotations['argocd.argoproj.io/hook']).toBe(afterWaveZero ? 'Sync' : 'PreSync');
+        expect(plainHook.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(afterWaveZero ? '1' : undefined);
         expect(o.metadata.annotations).toEqual(expect.objectContaining({
           'helm.sh/hook': h.dependsOn.length ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade',
           'helm.sh/hook-weight': h.weight,
