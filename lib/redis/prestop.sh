@@ -108,8 +108,8 @@ done
 #    only one that names this pod as master, since the command fails over whatever master the Sentinel names.
 asked=""
 for addr in $first_sentinel $SENTINEL_ADDRESSES; do
-  reply=$(cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL GET-MASTER-ADDR-BY-NAME "$MASTER_NAME") || continue
-  [ "$(printf '%s\n' "$reply" | tr '\n' ' ')" = "$me " ] || continue
+  answer=$(sentinel_answer "$addr")
+  [ "${answer#* }" = "$me" ] || continue
   if cli "$SENTINEL_PASSWORD" "$(addr_host "$addr")" "$(addr_port "$addr")" SENTINEL FAILOVER "$MASTER_NAME" >/dev/null; then
     asked=$addr
     break
