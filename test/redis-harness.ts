@@ -101,7 +101,8 @@ export class Cluster {
     if (this.runAs) chownSync(run, this.runAs.uid, this.runAs.gid);
     const argv = this.asPodUser(m.kind === 'redis' ? this.redisCommand : this.sentinelCommand);
     const log = openSync(join(m.dir, 'log'), 'a');
-    const proc = spawn(argv[0], argv.slice(1), { env: this.env(m), stdio: ['ignore', log, log] });
+    // Its own process group, like a container: SIGKILL of the pod reaches every process in it.
+    const proc = spawn(argv[0], argv.slice(1), { env: this.env(m), stdio: ['ignore', log, log], detached: true });
     closeSync(log);
     m.proc = proc;
     proc.on('exit', () => {
@@ -109,13 +110,20 @@ export class Cluster {
     });
   }
 
+  /**
+   * SIGTERM goes to the container's main process only, as the kubelet sends it. SIGKILL is the container's death:
+   * every process of the pod (redis-server and its agent, with their redis-cli calls) dies, and this returns once the
+   * main process is gone, so a pod restarted on the same port never races its predecessor's socket or agent.
+   */
   stop(m: Pod, signal: NodeJS.Signals): void {
-    if (m.proc?.pid) {
+    const pid = m.proc?.pid;
+    if (pid) {
       try {
-        process.kill(m.proc.pid, signal);
+        process.kill(signal === 'SIGKILL' ? -pid : pid, signal);
       } catch {
         // already gone
       }
+      if (signal === 'SIGKILL') waitUntilDead(pid, 5000);
     }
     if (signal === 'SIGKILL') m.proc = undefined;
   }
@@ -226,6 +234,24 @@ export class Cluster {
       // ioredis' advice for Sentinel failover: reconnect (and resend) when a demoted master answers READONLY.
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     });
+  }
+}
+
+/** Blocks until `pid` has exited (gone, or a zombie: its sockets are released), at most `timeoutMs`. */
+function waitUntilDead(pid: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let state: string | undefined;
+    try {
+      // "pid (comm) S ...": the state follows the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return;
+    }
+    if (state === 'Z' || state === 'X') return;
+    Atomics.wait(tick, 0, 0, 5);
   }
 }
 
